@@ -1,0 +1,306 @@
+// The only module that talks to the Kubernetes API. @kubernetes/client-node loads the
+// kubeconfig and applies its credentials (tokens, client certificates, exec plugins); the
+// requests themselves go over one keep-alive HTTPS agent as raw JSON, because lifeboat works
+// on every resource generically (like client-node's KubernetesObjectApi) and the typed
+// (de)serializers would cost more than the listing itself on large clusters.
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject, ResourceInfo } from './types.js';
+import { apiVersionOf } from './types.js';
+
+export interface KubeClientOptions {
+  kubeconfig?: string;
+  context?: string;
+  /** Concurrent connections to the apiserver. */
+  maxSockets?: number;
+}
+
+export class KubeApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'KubeApiError';
+  }
+}
+
+export class KubeUnreachableError extends Error {
+  constructor(server: string, cause: unknown) {
+    const code = (cause as { code?: string }).code ?? (cause as Error).message;
+    super(`cannot reach the Kubernetes API at ${server}: ${code}`, { cause });
+    this.name = 'KubeUnreachableError';
+  }
+}
+
+export interface ListPage {
+  items: KubeObject[];
+  resourceVersion: string;
+  continueToken?: string;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  limit?: number;
+  continueToken?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: 'Exact' | 'NotOlderThan';
+  labelSelector?: string;
+}
+
+/** Raw discovery documents, as the apiserver serves them. */
+export interface RawApiResource {
+  name: string;
+  singularName?: string;
+  namespaced: boolean;
+  kind: string;
+  verbs: string[];
+  shortNames?: string[];
+}
+
+export interface RawGroupVersion {
+  group: string;
+  version: string;
+  preferred: boolean;
+  resources: RawApiResource[];
+  /** Served by an aggregated API server (APIService with a service), not by kube-apiserver itself. */
+  aggregated: boolean;
+  /** Set when the group/version could not be discovered (e.g. its aggregated server is down). */
+  unavailable?: string;
+}
+
+interface RequestSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  contentType?: string;
+}
+
+export class KubeClient {
+  readonly server: string;
+  private readonly agent: HttpsAgent | HttpAgent;
+  private readonly baseOptions: RequestOptions;
+
+  private constructor(server: string, baseOptions: RequestOptions, maxSockets: number) {
+    this.server = server.replace(/\/$/, '');
+    this.baseOptions = baseOptions;
+    const agentOptions = { keepAlive: true, maxSockets, ...pickTls(baseOptions) };
+    this.agent = this.server.startsWith('https:') ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+  }
+
+  static async create(opts: KubeClientOptions = {}): Promise<KubeClient> {
+    const kc = new KubeConfig();
+    if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+    else kc.loadFromDefault();
+    if (opts.context) {
+      if (!kc.getContextObject(opts.context)) {
+        throw new Error(`kubeconfig has no context ${JSON.stringify(opts.context)}`);
+      }
+      kc.setCurrentContext(opts.context);
+    }
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster (set --kubeconfig or --context)');
+    const base: RequestOptions = {};
+    await kc.applyToHTTPSOptions(base);
+    return new KubeClient(cluster.server, base, opts.maxSockets ?? 16);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** One JSON request. Non-2xx answers become KubeApiError with the API's own message. */
+  async request<T>(spec: RequestSpec): Promise<T> {
+    const url = new URL(this.server + spec.path);
+    for (const [k, v] of Object.entries(spec.query ?? {})) {
+      if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    }
+    const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    const headers: Record<string, string> = {
+      ...(this.baseOptions.headers as Record<string, string> | undefined),
+      accept: 'application/json',
+    };
+    if (body !== undefined) headers['content-type'] = spec.contentType ?? 'application/json';
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = send(url, { ...this.baseOptions, method: spec.method, headers, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', (err) => reject(new KubeUnreachableError(this.server, err)));
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
+    if (status >= 200 && status < 300) return (text === '' ? {} : JSON.parse(text)) as T;
+    throw toApiError(status, text, `${spec.method} ${url.pathname}`);
+  }
+
+  /** Raw discovery: every group/version with its resources, marking aggregated ones. */
+  async discover(): Promise<RawGroupVersion[]> {
+    const core = await this.request<{ versions: string[] }>({ method: 'GET', path: '/api' });
+    const groups = await this.request<{
+      groups: { name: string; versions: { version: string }[]; preferredVersion?: { version: string } }[];
+    }>({ method: 'GET', path: '/apis' });
+    const aggregated = await this.aggregatedGroupVersions();
+    const targets: { group: string; version: string; preferred: boolean }[] = [
+      ...core.versions.map((v, i) => ({ group: '', version: v, preferred: i === 0 })),
+    ];
+    for (const g of groups.groups) {
+      for (const v of g.versions) {
+        targets.push({ group: g.name, version: v.version, preferred: g.preferredVersion?.version === v.version });
+      }
+    }
+    const out: RawGroupVersion[] = await Promise.all(
+      targets.map(async (t) => {
+        const path = t.group === '' ? `/api/${t.version}` : `/apis/${t.group}/${t.version}`;
+        try {
+          const list = await this.request<{ resources: RawApiResource[] }>({ method: 'GET', path });
+          const gv = apiVersionOf(t);
+          return { ...t, resources: list.resources, aggregated: aggregated.has(gv) };
+        } catch (err) {
+          // An unavailable aggregated API must not stop discovery of everything else (Velero
+          // logs and continues too); the caller reports the group as not backed up.
+          if (err instanceof KubeApiError && err.status === 503) {
+            return { ...t, resources: [], aggregated: true, unavailable: err.message };
+          }
+          throw err;
+        }
+      }),
+    );
+    return out;
+  }
+
+  private async aggregatedGroupVersions(): Promise<Set<string>> {
+    const list = await this.request<{ items: { spec: { group?: string; version?: string; service?: unknown } }[] }>({
+      method: 'GET',
+      path: '/apis/apiregistration.k8s.io/v1/apiservices',
+    });
+    const set = new Set<string>();
+    for (const s of list.items) {
+      if (s.spec.service) set.add(apiVersionOf({ group: s.spec.group ?? '', version: s.spec.version ?? '' }));
+    }
+    return set;
+  }
+
+  /** The current etcd revision, as the resourceVersion of a cheap consistent list. */
+  async currentRevision(): Promise<string> {
+    const page = await this.request<{ metadata: { resourceVersion: string } }>({
+      method: 'GET',
+      path: '/api/v1/namespaces',
+      query: { limit: 1 },
+    });
+    return page.metadata.resourceVersion;
+  }
+
+  async list(info: ResourceInfo, opts: ListOptions = {}): Promise<ListPage> {
+    const page = await this.request<{
+      items: KubeObject[];
+      metadata: { resourceVersion: string; continue?: string };
+    }>({
+      method: 'GET',
+      path: resourcePath(info, { namespace: opts.namespace }),
+      query: {
+        limit: opts.limit,
+        continue: opts.continueToken,
+        // resourceVersion and resourceVersionMatch are not allowed together with continue:
+        // the continue token already pins the revision.
+        resourceVersion: opts.continueToken ? undefined : opts.resourceVersion,
+        resourceVersionMatch: opts.continueToken ? undefined : opts.resourceVersionMatch,
+        labelSelector: opts.labelSelector,
+      },
+    });
+    // List responses omit apiVersion/kind on items; put them back so archives hold whole objects.
+    const apiVersion = apiVersionOf(info);
+    for (const item of page.items) {
+      item.apiVersion = apiVersion;
+      item.kind = info.kind;
+    }
+    return {
+      items: page.items,
+      resourceVersion: page.metadata.resourceVersion,
+      ...(page.metadata.continue ? { continueToken: page.metadata.continue } : {}),
+    };
+  }
+
+  async get(info: ResourceInfo, namespace: string, name: string): Promise<KubeObject | null> {
+    try {
+      return await this.request<KubeObject>({ method: 'GET', path: resourcePath(info, { namespace, name }) });
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  async create(info: ResourceInfo, obj: KubeObject, opts: { dryRun?: boolean } = {}): Promise<KubeObject> {
+    return this.request<KubeObject>({
+      method: 'POST',
+      path: resourcePath(info, { namespace: obj.metadata.namespace }),
+      query: { dryRun: opts.dryRun ? 'All' : undefined },
+      body: obj,
+    });
+  }
+
+  /** Server-side apply (PATCH application/apply-patch+yaml; JSON is valid YAML). */
+  async apply(
+    info: ResourceInfo,
+    obj: KubeObject,
+    opts: { fieldManager: string; force?: boolean; dryRun?: boolean },
+  ): Promise<KubeObject> {
+    return this.request<KubeObject>({
+      method: 'PATCH',
+      path: resourcePath(info, { namespace: obj.metadata.namespace, name: obj.metadata.name }),
+      query: {
+        fieldManager: opts.fieldManager,
+        force: opts.force ? 'true' : undefined,
+        dryRun: opts.dryRun ? 'All' : undefined,
+      },
+      body: obj,
+      contentType: 'application/apply-patch+yaml',
+    });
+  }
+
+  async delete(info: ResourceInfo, namespace: string, name: string): Promise<void> {
+    try {
+      await this.request({ method: 'DELETE', path: resourcePath(info, { namespace, name }) });
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return;
+      throw err;
+    }
+  }
+
+  async version(): Promise<{ gitVersion: string }> {
+    return this.request({ method: 'GET', path: '/version' });
+  }
+}
+
+export function resourcePath(info: ResourceInfo, at: { namespace?: string | undefined; name?: string | undefined }): string {
+  const base = info.group === '' ? `/api/${info.version}` : `/apis/${info.group}/${info.version}`;
+  const ns = info.namespaced && at.namespace ? `/namespaces/${encodeURIComponent(at.namespace)}` : '';
+  const name = at.name ? `/${encodeURIComponent(at.name)}` : '';
+  return `${base}${ns}/${info.resource}${name}`;
+}
+
+function pickTls(o: RequestOptions): Record<string, unknown> {
+  const keys = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+function toApiError(status: number, text: string, what: string): KubeApiError {
+  try {
+    const s = JSON.parse(text) as { kind?: string; reason?: string; message?: string; details?: unknown };
+    if (s.kind === 'Status') {
+      return new KubeApiError(status, s.reason ?? String(status), s.message ?? `${what}: HTTP ${status}`, s.details);
+    }
+  } catch {
+    // not JSON: fall through
+  }
+  return new KubeApiError(status, String(status), `${what}: HTTP ${status}: ${text.slice(0, 300)}`);
+}

@@ -1,0 +1,21 @@
+// Vitest global setup for the integration project: start the real servers once, hand their
+// coordinates to every worker, stop them at the end. A component that cannot start fails the
+// run with its reason; nothing is skipped.
+import type { TestProject } from 'vitest/node';
+import { startGround, type Ground } from './ground.js';
+import './context.js';
+
+let ground: Ground | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  ground = await startGround({
+    // Short, so the compaction (410 Gone) path is exercised against a real apiserver.
+    compactionInterval: '30s',
+    log: (line) => process.stderr.write(`[ground] ${line}\n`),
+  });
+  project.provide('ground', ground.info);
+}
+
+export async function teardown(): Promise<void> {
+  await ground?.stop();
+}

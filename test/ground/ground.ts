@@ -1,0 +1,308 @@
+// The test ground: real etcd, kube-apiserver, kube-controller-manager and an S3 server
+// (versitygw), built from the Go module proxy by scripts/build-ground.sh and started here on
+// loopback with free ports and data in a temporary directory. Used by the vitest global
+// setup, `npm run cluster`, the demo and the benchmarks.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'node:https';
+import type { GroundInfo } from './context.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const versions = JSON.parse(readFileSync(join(here, 'versions.json'), 'utf8')) as {
+  kube: string;
+  etcd: string;
+  versitygw: string;
+};
+
+export interface Ground {
+  info: GroundInfo;
+  stop(): Promise<void>;
+}
+
+export interface GroundOptions {
+  /** Where data, certificates and logs go; a fresh temp dir by default. */
+  dir?: string;
+  /** How often the apiserver compacts etcd. Short in tests, so the 410 path is real. */
+  compactionInterval?: string;
+  log?: (line: string) => void;
+}
+
+function cacheDir(): string {
+  return process.env.LIFEBOAT_CACHE ?? join(homedir(), '.cache', 'lifeboat');
+}
+
+/** Paths of the cached binaries; fails with the reason when a build is missing. */
+export function groundBinaries(): Record<'etcd' | 'apiserver' | 'controllerManager' | 'versitygw', string> {
+  const c = cacheDir();
+  const bins = {
+    etcd: join(c, 'etcd', versions.etcd, 'etcd'),
+    apiserver: join(c, 'kube', versions.kube, 'kube-apiserver'),
+    controllerManager: join(c, 'kube', versions.kube, 'kube-controller-manager'),
+    versitygw: join(c, 'versitygw', versions.versitygw, 'versitygw'),
+  };
+  const missing = Object.values(bins).filter((p) => !existsSync(p));
+  if (missing.length > 0) {
+    throw new Error(
+      `test ground binaries missing: ${missing.join(', ')}. Run 'bash scripts/build-ground.sh' (npm test does this).`,
+    );
+  }
+  return bins;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  logPath: string;
+  exited: Promise<number | null>;
+}
+
+function startProcess(opts: { name: string; bin: string; args: string[]; logDir: string }): Proc {
+  const logPath = join(opts.logDir, `${opts.name}.log`);
+  const out = createWriteStream(logPath);
+  const child = spawn(opts.bin, opts.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { name: opts.name, child, logPath, exited };
+}
+
+async function tail(path: string, lines = 25): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Poll `probe` until it returns true; fail with the process log if the process dies or time runs out. */
+async function waitFor(proc: Proc, probe: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let dead = false;
+  void proc.exited.then(() => (dead = true));
+  while (Date.now() < deadline) {
+    if (dead) throw new Error(`${proc.name} exited during start-up:\n${await tail(proc.logPath)}`);
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${proc.name} did not become ready in ${timeoutMs / 1000}s:\n${await tail(proc.logPath)}`);
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  const res = await fetch(url);
+  return res.ok;
+}
+
+function httpsGet(url: string, opts: { ca: Buffer; token: string }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { agent: new Agent({ ca: opts.ca }), headers: { authorization: `Bearer ${opts.token}` } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function stopProcess(p: Proc): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill('SIGTERM');
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
+  await p.exited;
+  clearTimeout(timer);
+}
+
+function kubeconfigYaml(opts: { server: string; caPath: string; token: string }): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: lifeboat-ground',
+    '  cluster:',
+    `    server: ${opts.server}`,
+    `    certificate-authority: ${opts.caPath}`,
+    'users:',
+    '- name: admin',
+    '  user:',
+    `    token: ${opts.token}`,
+    'contexts:',
+    '- name: lifeboat-ground',
+    '  context: { cluster: lifeboat-ground, user: admin }',
+    'current-context: lifeboat-ground',
+    '',
+  ].join('\n');
+}
+
+export async function startGround(options: GroundOptions = {}): Promise<Ground> {
+  const log = options.log ?? (() => undefined);
+  const bins = groundBinaries();
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'lifeboat-ground-')));
+  const logDir = join(dir, 'logs');
+  const workDir = join(dir, 'work');
+  await Promise.all(['logs', 'work', 'etcd', 'certs', 'buckets', 'object-versions', 'object-meta'].map((d) => mkdir(join(dir, d), { recursive: true })));
+  const procs: Proc[] = [];
+
+  const stop = async (): Promise<void> => {
+    for (const p of [...procs].reverse()) await stopProcess(p);
+    if (!options.dir) await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    // etcd
+    const [etcdPort, peerPort, apiPort, s3Port] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+    const etcd = startProcess({
+      name: 'etcd',
+      bin: bins.etcd,
+      logDir,
+      args: [
+        '--name=ground',
+        `--data-dir=${join(dir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-cluster=ground=http://127.0.0.1:${peerPort}`,
+        // Test data only: skipping fsync keeps 2-core CI fast.
+        '--unsafe-no-fsync',
+        '--quota-backend-bytes=8589934592',
+        '--log-level=warn',
+      ],
+    });
+    procs.push(etcd);
+
+    // S3 server (versitygw, posix backend, with versioning; metadata in a sidecar dir so it
+    // works on file systems without user xattrs).
+    const s3 = {
+      endpoint: `http://127.0.0.1:${s3Port}`,
+      region: 'us-east-1',
+      accessKeyId: 'lifeboat-test',
+      secretAccessKey: randomBytes(18).toString('base64url'),
+    };
+    const vgw = startProcess({
+      name: 'versitygw',
+      bin: bins.versitygw,
+      logDir,
+      args: [
+        `--port=127.0.0.1:${s3Port}`,
+        `--access=${s3.accessKeyId}`,
+        `--secret=${s3.secretAccessKey}`,
+        `--region=${s3.region}`,
+        '--quiet',
+        'posix',
+        `--versioning-dir=${join(dir, 'object-versions')}`,
+        `--sidecar=${join(dir, 'object-meta')}`,
+        join(dir, 'buckets'),
+      ],
+    });
+    procs.push(vgw);
+
+    await waitFor(etcd, () => httpOk(`${etcdUrl}/health`));
+    log(`etcd ready at ${etcdUrl}`);
+
+    // kube-apiserver: self-signed serving cert in --cert-dir, a static admin token in
+    // system:masters, RBAC, and service-account keys.
+    const token = randomBytes(24).toString('hex');
+    const certDir = join(dir, 'certs');
+    const tokensPath = join(certDir, 'tokens.csv');
+    await writeFile(tokensPath, `${token},lifeboat-admin,lifeboat-admin,"system:masters"\n`, { mode: 0o600 });
+    const sa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const saKey = join(certDir, 'sa.key');
+    const saPub = join(certDir, 'sa.pub');
+    await writeFile(saKey, sa.privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
+    await writeFile(saPub, sa.publicKey.export({ type: 'spki', format: 'pem' }));
+    const apiserverUrl = `https://127.0.0.1:${apiPort}`;
+    const apiserver = startProcess({
+      name: 'kube-apiserver',
+      bin: bins.apiserver,
+      logDir,
+      args: [
+        `--etcd-servers=${etcdUrl}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
+        `--cert-dir=${certDir}`,
+        `--token-auth-file=${tokensPath}`,
+        '--authorization-mode=RBAC',
+        `--service-account-key-file=${saPub}`,
+        `--service-account-signing-key-file=${saKey}`,
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        '--service-cluster-ip-range=10.96.0.0/16',
+        '--service-node-port-range=30000-32767',
+        `--etcd-compaction-interval=${options.compactionInterval ?? '5m'}`,
+        '--allow-privileged=true',
+        '--profiling=false',
+        '--max-requests-inflight=1000',
+        '--max-mutating-requests-inflight=500',
+        '--v=1',
+      ],
+    });
+    procs.push(apiserver);
+    const caPath = join(certDir, 'apiserver.crt');
+    await waitFor(apiserver, async () => {
+      if (!existsSync(caPath)) return false;
+      return (await httpsGet(`${apiserverUrl}/readyz`, { ca: await readFile(caPath), token })) === 200;
+    });
+    log(`kube-apiserver ready at ${apiserverUrl}`);
+
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    await writeFile(kubeconfigPath, kubeconfigYaml({ server: apiserverUrl, caPath, token }), { mode: 0o600 });
+
+    // kube-controller-manager: namespace deletion, garbage collection, deployments.
+    const cm = startProcess({
+      name: 'kube-controller-manager',
+      bin: bins.controllerManager,
+      logDir,
+      args: [
+        `--kubeconfig=${kubeconfigPath}`,
+        '--secure-port=0',
+        '--leader-elect=false',
+        `--service-account-private-key-file=${saKey}`,
+        `--root-ca-file=${caPath}`,
+        '--use-service-account-credentials=false',
+        '--controllers=*,-node-ipam-controller,-node-lifecycle-controller,-cloud-node-lifecycle-controller,-service-lb-controller,-node-route-controller,-persistentvolume-attach-detach-controller,-persistentvolume-expander-controller,-ephemeral-volume-controller,-endpointslice-mirroring-controller',
+        '--concurrent-gc-syncs=10',
+        '--concurrent-namespace-syncs=10',
+        '--v=1',
+      ],
+    });
+    procs.push(cm);
+    await waitFor(vgw, () => fetch(s3.endpoint).then((r) => r.status > 0));
+    log(`S3 server (versitygw) ready at ${s3.endpoint}`);
+
+    // The controller-manager has no health port here (--secure-port=0); it is proved by the
+    // namespace-deletion test. Make sure it did not die at start-up.
+    await new Promise((r) => setTimeout(r, 500));
+    if (cm.child.exitCode !== null) {
+      throw new Error(`kube-controller-manager exited during start-up:\n${await tail(cm.logPath)}`);
+    }
+
+    const info: GroundInfo = { kubeconfigPath, apiserverUrl, etcdUrl, s3, workDir };
+    return { info, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: unit tests (pure logic, beside the code) and integration tests that
+// run against the real servers started once by test/ground/global-setup.ts.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/ground/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          // Two cores: the apiserver, etcd and the S3 server share them with the tests.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
