@@ -22,7 +22,15 @@ import { simpleGit } from 'simple-git';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { kubeConfig, newBucket, newGitRemote, newNamespace, tempDir, testS3Client, uniqueName } from './ground/world.js';
+import {
+  kubeConfig,
+  newBucket,
+  newGitRemote,
+  newNamespace,
+  tempDir,
+  testS3Client,
+  uniqueName,
+} from './ground/world.js';
 
 const versions = JSON.parse(readFileSync(new URL('./ground/versions.json', import.meta.url), 'utf8')) as {
   kube: string;
@@ -80,7 +88,9 @@ describe('the Kubernetes API server', () => {
     });
     await eventually(async () => {
       const crd = await ext.readCustomResourceDefinition({ name: `widgets.${group}` });
-      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
+      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')
+        ? true
+        : undefined;
     }, 'the CRD to be established');
     const custom = kc.makeApiClient(CustomObjectsApi);
     await eventually(
@@ -188,11 +198,18 @@ describe('the S3 server', () => {
     const part = Buffer.alloc(5 * 1024 * 1024, 7);
     const parts = [];
     for (const PartNumber of [1, 2]) {
-      const r = await s3.send(new UploadPartCommand({ Bucket, Key: 'a/big.bin', UploadId, PartNumber, Body: part }));
+      const r = await s3.send(
+        new UploadPartCommand({ Bucket, Key: 'a/big.bin', UploadId, PartNumber, Body: part }),
+      );
       parts.push({ ETag: r.ETag, PartNumber });
     }
     await s3.send(
-      new CompleteMultipartUploadCommand({ Bucket, Key: 'a/big.bin', UploadId, MultipartUpload: { Parts: parts } }),
+      new CompleteMultipartUploadCommand({
+        Bucket,
+        Key: 'a/big.bin',
+        UploadId,
+        MultipartUpload: { Parts: parts },
+      }),
     );
     const list = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: 'a/' }));
     expect(list.Contents?.map((o) => [o.Key, o.Size])).toEqual([

@@ -5,6 +5,9 @@
 // (de)serializers would cost more than the listing itself on large clusters.
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject, ResourceInfo } from './types.js';
 import { apiVersionOf } from './types.js';
@@ -89,13 +92,30 @@ export class KubeClient {
     this.server = server.replace(/\/$/, '');
     this.baseOptions = baseOptions;
     const agentOptions = { keepAlive: true, maxSockets, ...pickTls(baseOptions) };
-    this.agent = this.server.startsWith('https:') ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    this.agent = this.server.startsWith('https:')
+      ? new HttpsAgent(agentOptions)
+      : new HttpAgent(agentOptions);
   }
 
   static async create(opts: KubeClientOptions = {}): Promise<KubeClient> {
     const kc = new KubeConfig();
-    if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-    else kc.loadFromDefault();
+    if (opts.kubeconfig) {
+      try {
+        kc.loadFromFile(opts.kubeconfig);
+      } catch (err) {
+        throw new Error(`cannot read kubeconfig ${opts.kubeconfig}: ${(err as Error).message}`);
+      }
+    } else {
+      // client-node silently falls back to http://localhost:8080 when it finds nothing; say so.
+      const found =
+        Boolean(process.env.KUBECONFIG) ||
+        existsSync(join(homedir(), '.kube', 'config')) ||
+        Boolean(process.env.KUBERNETES_SERVICE_HOST);
+      if (!found) {
+        throw new Error('no kubeconfig: set --kubeconfig or $KUBECONFIG, or create ~/.kube/config');
+      }
+      kc.loadFromDefault();
+    }
     if (opts.context) {
       if (!kc.getContextObject(opts.context)) {
         throw new Error(`kubeconfig has no context ${JSON.stringify(opts.context)}`);
@@ -127,12 +147,18 @@ export class KubeClient {
     if (body !== undefined) headers['content-type'] = spec.contentType ?? 'application/json';
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = send(url, { ...this.baseOptions, method: spec.method, headers, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
+      const req = send(
+        url,
+        { ...this.baseOptions, method: spec.method, headers, agent: this.agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          );
+          res.on('error', reject);
+        },
+      );
       req.on('error', (err) => reject(new KubeUnreachableError(this.server, err)));
       if (body !== undefined) req.write(body);
       req.end();
@@ -153,7 +179,11 @@ export class KubeClient {
     ];
     for (const g of groups.groups) {
       for (const v of g.versions) {
-        targets.push({ group: g.name, version: v.version, preferred: g.preferredVersion?.version === v.version });
+        targets.push({
+          group: g.name,
+          version: v.version,
+          preferred: g.preferredVersion?.version === v.version,
+        });
       }
     }
     const out: RawGroupVersion[] = await Promise.all(
@@ -177,7 +207,9 @@ export class KubeClient {
   }
 
   private async aggregatedGroupVersions(): Promise<Set<string>> {
-    const list = await this.request<{ items: { spec: { group?: string; version?: string; service?: unknown } }[] }>({
+    const list = await this.request<{
+      items: { spec: { group?: string; version?: string; service?: unknown } }[];
+    }>({
       method: 'GET',
       path: '/apis/apiregistration.k8s.io/v1/apiservices',
     });
@@ -279,7 +311,10 @@ export class KubeClient {
   }
 }
 
-export function resourcePath(info: ResourceInfo, at: { namespace?: string | undefined; name?: string | undefined }): string {
+export function resourcePath(
+  info: ResourceInfo,
+  at: { namespace?: string | undefined; name?: string | undefined },
+): string {
   const base = info.group === '' ? `/api/${info.version}` : `/apis/${info.group}/${info.version}`;
   const ns = info.namespaced && at.namespace ? `/namespaces/${encodeURIComponent(at.namespace)}` : '';
   const name = at.name ? `/${encodeURIComponent(at.name)}` : '';
@@ -297,7 +332,12 @@ function toApiError(status: number, text: string, what: string): KubeApiError {
   try {
     const s = JSON.parse(text) as { kind?: string; reason?: string; message?: string; details?: unknown };
     if (s.kind === 'Status') {
-      return new KubeApiError(status, s.reason ?? String(status), s.message ?? `${what}: HTTP ${status}`, s.details);
+      return new KubeApiError(
+        status,
+        s.reason ?? String(status),
+        s.message ?? `${what}: HTTP ${status}`,
+        s.details,
+      );
     }
   } catch {
     // not JSON: fall through

@@ -45,6 +45,8 @@ export interface ResourceInfo {
   singularName: string;
   /** The group's preferred version (the one we list at). */
   preferredVersion: string;
+  /** Served by an aggregated API server: cannot be listed at one of our etcd revisions. */
+  aggregated?: boolean;
 }
 
 /** `resource.group` as Velero prints a GroupResource (`pods` for the core group). */

@@ -161,7 +161,11 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'lifeboat-ground-')));
   const logDir = join(dir, 'logs');
   const workDir = join(dir, 'work');
-  await Promise.all(['logs', 'work', 'etcd', 'certs', 'buckets', 'object-versions', 'object-meta'].map((d) => mkdir(join(dir, d), { recursive: true })));
+  await Promise.all(
+    ['logs', 'work', 'etcd', 'certs', 'buckets', 'object-versions', 'object-meta'].map((d) =>
+      mkdir(join(dir, d), { recursive: true }),
+    ),
+  );
   const procs: Proc[] = [];
 
   const stop = async (): Promise<void> => {
@@ -171,7 +175,12 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
 
   try {
     // etcd
-    const [etcdPort, peerPort, apiPort, s3Port] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [etcdPort, peerPort, apiPort, s3Port] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     const etcd = startProcess({
       name: 'etcd',

@@ -15,7 +15,8 @@ const run = promisify(execFile);
 
 export function ground(): GroundInfo {
   const g = inject('ground');
-  if (!g) throw new Error('the test ground is not running: integration tests need test/ground/global-setup.ts');
+  if (!g)
+    throw new Error('the test ground is not running: integration tests need test/ground/global-setup.ts');
   return g;
 }
 

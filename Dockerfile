@@ -1,0 +1,24 @@
+# The reconciler image: build with the full toolchain, run on a small non-root base with a
+# read-only root filesystem (deploy/deployment.yaml mounts writable /var/lib/lifeboat and /tmp).
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY policies/schema ./policies/schema
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY --from=build /src/policies/schema ./policies/schema
+COPY package.json ./
+COPY bin ./bin
+USER 65532:65532
+ENV HOME=/var/lib/lifeboat NODE_ENV=production
+ENTRYPOINT ["node", "/app/bin/lifeboat.js"]
+CMD ["run"]

@@ -1,0 +1,242 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createGunzip } from 'node:zlib';
+import { extract as tarExtract } from 'tar-stream';
+import { describe, expect, it } from 'vitest';
+import { METADATA_VERSION_PATH, UnsafeArchivePathError, itemPath } from './paths.js';
+import { readArchive } from './reader.js';
+import { createArchiveWriter } from './writer.js';
+import type { ArchiveEntry } from './reader.js';
+import type { ArchiveWriter } from './writer.js';
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function readAllEntries(bytes: Buffer, expectedSha256?: string): Promise<ArchiveEntry[]> {
+  const entries: ArchiveEntry[] = [];
+  for await (const e of readArchive(Readable.from([bytes]), { source: 'test', expectedSha256 }))
+    entries.push(e);
+  return entries;
+}
+
+const pod = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'shop' } });
+
+/** Writes a small archive and returns its bytes together with what finish() reported. */
+async function writeSample(): Promise<{ bytes: Buffer; sha256: string; size: number }> {
+  const writer = createArchiveWriter();
+  const out = collect(writer.output);
+  await writer.addFile(METADATA_VERSION_PATH, '1.1.0');
+  for (const name of ['web-0', 'web-1']) {
+    await writer.addJson(
+      itemPath({ groupResource: 'pods', namespace: 'shop', name, versionDir: '' }),
+      pod(name),
+    );
+  }
+  await writer.addJson(
+    itemPath({ groupResource: 'namespaces', namespace: '', name: 'shop', versionDir: 'v1-preferredversion' }),
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
+  );
+  const digest = await writer.finish();
+  return { bytes: await out, sha256: digest.sha256, size: digest.bytes };
+}
+
+describe('createArchiveWriter', () => {
+  it('writes entries that read back in order, with their item paths and JSON', async () => {
+    const { bytes } = await writeSample();
+    const entries = await readAllEntries(bytes);
+    expect(entries.map((e) => e.path)).toEqual([
+      'metadata/version',
+      'resources/pods/namespaces/shop/web-0.json',
+      'resources/pods/namespaces/shop/web-1.json',
+      'resources/namespaces/v1-preferredversion/cluster/shop.json',
+    ]);
+    expect(entries[0]?.content.toString()).toBe('1.1.0');
+    expect(entries[0]?.item).toBeUndefined();
+    expect(entries[1]?.item).toEqual({
+      groupResource: 'pods',
+      namespace: 'shop',
+      name: 'web-0',
+      versionDir: '',
+    });
+    expect(entries[1]?.json).toEqual(pod('web-0'));
+    expect(entries[3]?.item).toEqual({
+      groupResource: 'namespaces',
+      namespace: '',
+      name: 'shop',
+      versionDir: 'v1-preferredversion',
+    });
+  });
+
+  it('reports the sha256 and size of exactly the bytes it emitted', async () => {
+    const { bytes, sha256, size } = await writeSample();
+    expect(size).toBe(bytes.length);
+    expect(sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    await expect(readAllEntries(bytes, sha256)).resolves.toHaveLength(4);
+  });
+
+  it('gives byte-identical archives for identical input', async () => {
+    const a = await writeSample();
+    const b = await writeSample();
+    expect(b.bytes.equals(a.bytes)).toBe(true);
+    expect(b.sha256).toBe(a.sha256);
+  });
+
+  it('writes regular files with mode 0644 and the fixed mtime', async () => {
+    const { bytes } = await writeSample();
+    const extract = tarExtract();
+    Readable.from([bytes]).pipe(createGunzip()).pipe(extract);
+    const headers = [];
+    for await (const entry of extract) {
+      headers.push(entry.header);
+      entry.resume();
+    }
+    expect(headers).toHaveLength(4);
+    for (const h of headers) {
+      expect(h).toMatchObject({ type: 'file', mode: 0o644, uid: 0, gid: 0 });
+      expect(h.mtime?.getTime()).toBe(0);
+    }
+  });
+
+  it('keeps entry order when calls are not awaited one by one', async () => {
+    const writer = createArchiveWriter();
+    const out = collect(writer.output);
+    const names = Array.from({ length: 50 }, (_, i) => `p-${String(i).padStart(2, '0')}`);
+    await Promise.all(
+      names.map((name) =>
+        writer.addJson(itemPath({ groupResource: 'pods', namespace: 'a', name, versionDir: '' }), pod(name)),
+      ),
+    );
+    await writer.finish();
+    const entries = await readAllEntries(await out);
+    expect(entries.map((e) => e.item?.name)).toEqual(names);
+  });
+
+  it.each(['/etc/passwd', '../outside.json', 'resources/../../x.json', 'a\\b'])(
+    'refuses the unsafe entry path %j',
+    async (path) => {
+      const writer = createArchiveWriter();
+      await expect(writer.addFile(path, 'x')).rejects.toThrow(UnsafeArchivePathError);
+    },
+  );
+
+  it('refuses a value that has no JSON form', async () => {
+    const writer = createArchiveWriter();
+    await expect(writer.addJson('resources/x/cluster/y.json', undefined)).rejects.toThrow(
+      'archive entry resources/x/cluster/y.json: value is not JSON',
+    );
+  });
+
+  it('refuses entries after finish()', async () => {
+    const writer = createArchiveWriter();
+    const out = collect(writer.output);
+    await writer.finish();
+    await out;
+    await expect(writer.addFile('metadata/version', '1')).rejects.toThrow('after finish()');
+  });
+
+  it('abort() fails pending and later calls and destroys the output with the cause', async () => {
+    const writer = createArchiveWriter();
+    const outputError = new Promise<Error>((resolve) => writer.output.on('error', resolve));
+    // Nobody reads the output, so enough incompressible data leaves an add pending.
+    const pending = fillUntilBlocked(writer);
+    await waitForStall(() => pending.accepted());
+    const cause = new Error('upload failed');
+    writer.abort(cause);
+    await expect(pending.promise).rejects.toBe(cause);
+    await expect(writer.addFile('metadata/version', '1')).rejects.toBe(cause);
+    await expect(writer.finish()).rejects.toBe(cause);
+    await expect(outputError).resolves.toBe(cause);
+  });
+
+  it('fails pending adds with the consumer error when the output is destroyed', async () => {
+    const writer = createArchiveWriter();
+    writer.output.on('error', () => undefined);
+    const pending = fillUntilBlocked(writer);
+    await waitForStall(() => pending.accepted());
+    const cause = new Error('socket closed');
+    writer.output.destroy(cause);
+    await expect(pending.promise).rejects.toBe(cause);
+  });
+
+  it('stops accepting entries while the output is not read, and resumes when it is (50k entries)', async () => {
+    const total = 50_000;
+    const writer = createArchiveWriter();
+    let acceptedBytes = 0;
+    let accepted = 0;
+    const producer = (async () => {
+      for (let i = 0; i < total; i++) {
+        // Random hex compresses about 2:1, so the buffered tar bytes cannot hide in gzip's window.
+        const doc = { metadata: { name: `cm-${i}` }, data: { v: randomBytes(64).toString('hex') } };
+        const path = itemPath({
+          groupResource: 'configmaps',
+          namespace: 'ns',
+          name: `cm-${i}`,
+          versionDir: '',
+        });
+        await writer.addJson(path, doc);
+        acceptedBytes += JSON.stringify(doc).length;
+        accepted++;
+      }
+      return writer.finish();
+    })();
+
+    // Nothing reads the output: the producer must come to a halt after a bounded amount.
+    await waitForStall(() => accepted);
+    expect(accepted).toBeLessThan(total);
+    expect(acceptedBytes).toBeLessThan(1024 * 1024);
+    expect(writer.output.readableLength).toBeLessThanOrEqual(writer.output.readableHighWaterMark);
+
+    // A slow consumer: one chunk per macrotask. The archive must still complete and be whole.
+    const chunks: Buffer[] = [];
+    for await (const chunk of writer.output) {
+      chunks.push(chunk as Buffer);
+      await sleep(0);
+    }
+    const digest = await producer;
+    expect(accepted).toBe(total);
+    const bytes = Buffer.concat(chunks);
+    expect(digest.bytes).toBe(bytes.length);
+    let count = 0;
+    for await (const entry of readArchive(Readable.from([bytes]), {
+      source: 'test',
+      expectedSha256: digest.sha256,
+    })) {
+      expect(entry.item?.name).toBe(`cm-${count}`);
+      count++;
+    }
+    expect(count).toBe(total);
+  }, 120_000);
+});
+
+/** Adds 4 KiB incompressible entries, without reading the output, until one blocks. */
+function fillUntilBlocked(writer: ArchiveWriter): { promise: Promise<void>; accepted: () => number } {
+  let accepted = 0;
+  const promise = (async () => {
+    for (;;) {
+      await writer.addFile(`blob/${accepted}`, randomBytes(4096));
+      accepted++;
+    }
+  })();
+  promise.catch(() => undefined);
+  return { promise, accepted: () => accepted };
+}
+
+/**
+ * Waits until `progress()` stops changing over several polls. Compression runs on the libuv
+ * thread pool, so "no progress" can only be observed, not scheduled; a slow machine just
+ * polls longer. Assertions made afterwards are upper bounds, which early stalls cannot break.
+ */
+async function waitForStall(progress: () => number): Promise<void> {
+  let last = -1;
+  let stable = 0;
+  while (stable < 5) {
+    await sleep(20);
+    const now = progress();
+    stable = now === last ? stable + 1 : 0;
+    last = now;
+  }
+}

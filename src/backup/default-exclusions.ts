@@ -1,0 +1,95 @@
+// What is left out without anyone asking, and why — in one place.
+//
+// Backup: Velero has NO default resource exclusions. It backs up events and nodes like anything
+// else and only refuses to restore them; its maintainers chose to "err on the side of backing up
+// more" (vmware-tanzu/velero issues #367 and #2316). lifeboat does the same so its archives hold
+// what a Velero archive of the same spec would hold. What a backup does skip by default is per
+// object, not per resource:
+//   - objects labelled `velero.io/exclude-from-backup=true` (pkg/backup/item_backupper.go), and
+//     namespaces carrying that label are treated as if listed in excludedNamespaces
+//     (pkg/controller/backup_controller.go prepareBackupRequest);
+//   - objects already being deleted (a deletionTimestamp is set; item_backupper.go).
+// filters.ts applies both.
+//
+// Restore: Velero never restores the resources below, whatever the spec says
+// (pkg/controller/restore_controller.go `nonRestorableResources`); it adds them to the restore's
+// excludedResources and rejects a restore that names one in includedResources.
+import type { KubeObject } from '../kube/types.js';
+
+export interface ResourceExclusion {
+  /** Canonical `resource.group` (`events` for the core group). */
+  groupResource: string;
+  reason: string;
+}
+
+/** The label that keeps an object (or a whole namespace) out of a backup. */
+export const EXCLUDE_FROM_BACKUP_LABEL = 'velero.io/exclude-from-backup';
+
+export const NON_RESTORABLE_RESOURCES: readonly ResourceExclusion[] = [
+  {
+    groupResource: 'nodes',
+    reason: 'nodes belong to the cluster that registered them; they are never re-created',
+  },
+  {
+    groupResource: 'events',
+    reason: 'events describe what happened in the source cluster and are ephemeral (velero#367)',
+  },
+  {
+    groupResource: 'events.events.k8s.io',
+    reason: 'the same events as `events`, served by the events.k8s.io group',
+  },
+  {
+    groupResource: 'backups.velero.io',
+    reason: 'backups are synced from object storage, never restored as objects (velero#622)',
+  },
+  {
+    groupResource: 'restores.velero.io',
+    reason: 'restores are records of the cluster they ran in and mean nothing elsewhere (velero#622)',
+  },
+  {
+    groupResource: 'resticrepositories.velero.io',
+    reason: 'repositories are managed by Velero and re-created when needed (velero#1113)',
+  },
+  {
+    groupResource: 'csinodes.storage.k8s.io',
+    reason:
+      'CSINode objects are per-node CSI registrations; restoring them breaks volume mounts (velero#4823)',
+  },
+  {
+    groupResource: 'volumeattachments.storage.k8s.io',
+    reason:
+      'VolumeAttachments record which node a volume is attached to; restoring them breaks mounts (velero#4823)',
+  },
+  {
+    groupResource: 'backuprepositories.velero.io',
+    reason: 'backup repositories (renamed from restic repositories) are managed by Velero',
+  },
+];
+
+const NON_RESTORABLE = new Map(NON_RESTORABLE_RESOURCES.map((entry) => [entry.groupResource, entry]));
+
+/** Why `groupResource` is never restored, or undefined when it can be restored. */
+export function nonRestorableReason(groupResource: string): string | undefined {
+  return NON_RESTORABLE.get(groupResource)?.reason;
+}
+
+export function isRestorable(groupResource: string): boolean {
+  return !NON_RESTORABLE.has(groupResource);
+}
+
+/** Whether the object carries `velero.io/exclude-from-backup=true`. */
+export function hasExcludeLabel(obj: Pick<KubeObject, 'metadata'>): boolean {
+  return obj.metadata.labels?.[EXCLUDE_FROM_BACKUP_LABEL] === 'true';
+}
+
+/**
+ * Names of the namespaces labelled `velero.io/exclude-from-backup=true`: Velero appends them to
+ * the backup's excludedNamespaces before filtering (backup_controller.go prepareBackupRequest).
+ */
+export function namespacesExcludedByLabel(namespaces: Iterable<Pick<KubeObject, 'metadata'>>): string[] {
+  const names: string[] = [];
+  for (const ns of namespaces) {
+    if (hasExcludeLabel(ns) && ns.metadata.name) names.push(ns.metadata.name);
+  }
+  return names.sort();
+}

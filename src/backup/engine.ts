@@ -1,0 +1,427 @@
+// The backup engine: discover → pick one etcd revision → list every selected resource type at
+// that revision (concurrently, paginated) → filter → stream into a tar.gz that streams into the
+// store → write the resource list and log → write velero-backup.json last.
+//
+// Like Velero's pkg/backup/backup.go, the engine produces a stream and the store uploads it;
+// unlike Velero, every type is listed at one revision, so a backup never mixes before and after.
+import pLimit from 'p-limit';
+import { gzipSync } from 'node:zlib';
+import type { KubeClient } from '../kube/client.js';
+import { KubeApiError } from '../kube/client.js';
+import type { KubeObject, ResourceInfo } from '../kube/types.js';
+import { groupResource } from '../kube/types.js';
+import type { BackupStore } from '../storage/store.js';
+import { assertValidName, backupLayout } from '../storage/layout.js';
+import { createArchiveWriter, type ArchiveWriter } from '../archive/writer.js';
+import {
+  itemPath,
+  METADATA_VERSION_PATH,
+  BACKUP_FORMAT_VERSION,
+  PREFERRED_VERSION_SUFFIX,
+} from '../archive/paths.js';
+import type { BackupSpec } from './spec.js';
+import { RunLog } from '../observe/run-log.js';
+import type { Logger } from '../observe/logger.js';
+import { silentLogger } from '../observe/logger.js';
+import {
+  ANNOTATION_ARCHIVE_BYTES,
+  ANNOTATION_NOT_POINT_IN_TIME,
+  ANNOTATION_REVISION,
+  ANNOTATION_SHA256,
+  buildVeleroBackup,
+  ttlOf,
+  type BackupPhase,
+  type VeleroBackup,
+} from './velero-backup.js';
+import { discoverResources } from './discover.js';
+import { selectResources, type BackupSelection } from './selection.js';
+
+export interface BackupRequest {
+  name: string;
+  spec: BackupSpec;
+  /** Labels on the Backup object, e.g. velero.io/schedule-name. */
+  labels?: Record<string, string>;
+}
+
+export interface BackupItemError {
+  namespace?: string;
+  resource: string;
+  name?: string;
+  message: string;
+}
+
+export interface BackupResult {
+  name: string;
+  phase: BackupPhase;
+  revision?: string;
+  startTimestamp: string;
+  completionTimestamp: string;
+  expiration: string;
+  totalItems: number;
+  /** Objects per resource (`configmaps`, `deployments.apps`). */
+  counts: Record<string, number>;
+  errors: BackupItemError[];
+  warnings: string[];
+  /** Resources listed at the latest revision rather than at `revision` (e.g. aggregated APIs). */
+  notPointInTime: string[];
+  sha256?: string;
+  bytes?: number;
+  failureReason?: string;
+  metadata: VeleroBackup;
+}
+
+export interface BackupProgress {
+  itemsDone: number;
+  resourcesDone: number;
+  resourcesTotal: number;
+}
+
+export interface BackupDeps {
+  kube: KubeClient;
+  store: BackupStore;
+  log?: Logger;
+  clock?: () => Date;
+  /** Resource types listed at once. */
+  concurrency?: number;
+  /** Objects per list page. */
+  pageSize?: number;
+  /** How often to start again at a fresh revision when the chosen one is compacted away. */
+  maxRevisionRetries?: number;
+  /** Called once a revision is chosen, before listing (tests use it to force compaction). */
+  onRevision?: (revision: string, attempt: number) => Promise<void>;
+  onProgress?: (p: BackupProgress) => void;
+}
+
+export class BackupExistsError extends Error {
+  constructor(name: string, where: string) {
+    super(`backup ${name} already exists in ${where}; delete it first or choose another name`);
+    this.name = 'BackupExistsError';
+  }
+}
+
+/** The chosen revision was compacted away while listing (HTTP 410 Gone). */
+class RevisionGoneError extends Error {}
+
+export async function runBackup(req: BackupRequest, deps: BackupDeps): Promise<BackupResult> {
+  assertValidName('backup', req.name);
+  ttlOf(req.spec); // a bad TTL fails before anything is written
+  const log = deps.log ?? silentLogger();
+  const clock = deps.clock ?? (() => new Date());
+  const { store, kube } = deps;
+  if (store.readOnly)
+    throw new Error(`${store.describe} is a read-only location: cannot write backup ${req.name}`);
+  await store.check();
+  if (await store.exists(backupLayout.metadata(req.name)))
+    throw new BackupExistsError(req.name, store.describe);
+
+  // Discovery and filter validation happen before any byte is written: a bad filter (unknown
+  // resource, invalid selector) is a clear error, and nothing is shown as a backup.
+  const resources = await discoverResources(kube);
+  const selection = selectResources(req.spec, resources);
+
+  const start = clock();
+  const runLog = new RunLog(clock);
+  runLog.add('info', 'backup started', { backup: req.name, resources: selection.types.length });
+  for (const w of selection.warnings) runLog.add('warning', w);
+
+  const maxRetries = deps.maxRevisionRetries ?? 3;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attemptBackup({ req, deps, selection, start, runLog, log, attempt });
+    } catch (err) {
+      if (err instanceof RevisionGoneError && attempt <= maxRetries) {
+        log.warn(
+          { backup: req.name, attempt },
+          'revision compacted while listing; starting again at a fresh revision',
+        );
+        runLog.add(
+          'warning',
+          'revision compacted while listing (410 Gone); starting again at a fresh revision',
+          {
+            attempt,
+          },
+        );
+        continue;
+      }
+      const reason =
+        err instanceof RevisionGoneError ? `revision compacted ${attempt} times in a row` : errorText(err);
+      return failBackup({ req, deps, start, runLog, reason });
+    }
+  }
+}
+
+interface AttemptContext {
+  req: BackupRequest;
+  deps: BackupDeps;
+  selection: BackupSelection;
+  start: Date;
+  runLog: RunLog;
+  log: Logger;
+  attempt: number;
+}
+
+async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
+  const { req, deps, selection, runLog } = ctx;
+  const { kube, store } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const revision = await kube.currentRevision();
+  await deps.onRevision?.(revision, ctx.attempt);
+  ctx.log.info({ backup: req.name, revision, attempt: ctx.attempt }, 'listing at one revision');
+
+  const writer = createArchiveWriter();
+  const upload = store.put(backupLayout.archive(req.name), writer.output, {
+    contentType: 'application/gzip',
+  });
+  // If the upload fails (missing bucket, rejected credentials), stop the producers at once.
+  upload.catch((err: unknown) => writer.abort(err instanceof Error ? err : new Error(String(err))));
+
+  const state = new ListingState(selection, writer);
+  try {
+    await writer.addFile(METADATA_VERSION_PATH, `${BACKUP_FORMAT_VERSION}\n`);
+    await listAll({ ctx, revision, state });
+    const digest = await writer.finish();
+    await upload;
+    const result = await completeBackup({ ctx, revision, state, digest, completion: clock() });
+    return result;
+  } catch (err) {
+    writer.abort(err instanceof Error ? err : new Error(String(err)));
+    await upload.catch(() => undefined);
+    await store.delete([backupLayout.archive(req.name)]).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Everything learned while listing: counts, names per kind (for the resource list), errors. */
+class ListingState {
+  readonly counts: Record<string, number> = {};
+  /** Velero's resource list: "apiVersion/Kind" → ["ns/name" | "name"]. Names only, not objects. */
+  readonly resourceList = new Map<string, string[]>();
+  readonly errors: BackupItemError[] = [];
+  readonly warnings: string[] = [];
+  readonly notPointInTime: string[] = [];
+  totalItems = 0;
+  resourcesDone = 0;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly selection: BackupSelection,
+    private readonly writer: ArchiveWriter,
+  ) {}
+
+  /**
+   * Write one page of objects. Pages from concurrent listers are serialized here, since a tar
+   * stream takes one entry at a time; the next page is fetched while this one is written.
+   */
+  writePage(info: ResourceInfo, items: KubeObject[]): Promise<void> {
+    const next = this.queue.then(async () => {
+      const gr = groupResource(info);
+      const listKey = `${info.group === '' ? info.version : `${info.group}/${info.version}`}/${info.kind}`;
+      let names = this.resourceList.get(listKey);
+      if (!names) this.resourceList.set(listKey, (names = []));
+      for (const obj of items) {
+        const ns = obj.metadata.namespace ?? '';
+        const name = obj.metadata.name ?? '';
+        // Velero writes each item twice: unversioned (for old readers) and under the preferred
+        // version directory (pkg/backup/item_backupper.go).
+        await this.writer.addJson(itemPath({ groupResource: gr, namespace: ns, name, versionDir: '' }), obj);
+        await this.writer.addJson(
+          itemPath({
+            groupResource: gr,
+            namespace: ns,
+            name,
+            versionDir: `${info.version}${PREFERRED_VERSION_SUFFIX}`,
+          }),
+          obj,
+        );
+        names.push(ns === '' ? name : `${ns}/${name}`);
+        this.counts[gr] = (this.counts[gr] ?? 0) + 1;
+        this.totalItems++;
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
+
+async function listAll(opts: { ctx: AttemptContext; revision: string; state: ListingState }): Promise<void> {
+  const { ctx, revision, state } = opts;
+  const { deps, selection } = ctx;
+  const limit = pLimit(deps.concurrency ?? 6);
+  const report = (): void =>
+    deps.onProgress?.({
+      itemsDone: state.totalItems,
+      resourcesDone: state.resourcesDone,
+      resourcesTotal: selection.types.length,
+    });
+
+  // In phases (selection.ts): namespaced types decide which cluster-scoped objects "auto"
+  // needs, and ClusterRoleBindings decide which ClusterRoles.
+  for (const phase of [1, 2, 3] as const) {
+    const group = selection.types.filter((t) => t.phase === phase);
+    await Promise.all(
+      group.map((t) =>
+        limit(async () => {
+          await listType({ ctx, revision, state, target: t });
+          state.resourcesDone++;
+          report();
+        }),
+      ),
+    );
+  }
+}
+
+async function listType(opts: {
+  ctx: AttemptContext;
+  revision: string;
+  state: ListingState;
+  target: BackupSelection['types'][number];
+}): Promise<void> {
+  const { ctx, revision, state, target } = opts;
+  const { info } = target;
+  const gr = groupResource(info);
+  // Aggregated APIs are served by other servers that cannot list at an etcd revision of ours.
+  const pointInTime = !info.aggregated;
+  if (!pointInTime) state.notPointInTime.push(gr);
+  const namespaces = target.namespaces ?? [undefined];
+  for (const namespace of namespaces) {
+    let continueToken: string | undefined;
+    do {
+      let page;
+      try {
+        page = await ctx.deps.kube.list(info, {
+          ...(namespace ? { namespace } : {}),
+          limit: ctx.deps.pageSize ?? 500,
+          ...(continueToken ? { continueToken } : {}),
+          ...(pointInTime ? { resourceVersion: revision, resourceVersionMatch: 'Exact' as const } : {}),
+          ...(target.mode === 'all' && ctx.selection.serverLabelSelector
+            ? { labelSelector: ctx.selection.serverLabelSelector }
+            : {}),
+        });
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status === 410) throw new RevisionGoneError(err.message);
+        // A type that cannot be listed (forbidden, unavailable) is a per-resource error: the
+        // rest of the backup goes on, and the phase becomes PartiallyFailed (Velero does the same).
+        const message = errorText(err);
+        state.errors.push({ resource: gr, ...(namespace ? { namespace } : {}), message });
+        ctx.runLog.add('error', 'cannot list resource', { resource: gr, namespace, error: message });
+        return;
+      }
+      const kept = page.items.filter((o) => ctx.selection.keepObject(info, o));
+      if (kept.length > 0) await state.writePage(info, kept);
+      continueToken = page.continueToken;
+    } while (continueToken);
+  }
+}
+
+async function completeBackup(opts: {
+  ctx: AttemptContext;
+  revision: string;
+  state: ListingState;
+  digest: { sha256: string; bytes: number };
+  completion: Date;
+}): Promise<BackupResult> {
+  const { ctx, revision, state, digest, completion } = opts;
+  const { req, deps, runLog } = ctx;
+  const { store } = deps;
+  const phase: BackupPhase = state.errors.length > 0 ? 'PartiallyFailed' : 'Completed';
+  runLog.add('info', `backup ${phase}`, { items: state.totalItems, revision, sha256: digest.sha256 });
+
+  const resourceList: Record<string, string[]> = {};
+  for (const [k, names] of [...state.resourceList.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    resourceList[k] = names.sort();
+  }
+  await store.put(backupLayout.resourceList(req.name), gzipSync(JSON.stringify(resourceList)));
+  await store.put(backupLayout.log(req.name), runLog.gzip());
+
+  const metadata = buildVeleroBackup({
+    name: req.name,
+    spec: req.spec,
+    ...(req.labels ? { labels: req.labels } : {}),
+    annotations: {
+      [ANNOTATION_SHA256]: digest.sha256,
+      [ANNOTATION_ARCHIVE_BYTES]: String(digest.bytes),
+      [ANNOTATION_REVISION]: revision,
+      ...(state.notPointInTime.length > 0
+        ? { [ANNOTATION_NOT_POINT_IN_TIME]: state.notPointInTime.sort().join(',') }
+        : {}),
+    },
+    phase,
+    start: ctx.start,
+    completion,
+    totalItems: state.totalItems,
+    itemsBackedUp: state.totalItems,
+    errors: state.errors.length,
+    warnings: state.warnings.length + ctx.selection.warnings.length,
+  });
+  // Written last: its presence means the backup is complete (ARCHITECTURE.md).
+  await store.put(backupLayout.metadata(req.name), JSON.stringify(metadata, null, 2), {
+    contentType: 'application/json',
+  });
+  return {
+    name: req.name,
+    phase,
+    revision,
+    startTimestamp: ctx.start.toISOString(),
+    completionTimestamp: completion.toISOString(),
+    expiration: metadata.status.expiration ?? '',
+    totalItems: state.totalItems,
+    counts: state.counts,
+    errors: state.errors,
+    warnings: [...ctx.selection.warnings, ...state.warnings],
+    notPointInTime: state.notPointInTime,
+    sha256: digest.sha256,
+    bytes: digest.bytes,
+    metadata,
+  };
+}
+
+/**
+ * A backup that could not be written: its partial archive is already removed; record it as
+ * Failed (Velero shows failed backups too) with the reason, so it is never taken as complete.
+ */
+async function failBackup(opts: {
+  req: BackupRequest;
+  deps: BackupDeps;
+  start: Date;
+  runLog: RunLog;
+  reason: string;
+}): Promise<BackupResult> {
+  const { req, deps, start, runLog, reason } = opts;
+  const completion = (deps.clock ?? (() => new Date()))();
+  runLog.add('error', 'backup failed', { reason });
+  const metadata = buildVeleroBackup({
+    name: req.name,
+    spec: req.spec,
+    ...(req.labels ? { labels: req.labels } : {}),
+    phase: 'Failed',
+    start,
+    completion,
+    failureReason: reason,
+  });
+  // Best effort: when the store itself is the problem (missing bucket), these writes fail too
+  // and the caller still gets the Failed result with the reason.
+  try {
+    await deps.store.put(backupLayout.log(req.name), runLog.gzip());
+    await deps.store.put(backupLayout.metadata(req.name), JSON.stringify(metadata, null, 2));
+  } catch {
+    // nothing more to record
+  }
+  return {
+    name: req.name,
+    phase: 'Failed',
+    startTimestamp: start.toISOString(),
+    completionTimestamp: completion.toISOString(),
+    expiration: metadata.status.expiration ?? '',
+    totalItems: 0,
+    counts: {},
+    errors: [],
+    warnings: [],
+    notPointInTime: [],
+    failureReason: reason,
+    metadata,
+  };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,86 @@
+// What a backup lists and keeps, from its spec and the discovered resources, with Velero's
+// semantics (filters.ts) and the "auto" rule for cluster-scoped objects (cluster-scope.ts).
+//
+// Listing happens in phases so that dependencies are known before they are needed:
+//   1. namespaced types — they decide which cluster-scoped objects "auto" pulls in;
+//   2. ClusterRoleBindings — they decide which ClusterRoles are pulled in;
+//   3. every other cluster-scoped type.
+import type { KubeObject, ResourceInfo } from '../kube/types.js';
+import { groupResource } from '../kube/types.js';
+import type { BackupSpec } from './spec.js';
+import { compileFilter, type ResourceFilter } from './filters.js';
+import { createClusterDependencyCollector, type ClusterDependencyCollector } from './cluster-scope.js';
+
+export interface ListTarget {
+  info: ResourceInfo;
+  /** List these namespaces one by one; undefined lists across all namespaces. */
+  namespaces?: string[];
+  phase: 1 | 2 | 3;
+  /** Every object of the type (subject to object filters) or only dependencies of included objects. */
+  mode: 'all' | 'dependencies';
+}
+
+export interface BackupSelection {
+  types: ListTarget[];
+  /** A label selector the server can apply (only when there is exactly one). */
+  serverLabelSelector?: string;
+  /** Whether to keep a listed object. Must be called in phase order (see above). */
+  keepObject(info: ResourceInfo, obj: KubeObject): boolean;
+  warnings: string[];
+  filter: ResourceFilter;
+}
+
+const CLUSTER_ROLE_BINDINGS = 'clusterrolebindings.rbac.authorization.k8s.io';
+const NAMESPACES = 'namespaces';
+
+export function selectResources(spec: BackupSpec, resources: ResourceInfo[]): BackupSelection {
+  const filter = compileFilter(spec, resources, { purpose: 'backup' });
+  const collector: ClusterDependencyCollector = createClusterDependencyCollector({ filter });
+  const namespaces = filter.listNamespaces();
+  const types: ListTarget[] = [];
+  for (const info of resources) {
+    const gr = groupResource(info);
+    if (info.namespaced) {
+      if (filter.includesResource(info))
+        types.push({ info, ...(namespaces ? { namespaces } : {}), phase: 1, mode: 'all' });
+      continue;
+    }
+    const phase = gr === CLUSTER_ROLE_BINDINGS ? 2 : 3;
+    if (gr === NAMESPACES) {
+      // Namespace objects follow Velero's own rule (nsTracker), whatever the cluster-scope mode.
+      if (!filter.excludesResource(info)) types.push({ info, phase, mode: 'dependencies' });
+    } else if (filter.includesResource(info)) {
+      types.push({ info, phase, mode: 'all' });
+    } else if (!filter.excludesResource(info)) {
+      types.push({ info, phase, mode: 'dependencies' });
+    }
+  }
+  const modes = new Map(types.map((t) => [groupResource(t.info), t.mode]));
+  const selectors = filter.listSelectors();
+  const single = selectors.length === 1 ? selectors[0] : undefined;
+
+  return {
+    types,
+    filter,
+    ...(single ? { serverLabelSelector: single } : {}),
+    warnings: [],
+    keepObject(info, obj) {
+      const gr = groupResource(info);
+      if (info.namespaced) {
+        if (!filter.includesNamespace(obj.metadata.namespace ?? '') || !filter.includesObject(obj))
+          return false;
+        collector.add(obj, gr);
+        return true;
+      }
+      if (gr === NAMESPACES) return collector.includesNamespaceObject(obj);
+      if (gr === CLUSTER_ROLE_BINDINGS) collector.addClusterRoleBinding(obj);
+      if (modes.get(gr) === 'all') {
+        if (!filter.includesObject(obj)) return false;
+        // Cluster-scoped custom resources pull in their CRD like namespaced ones.
+        collector.add(obj, gr);
+        return true;
+      }
+      return collector.has(gr, obj.metadata.name ?? '') && filter.includesDependency(obj, info);
+    },
+  };
+}

@@ -1,0 +1,147 @@
+// The `velero-backup.json` metadata object: a velero.io/v1 Backup with spec and status, as
+// Velero persists it (pkg/persistence/object_store.go PutBackup). lifeboat's own facts (archive
+// checksum, etcd revision, resources not read at that revision) travel as annotations, which
+// Velero preserves and ignores.
+import type { BackupSpec, LabelSelector } from './spec.js';
+import { DEFAULT_TTL } from './spec.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
+import { BACKUP_FORMAT_VERSION } from '../archive/paths.js';
+
+export type BackupPhase = 'New' | 'InProgress' | 'Completed' | 'PartiallyFailed' | 'Failed' | 'Deleting';
+
+export const ANNOTATION_SHA256 = 'lifeboat.dev/archive-sha256';
+export const ANNOTATION_ARCHIVE_BYTES = 'lifeboat.dev/archive-bytes';
+export const ANNOTATION_REVISION = 'lifeboat.dev/resource-version';
+export const ANNOTATION_NOT_POINT_IN_TIME = 'lifeboat.dev/not-point-in-time';
+export const ANNOTATION_CREATED_BY = 'lifeboat.dev/created-by';
+
+export interface VeleroBackup {
+  apiVersion: 'velero.io/v1';
+  kind: 'Backup';
+  metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    creationTimestamp?: string;
+  };
+  spec: {
+    includedNamespaces?: string[];
+    excludedNamespaces?: string[];
+    includedResources?: string[];
+    excludedResources?: string[];
+    includedClusterScopedResources?: string[];
+    excludedClusterScopedResources?: string[];
+    includedNamespaceScopedResources?: string[];
+    excludedNamespaceScopedResources?: string[];
+    includeClusterResources?: boolean | null;
+    labelSelector?: LabelSelector;
+    orLabelSelectors?: LabelSelector[];
+    ttl: string;
+    storageLocation?: string;
+    hooks: Record<string, never>;
+    metadata: Record<string, never>;
+    snapshotVolumes?: boolean;
+    defaultVolumesToFsBackup?: boolean;
+  };
+  status: {
+    version: number;
+    formatVersion: string;
+    phase: BackupPhase;
+    expiration?: string;
+    startTimestamp?: string;
+    completionTimestamp?: string;
+    progress?: { totalItems: number; itemsBackedUp: number };
+    errors?: number;
+    warnings?: number;
+    failureReason?: string;
+  };
+}
+
+/** Velero installs into the `velero` namespace; its sync controller rewrites this on import. */
+const VELERO_NAMESPACE = 'velero';
+
+export function ttlOf(spec: BackupSpec): number {
+  return parseDuration(spec.ttl ?? DEFAULT_TTL);
+}
+
+export function buildVeleroBackup(opts: {
+  name: string;
+  spec: BackupSpec;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  phase: BackupPhase;
+  start: Date;
+  completion?: Date;
+  totalItems?: number;
+  itemsBackedUp?: number;
+  errors?: number;
+  warnings?: number;
+  failureReason?: string;
+}): VeleroBackup {
+  const { spec } = opts;
+  const ttlMs = ttlOf(spec);
+  const specOut: VeleroBackup['spec'] = {
+    ...(spec.includedNamespaces ? { includedNamespaces: spec.includedNamespaces } : {}),
+    ...(spec.excludedNamespaces ? { excludedNamespaces: spec.excludedNamespaces } : {}),
+    ...(spec.includedResources ? { includedResources: spec.includedResources } : {}),
+    ...(spec.excludedResources ? { excludedResources: spec.excludedResources } : {}),
+    ...(spec.includedClusterScopedResources
+      ? { includedClusterScopedResources: spec.includedClusterScopedResources }
+      : {}),
+    ...(spec.excludedClusterScopedResources
+      ? { excludedClusterScopedResources: spec.excludedClusterScopedResources }
+      : {}),
+    ...(spec.includedNamespaceScopedResources
+      ? { includedNamespaceScopedResources: spec.includedNamespaceScopedResources }
+      : {}),
+    ...(spec.excludedNamespaceScopedResources
+      ? { excludedNamespaceScopedResources: spec.excludedNamespaceScopedResources }
+      : {}),
+    ...(spec.includeClusterResources !== undefined && spec.includeClusterResources !== null
+      ? { includeClusterResources: spec.includeClusterResources }
+      : {}),
+    ...(spec.labelSelector ? { labelSelector: spec.labelSelector } : {}),
+    ...(spec.orLabelSelectors ? { orLabelSelectors: spec.orLabelSelectors } : {}),
+    ttl: formatDuration(ttlMs),
+    ...(spec.storageLocation ? { storageLocation: spec.storageLocation } : {}),
+    hooks: {},
+    metadata: {},
+    // lifeboat backs up cluster objects only; no volume snapshots or file-system backups.
+    snapshotVolumes: false,
+    defaultVolumesToFsBackup: false,
+  };
+  return {
+    apiVersion: 'velero.io/v1',
+    kind: 'Backup',
+    metadata: {
+      name: opts.name,
+      namespace: VELERO_NAMESPACE,
+      ...(opts.labels && Object.keys(opts.labels).length > 0 ? { labels: opts.labels } : {}),
+      annotations: { [ANNOTATION_CREATED_BY]: 'lifeboat', ...opts.annotations },
+      creationTimestamp: opts.start.toISOString(),
+    },
+    spec: specOut,
+    status: {
+      version: 1,
+      formatVersion: BACKUP_FORMAT_VERSION,
+      phase: opts.phase,
+      // Velero: expiration is fixed at backup time (gc_controller compares it with now).
+      expiration: new Date(opts.start.getTime() + ttlMs).toISOString(),
+      startTimestamp: opts.start.toISOString(),
+      ...(opts.completion ? { completionTimestamp: opts.completion.toISOString() } : {}),
+      ...(opts.totalItems !== undefined
+        ? { progress: { totalItems: opts.totalItems, itemsBackedUp: opts.itemsBackedUp ?? opts.totalItems } }
+        : {}),
+      ...(opts.errors ? { errors: opts.errors } : {}),
+      ...(opts.warnings ? { warnings: opts.warnings } : {}),
+      ...(opts.failureReason ? { failureReason: opts.failureReason } : {}),
+    },
+  };
+}
+
+/** Read a BackupSpec back out of a stored Velero Backup (lifeboat's or Velero's own). */
+export function specOfVeleroBackup(b: VeleroBackup): BackupSpec {
+  const { hooks: _h, metadata: _m, snapshotVolumes: _s, defaultVolumesToFsBackup: _d, ...rest } = b.spec;
+  return rest;
+}

@@ -1,0 +1,262 @@
+// `lifeboat backup …`: create, list, describe, logs, download, delete. A thin shell over the
+// backup engine and catalog; no logic of its own beyond turning flags into a BackupSpec.
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Command, Option } from 'commander';
+import type { BackupSpec } from '../../backup/spec.js';
+import { runBackup, type BackupResult } from '../../backup/engine.js';
+import {
+  deleteBackup,
+  getBackup,
+  listBackups,
+  readBackupLog,
+  readResourceList,
+} from '../../backup/catalog.js';
+import { backupLayout } from '../../storage/layout.js';
+import { parseLabelSelector, parseOrLabelSelectors } from '../../backup/label-selector.js';
+import { act } from '../action.js';
+import { age, render, table, UsageError } from '../output.js';
+import { createProgress } from '../progress.js';
+import { EXIT } from '../exit-codes.js';
+import { ANNOTATION_SHA256, ANNOTATION_REVISION } from '../../backup/velero-backup.js';
+
+const list = (v: string): string[] =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+function parseIncludeCluster(v: string | undefined): boolean | undefined {
+  if (v === undefined || v === 'auto') return undefined;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new UsageError(`--include-cluster-resources must be true, false or auto, not ${JSON.stringify(v)}`);
+}
+
+interface CreateFlags {
+  includeNamespaces?: string[];
+  excludeNamespaces?: string[];
+  includeResources?: string[];
+  excludeResources?: string[];
+  includeClusterScopedResources?: string[];
+  excludeClusterScopedResources?: string[];
+  includeNamespaceScopedResources?: string[];
+  excludeNamespaceScopedResources?: string[];
+  includeClusterResources?: string;
+  selector?: string;
+  orSelector?: string;
+  ttl?: string;
+  location?: string;
+}
+
+/** Flags → Velero BackupSpec (the same mapping as `velero backup create`). */
+export function specFromFlags(f: CreateFlags): BackupSpec {
+  const includeClusterResources = parseIncludeCluster(f.includeClusterResources);
+  return {
+    ...(f.includeNamespaces ? { includedNamespaces: f.includeNamespaces } : {}),
+    ...(f.excludeNamespaces ? { excludedNamespaces: f.excludeNamespaces } : {}),
+    ...(f.includeResources ? { includedResources: f.includeResources } : {}),
+    ...(f.excludeResources ? { excludedResources: f.excludeResources } : {}),
+    ...(f.includeClusterScopedResources
+      ? { includedClusterScopedResources: f.includeClusterScopedResources }
+      : {}),
+    ...(f.excludeClusterScopedResources
+      ? { excludedClusterScopedResources: f.excludeClusterScopedResources }
+      : {}),
+    ...(f.includeNamespaceScopedResources
+      ? { includedNamespaceScopedResources: f.includeNamespaceScopedResources }
+      : {}),
+    ...(f.excludeNamespaceScopedResources
+      ? { excludedNamespaceScopedResources: f.excludeNamespaceScopedResources }
+      : {}),
+    ...(includeClusterResources !== undefined ? { includeClusterResources } : {}),
+    ...(f.selector ? { labelSelector: parseLabelSelector(f.selector) } : {}),
+    // Velero: --or-selector "a=b or c=d"
+    ...(f.orSelector ? { orLabelSelectors: parseOrLabelSelectors(f.orSelector) } : {}),
+    ...(f.ttl ? { ttl: f.ttl } : {}),
+    ...(f.location ? { storageLocation: f.location } : {}),
+  };
+}
+
+function summary(r: BackupResult): string {
+  const lines = [
+    `Backup ${r.name}: ${r.phase}`,
+    `  items:      ${r.totalItems}`,
+    `  revision:   ${r.revision ?? '-'}`,
+    `  expires:    ${r.expiration}`,
+  ];
+  if (r.sha256) lines.push(`  sha256:     ${r.sha256}`);
+  if (r.notPointInTime.length > 0) lines.push(`  not point-in-time: ${r.notPointInTime.join(', ')}`);
+  if (r.failureReason) lines.push(`  failure:    ${r.failureReason}`);
+  for (const e of r.errors) {
+    lines.push(
+      `  error: ${e.namespace ? `namespace ${e.namespace}: ` : ''}${e.resource}${e.name ? `/${e.name}` : ''}: ${e.message}`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function backupCommand(): Command {
+  const backup = new Command('backup').description('create and manage backups');
+
+  const create = new Command('create')
+    .description('back up cluster objects at one consistent revision')
+    .argument('<name>', 'backup name (lower-case letters, digits, - and .)')
+    .option('--include-namespaces <list>', 'namespaces to include (wildcards allowed; default all)', list)
+    .option('--exclude-namespaces <list>', 'namespaces to exclude', list)
+    .option('--include-resources <list>', 'resources to include (plural, short name or resource.group)', list)
+    .option('--exclude-resources <list>', 'resources to exclude', list)
+    .option('--include-cluster-scoped-resources <list>', 'cluster-scoped resources to include', list)
+    .option('--exclude-cluster-scoped-resources <list>', 'cluster-scoped resources to exclude', list)
+    .option('--include-namespace-scoped-resources <list>', 'namespace-scoped resources to include', list)
+    .option('--exclude-namespace-scoped-resources <list>', 'namespace-scoped resources to exclude', list)
+    .addOption(
+      new Option('--include-cluster-resources <mode>', 'cluster-scoped objects: true, false or auto').default(
+        'auto',
+      ),
+    )
+    .option('-l, --selector <selector>', 'only objects matching this label selector')
+    .option('--or-selector <selectors>', 'objects matching any of these selectors, separated by " or "')
+    .option('--ttl <duration>', 'how long to keep the backup (Go duration)', '720h')
+    .option('--location <name>', 'storage location name recorded in the backup')
+    .option('--wait', 'wait for completion (lifeboat always does; accepted for Velero compatibility)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lifeboat backup create shop-before-upgrade --include-namespaces shop
+  lifeboat backup create nightly --exclude-namespaces kube-system --ttl 168h
+  lifeboat backup create web --include-resources deployments,services -l app=web --storage s3://backups/prod`,
+    );
+  create.action(
+    act<[string, CreateFlags]>(create, async (ctx, format, name, flags) => {
+      const spec = specFromFlags(flags);
+      const progress = createProgress(`backup ${name}`);
+      let result: BackupResult;
+      try {
+        result = await runBackup(
+          { name, spec },
+          {
+            kube: await ctx.kube(),
+            store: ctx.store(),
+            log: ctx.log,
+            onProgress: (p) => progress.update(p.itemsDone),
+          },
+        );
+      } finally {
+        progress.stop();
+      }
+      process.stdout.write(render(result, format, () => summary(result)));
+      if (result.phase === 'Failed') return EXIT.error;
+      return result.phase === 'PartiallyFailed' ? EXIT.partial : EXIT.ok;
+    }),
+  );
+
+  const ls = new Command('list')
+    .description('list the backups in the storage location (the bucket is the truth)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  lifeboat backup list\n  lifeboat backup list -o json --storage s3://backups/prod',
+    );
+  ls.action(
+    act<[]>(ls, async (ctx, format) => {
+      const entries = await listBackups(ctx.store());
+      const rows = entries.map((e) => ({
+        name: e.name,
+        phase: e.backup?.status.phase ?? (e.unreadable ? 'Unreadable' : 'Incomplete'),
+        created: e.backup?.status.startTimestamp,
+        expires: e.backup?.status.expiration,
+        items: e.backup?.status.progress?.totalItems,
+        errors: e.backup?.status.errors ?? 0,
+        schedule: e.backup?.metadata.labels?.['velero.io/schedule-name'],
+      }));
+      process.stdout.write(
+        render(rows, format, () =>
+          table(
+            ['NAME', 'STATUS', 'ERRORS', 'ITEMS', 'CREATED', 'EXPIRES', 'SCHEDULE'],
+            rows.map((r) => [r.name, r.phase, r.errors, r.items, r.created, r.expires, r.schedule ?? '']),
+          ),
+        ),
+      );
+      return EXIT.ok;
+    }),
+  );
+
+  const describe = new Command('describe')
+    .description('show one backup: spec, status, checksum, revision')
+    .argument('<name>')
+    .option('--details', 'also list every object in the backup')
+    .addHelpText('after', '\nExamples:\n  lifeboat backup describe nightly-20261125020000 --details');
+  describe.action(
+    act<[string, { details?: boolean }]>(describe, async (ctx, format, name, flags) => {
+      const store = ctx.store();
+      const b = await getBackup(store, name);
+      const resources = flags.details ? await readResourceList(store, name) : undefined;
+      const value = { backup: b, ...(resources ? { resources } : {}) };
+      process.stdout.write(
+        render(value, format, () => {
+          const s = b.status;
+          const lines = [
+            `Name:        ${b.metadata.name}`,
+            `Phase:       ${s.phase}${s.failureReason ? ` (${s.failureReason})` : ''}`,
+            `Started:     ${s.startTimestamp ?? ''} (${age(s.startTimestamp)} ago)`,
+            `Completed:   ${s.completionTimestamp ?? ''}`,
+            `Expires:     ${s.expiration ?? ''}`,
+            `Items:       ${s.progress?.totalItems ?? 0}`,
+            `Errors:      ${s.errors ?? 0}   Warnings: ${s.warnings ?? 0}`,
+            `Revision:    ${b.metadata.annotations?.[ANNOTATION_REVISION] ?? '(not recorded: not a lifeboat backup)'}`,
+            `SHA-256:     ${b.metadata.annotations?.[ANNOTATION_SHA256] ?? '(not recorded)'}`,
+            `Spec:        ${JSON.stringify(b.spec)}`,
+          ];
+          if (resources) {
+            lines.push('Resources:');
+            for (const [kind, names] of Object.entries(resources)) {
+              lines.push(`  ${kind}:`);
+              for (const n of names) lines.push(`    - ${n}`);
+            }
+          }
+          return lines.join('\n') + '\n';
+        }),
+      );
+      return EXIT.ok;
+    }),
+  );
+
+  const logs = new Command('logs').description("print a backup's log").argument('<name>');
+  logs.action(
+    act<[string]>(logs, async (ctx, _format, name) => {
+      process.stdout.write(await readBackupLog(ctx.store(), name));
+      return EXIT.ok;
+    }),
+  );
+
+  const download = new Command('download')
+    .description("save a backup's archive (tar.gz, Velero's layout) to a file")
+    .argument('<name>')
+    .option('--file <path>', 'where to write it (default: <name>-data.tar.gz)');
+  download.action(
+    act<[string, { file?: string }]>(download, async (ctx, _format, name, flags) => {
+      const store = ctx.store();
+      await getBackup(store, name); // only complete backups
+      const file = flags.file ?? `${name}-data.tar.gz`;
+      await pipeline(await store.get(backupLayout.archive(name)), createWriteStream(file));
+      process.stdout.write(`Backup ${name} downloaded to ${file}\n`);
+      return EXIT.ok;
+    }),
+  );
+
+  const del = new Command('delete')
+    .description('delete every object of a backup (and nothing outside its directory)')
+    .argument('<name>')
+    .addHelpText('after', '\nExamples:\n  lifeboat backup delete shop-before-upgrade');
+  del.action(
+    act<[string]>(del, async (ctx, _format, name) => {
+      const n = await deleteBackup(ctx.store(), name);
+      process.stdout.write(`Backup ${name} deleted (${n} objects)\n`);
+      return EXIT.ok;
+    }),
+  );
+
+  for (const c of [create, ls, describe, logs, download, del]) backup.addCommand(c);
+  return backup;
+}

@@ -1,0 +1,115 @@
+// Prometheus metrics (prom-client). One registry per process, created in the entry point and
+// passed down — no global default registry, so tests can make their own.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  backupsTotal: Counter<'phase' | 'schedule'>;
+  backupsStarted: Counter<'schedule'>;
+  backupDuration: Histogram<'phase'>;
+  backupItems: Counter<'schedule'>;
+  backupBytes: Counter<'schedule'>;
+  lastSuccessfulBackup: Gauge<'schedule'>;
+  restoresStarted: Counter;
+  restoresTotal: Counter<'phase'>;
+  restoreDuration: Histogram<'phase'>;
+  restoreItems: Counter<'result'>;
+  reconcileDuration: Histogram;
+  reconcileErrors: Counter<'stage'>;
+  gitPushRetries: Counter;
+  backupsExpired: Counter<'reason'>;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'lifeboat_process_' });
+  const registers = [registry];
+  const seconds = [0.5, 1, 5, 15, 60, 300, 900, 3600];
+  return {
+    registry,
+    backupsStarted: new Counter({
+      name: 'lifeboat_backups_started_total',
+      help: 'Backups started',
+      labelNames: ['schedule'],
+      registers,
+    }),
+    backupsTotal: new Counter({
+      name: 'lifeboat_backups_total',
+      help: 'Backups finished, by phase (Completed, PartiallyFailed, Failed)',
+      labelNames: ['phase', 'schedule'],
+      registers,
+    }),
+    backupDuration: new Histogram({
+      name: 'lifeboat_backup_duration_seconds',
+      help: 'Backup duration',
+      labelNames: ['phase'],
+      buckets: seconds,
+      registers,
+    }),
+    backupItems: new Counter({
+      name: 'lifeboat_backup_items_total',
+      help: 'Objects written to backups',
+      labelNames: ['schedule'],
+      registers,
+    }),
+    backupBytes: new Counter({
+      name: 'lifeboat_backup_bytes_total',
+      help: 'Archive bytes written',
+      labelNames: ['schedule'],
+      registers,
+    }),
+    lastSuccessfulBackup: new Gauge({
+      name: 'lifeboat_last_successful_backup_timestamp_seconds',
+      help: 'Completion time of the last Completed backup, per schedule',
+      labelNames: ['schedule'],
+      registers,
+    }),
+    restoresStarted: new Counter({
+      name: 'lifeboat_restores_started_total',
+      help: 'Restores started',
+      registers,
+    }),
+    restoresTotal: new Counter({
+      name: 'lifeboat_restores_total',
+      help: 'Restores finished, by phase',
+      labelNames: ['phase'],
+      registers,
+    }),
+    restoreDuration: new Histogram({
+      name: 'lifeboat_restore_duration_seconds',
+      help: 'Restore duration',
+      labelNames: ['phase'],
+      buckets: seconds,
+      registers,
+    }),
+    restoreItems: new Counter({
+      name: 'lifeboat_restore_items_total',
+      help: 'Restored objects, by result (created, updated, skipped, failed)',
+      labelNames: ['result'],
+      registers,
+    }),
+    reconcileDuration: new Histogram({
+      name: 'lifeboat_reconcile_duration_seconds',
+      help: 'Duration of one reconcile pass',
+      buckets: seconds,
+      registers,
+    }),
+    reconcileErrors: new Counter({
+      name: 'lifeboat_reconcile_errors_total',
+      help: 'Reconcile pass errors, by stage (pull, validate, observe, act, status)',
+      labelNames: ['stage'],
+      registers,
+    }),
+    gitPushRetries: new Counter({
+      name: 'lifeboat_git_push_retries_total',
+      help: 'Git push retries',
+      registers,
+    }),
+    backupsExpired: new Counter({
+      name: 'lifeboat_backups_expired_total',
+      help: 'Backups deleted by expiry, by reason (ttl, retention, leftover)',
+      labelNames: ['reason'],
+      registers,
+    }),
+  };
+}

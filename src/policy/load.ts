@@ -1,0 +1,302 @@
+// Loads a policy repository: every YAML document under the directory is parsed, checked
+// against its kind's schema and rules, then against the other documents. An invalid document
+// is left out with errors naming file, line, column and field; the valid ones are returned,
+// so one bad file stalls only itself (and the documents that depend on it).
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { LineCounter, isAlias, parseAllDocuments, visit } from 'yaml';
+import type { Document } from 'yaml';
+import { formatFieldPath } from './field-path.js';
+import type { Issue } from './issue.js';
+import { crossDocumentIssues } from './references.js';
+import type { DocumentEntry } from './references.js';
+import { inlineCredentialValues } from './rules/credentials.js';
+import { documentIssues } from './rules/document-rules.js';
+import type { DocumentContent } from './rules/document-rules.js';
+import { headerIssues, isPolicyKind } from './rules/header.js';
+import { createSchemaValidator } from './schema.js';
+import type { SchemaValidator } from './schema.js';
+import type { PolicyDocument, PolicyError, PolicyKind, Position } from './types.js';
+import { DocumentLocator } from './yaml-positions.js';
+
+/**
+ * Top-level directories that hold no policy: the trees the reconciler writes (status/, plans/),
+ * the published schemas, and examples/ (documents to copy, which must not take effect where
+ * they are). Hidden directories (.git, .github, ...) are skipped at every depth.
+ */
+export const DEFAULT_SKIP_DIRS: readonly string[] = ['status', 'plans', 'schema', 'examples'];
+
+export interface PolicySourceFile {
+  /** Path relative to the repository root, with '/' separators. */
+  file: string;
+  text: string;
+}
+
+export interface PolicyLoadResult {
+  documents: PolicyDocument[];
+  errors: PolicyError[];
+}
+
+export interface LoadPolicyFilesOptions {
+  /** Reuse one compiled validator across loads; created on demand otherwise. */
+  validator?: SchemaValidator;
+}
+
+export interface LoadPolicyRepoOptions extends LoadPolicyFilesOptions {
+  dir: string;
+  /** Top-level directories to skip; DEFAULT_SKIP_DIRS unless given. */
+  skip?: readonly string[];
+}
+
+/** Load every policy document under `dir` (see DEFAULT_SKIP_DIRS for what is skipped). */
+export async function loadPolicyRepo(options: LoadPolicyRepoOptions): Promise<PolicyLoadResult> {
+  const files = await listPolicyFiles(options.dir, options.skip ?? DEFAULT_SKIP_DIRS);
+  const sources: PolicySourceFile[] = [];
+  const errors: PolicyError[] = [];
+  for (const file of files) {
+    try {
+      sources.push({ file, text: await readFile(join(options.dir, ...file.split('/')), 'utf8') });
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      errors.push({
+        file,
+        line: 1,
+        column: 1,
+        path: '',
+        code: 'io',
+        message: `cannot read the file: ${reason}`,
+      });
+    }
+  }
+  const loaded = loadPolicyFiles(sources, options);
+  return { documents: loaded.documents, errors: sortErrors([...errors, ...loaded.errors]) };
+}
+
+/** The YAML files of a repository, relative to `dir` with '/' separators, in sorted order. */
+export async function listPolicyFiles(
+  dir: string,
+  skip: readonly string[] = DEFAULT_SKIP_DIRS,
+): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (current: string, depth: number): Promise<void> => {
+    const entries = await readdir(current, { withFileTypes: true });
+    for (const entry of entries) {
+      const full = join(current, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name.startsWith('.') || (depth === 0 && skip.includes(entry.name))) continue;
+        await walk(full, depth + 1);
+      } else if ((entry.isFile() || entry.isSymbolicLink()) && /\.ya?ml$/i.test(entry.name)) {
+        // Symlinked files are read; symlinked directories are not followed (no loops).
+        found.push(relative(dir, full).split(sep).join('/'));
+      }
+    }
+  };
+  try {
+    await walk(dir, 0);
+  } catch (error) {
+    throw new Error(`cannot read policy repository ${dir}: ${(error as Error).message}`, { cause: error });
+  }
+  return found.sort();
+}
+
+/** Load documents from file contents already in memory (a working copy, or a branch via git show). */
+export function loadPolicyFiles(
+  files: readonly PolicySourceFile[],
+  options: LoadPolicyFilesOptions = {},
+): PolicyLoadResult {
+  const validator = options.validator ?? createSchemaValidator();
+  const candidates = [...files]
+    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
+    .flatMap((source) => readSourceFile(source, validator));
+  applyCrossDocumentRules(candidates);
+  const documents = candidates
+    .filter((candidate) => candidate.errors.length === 0 && candidate.content !== undefined)
+    .map(toPolicyDocument);
+  return { documents, errors: sortErrors(candidates.flatMap((candidate) => candidate.errors)) };
+}
+
+/** One YAML document on its way through the checks. */
+interface Candidate {
+  file: string;
+  index: number;
+  locator: DocumentLocator;
+  /** The parsed content; undefined when the YAML itself is broken. */
+  content: Record<string, unknown> | undefined;
+  identity: { kind: string; name: string; namePosition: Position } | undefined;
+  errors: PolicyError[];
+}
+
+function readSourceFile(source: PolicySourceFile, validator: SchemaValidator): Candidate[] {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(source.text, { lineCounter: lines, prettyErrors: false });
+  const candidates: Candidate[] = [];
+  docs.forEach((doc, index) => {
+    const candidate = readDocument({ file: source.file, index, doc, lines, validator });
+    if (candidate) candidates.push(candidate);
+  });
+  return candidates;
+}
+
+interface ReadDocumentInput {
+  file: string;
+  index: number;
+  doc: Document.Parsed;
+  lines: LineCounter;
+  validator: SchemaValidator;
+}
+
+function readDocument({ file, index, doc, lines, validator }: ReadDocumentInput): Candidate | undefined {
+  const locator = new DocumentLocator(doc, lines);
+  const candidate: Candidate = { file, index, locator, content: undefined, identity: undefined, errors: [] };
+  const syntax = yamlErrors(doc, locator, file);
+  if (syntax.length > 0) {
+    // Still name the document if possible, so documents referring to it hear that it is broken.
+    candidate.identity = readIdentity(astIdentityHint(doc), locator);
+    candidate.errors.push(...syntax.map((error) => ({ ...error, ...documentField(candidate) })));
+    return candidate;
+  }
+  const parsed = toJs(doc);
+  if ('error' in parsed) {
+    candidate.errors.push({
+      file,
+      ...locator.start(),
+      path: '',
+      code: 'yaml',
+      message: `YAML: ${parsed.error}`,
+    });
+    return candidate;
+  }
+  if (parsed.value === null || parsed.value === undefined) return undefined; // an empty document
+  candidate.identity = readIdentity(parsed.value, locator);
+  if (typeof parsed.value !== 'object' || Array.isArray(parsed.value)) {
+    const message = 'a policy document must be a mapping with apiVersion, kind, metadata and spec';
+    report(candidate, [{ code: 'document', path: [], message }]);
+    return candidate;
+  }
+  candidate.content = parsed.value as Record<string, unknown>;
+  report(candidate, checkContent(candidate.content, validator));
+  return candidate;
+}
+
+/** Header, then schema, then the kind's rules; credential-looking values are always reported. */
+function checkContent(content: Record<string, unknown>, validator: SchemaValidator): Issue[] {
+  const credentials = inlineCredentialValues(content);
+  const header = headerIssues(content);
+  if (header.length > 0) return [...header, ...credentials];
+  const kind = content.kind as PolicyKind;
+  const schema = validator.validate(kind, content);
+  if (schema.length > 0) return [...schema, ...credentials];
+  return [...documentIssues(content as unknown as DocumentContent), ...credentials];
+}
+
+function yamlErrors(doc: Document.Parsed, locator: DocumentLocator, file: string): PolicyError[] {
+  const errors: PolicyError[] = [...doc.errors, ...doc.warnings].map((error) => ({
+    file,
+    ...locator.position(error.pos[0]),
+    path: '',
+    code: 'yaml',
+    message: `YAML: ${error.message}`,
+  }));
+  // The parser accepts an alias to an anchor that does not exist; converting it would throw
+  // without a position, so find it here.
+  visit(doc, {
+    Alias(_key, node) {
+      if (isAlias(node) && !node.resolve(doc) && node.range) {
+        errors.push({
+          file,
+          ...locator.position(node.range[0]),
+          path: '',
+          code: 'yaml',
+          message: `YAML: alias *${node.source} refers to no anchor &${node.source}`,
+        });
+      }
+    },
+  });
+  return errors;
+}
+
+function toJs(doc: Document.Parsed): { value: unknown } | { error: string } {
+  try {
+    return { value: doc.toJS({ maxAliasCount: 100 }) };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+/** kind and metadata.name of a document with broken YAML, read from whatever the parser built. */
+function astIdentityHint(doc: Document.Parsed): unknown {
+  try {
+    return { kind: doc.get('kind'), metadata: { name: doc.getIn(['metadata', 'name']) } };
+  } catch {
+    return undefined;
+  }
+}
+
+function readIdentity(value: unknown, locator: DocumentLocator): Candidate['identity'] {
+  const content = value as { kind?: unknown; metadata?: { name?: unknown } } | null;
+  const kind = content?.kind;
+  const name = content?.metadata?.name;
+  if (typeof kind !== 'string' || typeof name !== 'string') return undefined;
+  return { kind, name, namePosition: locator.locate(['metadata', 'name']) };
+}
+
+function report(candidate: Candidate, issues: readonly Issue[]): void {
+  for (const item of issues) candidate.errors.push(toPolicyError(candidate, item));
+}
+
+function toPolicyError(candidate: Candidate, item: Issue): PolicyError {
+  const error: PolicyError = {
+    file: candidate.file,
+    ...candidate.locator.locate(item.path, item.at),
+    path: formatFieldPath(item.path),
+    message: item.message,
+    code: item.code,
+    ...documentField(candidate),
+  };
+  if (item.related) error.related = item.related;
+  return error;
+}
+
+function documentField(candidate: Candidate): Pick<PolicyError, 'document'> {
+  const identity = candidate.identity;
+  return identity ? { document: { kind: identity.kind, name: identity.name } } : {};
+}
+
+function applyCrossDocumentRules(candidates: Candidate[]): void {
+  const entries = new Map<DocumentEntry, Candidate>();
+  for (const candidate of candidates) {
+    const identity = candidate.identity;
+    if (!identity || !isPolicyKind(identity.kind)) continue;
+    const entry: DocumentEntry = {
+      kind: identity.kind,
+      name: identity.name,
+      file: candidate.file,
+      namePosition: identity.namePosition,
+      content: candidate.content,
+      valid: candidate.errors.length === 0,
+    };
+    entries.set(entry, candidate);
+  }
+  for (const [entry, issues] of crossDocumentIssues([...entries.keys()])) {
+    const candidate = entries.get(entry);
+    if (candidate) report(candidate, issues);
+  }
+}
+
+function toPolicyDocument(candidate: Candidate): PolicyDocument {
+  const start = candidate.locator.start();
+  return {
+    ...(candidate.content as unknown as Omit<PolicyDocument, 'source'>),
+    source: { file: candidate.file, index: candidate.index, ...start, fields: candidate.locator.fields() },
+  } as PolicyDocument;
+}
+
+export function sortErrors(errors: PolicyError[]): PolicyError[] {
+  return [...errors].sort(
+    (a, b) =>
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+      a.line - b.line ||
+      a.column - b.column ||
+      a.message.localeCompare(b.message),
+  );
+}

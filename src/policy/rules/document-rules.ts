@@ -1,0 +1,40 @@
+// The semantic rules of each kind, run on documents that passed their schema.
+import type { Issue } from '../issue.js';
+import type { PolicyDocumentOfKind, PolicyKind } from '../types.js';
+import { backupTemplateIssues, restoreFilterIssues } from './filters.js';
+import { metadataIssues } from './metadata.js';
+import { resourceModifierIssues } from './resource-modifiers.js';
+import { namespaceMappingIssues, restoreSourceIssues } from './restore.js';
+import { scheduleIssues } from './schedule.js';
+import { storageLocationIssues } from './storage-location.js';
+
+/** A document as the rules see it: content only, no source position. */
+export type DocumentContent<K extends PolicyKind = PolicyKind> = Omit<PolicyDocumentOfKind<K>, 'source'>;
+
+export type DocumentRule<K extends PolicyKind> = (document: DocumentContent<K>) => Issue[];
+
+export const DOCUMENT_RULES: { [K in PolicyKind]: DocumentRule<K>[] } = {
+  StorageLocation: [(d) => metadataIssues(d.metadata), (d) => storageLocationIssues(d.spec)],
+  BackupSchedule: [
+    (d) => metadataIssues(d.metadata),
+    (d) => scheduleIssues(d.spec),
+    (d) => backupTemplateIssues(d.spec.template, ['spec', 'template']),
+  ],
+  Backup: [(d) => metadataIssues(d.metadata), (d) => backupTemplateIssues(d.spec, ['spec'])],
+  Restore: [
+    (d) => metadataIssues(d.metadata),
+    (d) => restoreSourceIssues(d.spec),
+    (d) => namespaceMappingIssues(d.spec),
+    (d) => restoreFilterIssues(d.spec),
+    (d) =>
+      d.spec.resourceModifiers
+        ? resourceModifierIssues(d.spec.resourceModifiers, ['spec', 'resourceModifiers'])
+        : [],
+  ],
+};
+
+/** Every semantic issue of one schema-valid document. */
+export function documentIssues<K extends PolicyKind>(document: DocumentContent<K>): Issue[] {
+  const rules = DOCUMENT_RULES[document.kind] as DocumentRule<K>[];
+  return rules.flatMap((rule) => rule(document));
+}

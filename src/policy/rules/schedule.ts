@@ -1,0 +1,92 @@
+// The schedule of a BackupSchedule: a standard five-field cron expression or a macro, read in
+// an IANA time zone. cron-parser (which the scheduler uses) also accepts a seconds field and
+// other extensions; we accept what Velero's cron library (robfig/cron ParseStandard) accepts, so
+// schedules mean the same in both, and reject the rest with a message saying what to write.
+import { CronExpressionParser } from 'cron-parser';
+import { issue } from '../issue.js';
+import type { Issue } from '../issue.js';
+import type { BackupScheduleSpec } from '../types.js';
+
+/** Macros and their five-field meaning (robfig/cron's descriptors). */
+export const CRON_MACROS: Readonly<Record<string, string>> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+};
+
+/**
+ * The five-field expression to hand to cron-parser for a schedule that passed
+ * cronScheduleError(). cron-parser has no `@midnight` and reads its own macros with a seconds
+ * field, so macros are expanded here.
+ */
+export function cronParserExpression(schedule: string): string {
+  const trimmed = schedule.trim();
+  return CRON_MACROS[trimmed] ?? trimmed.split(/\s+/).join(' ');
+}
+
+export function cronScheduleError(schedule: string, timeZone: string): string | undefined {
+  const trimmed = schedule.trim();
+  if (trimmed === '') return 'must not be empty';
+  if (/^(CRON_)?TZ=/.test(trimmed))
+    return 'must not contain CRON_TZ= or TZ=; set the time zone in spec.timeZone';
+  if (trimmed.startsWith('@')) return macroError(trimmed);
+  const fields = trimmed.split(/\s+/);
+  if (fields.length === 6) {
+    return 'has 6 fields, but a seconds field is not supported: use five fields (minute hour day-of-month month day-of-week)';
+  }
+  if (fields.length !== 5) {
+    return `has ${fields.length} field${fields.length === 1 ? '' : 's'}: use five (minute hour day-of-month month day-of-week) or a macro such as @daily`;
+  }
+  // cron-parser's H ("hashed") values depend on a seed; other tools would read them differently.
+  if (fields.some((field) => field.split(',').some((part) => /^h/i.test(part)))) {
+    return 'uses an H (hashed) value, which is not standard cron: write the minute or hour explicitly';
+  }
+  try {
+    CronExpressionParser.parse(fields.join(' '), { tz: timeZone }).next();
+  } catch (error) {
+    return `is not a valid cron expression: ${(error as Error).message}`;
+  }
+  return undefined;
+}
+
+function macroError(macro: string): string | undefined {
+  if (macro in CRON_MACROS) return undefined;
+  if (macro.startsWith('@every'))
+    return 'uses "@every", which is not supported: write a cron expression such as "0 */6 * * *"';
+  return `is not a known macro: use a five-field expression or one of ${Object.keys(CRON_MACROS).join(', ')}`;
+}
+
+/**
+ * An IANA time zone name. Like Kubernetes' CronJob timeZone, "Local" is refused (it would
+ * depend on the machine running lifeboat), and names are case-sensitive as in Go's tz database.
+ */
+export function timeZoneError(timeZone: string): string | undefined {
+  if (timeZone.toLowerCase() === 'local') {
+    return 'is not allowed: name the zone explicitly (Local would depend on the machine), for example "UTC"';
+  }
+  let resolved: string;
+  try {
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+  } catch {
+    return 'is not known: use an IANA name such as "UTC" or "Europe/Berlin"';
+  }
+  if (resolved !== timeZone && resolved.toLowerCase() === timeZone.toLowerCase()) {
+    return `is misspelt: names are case-sensitive, write "${resolved}"`;
+  }
+  return undefined;
+}
+
+export function scheduleIssues(spec: BackupScheduleSpec): Issue[] {
+  const issues: Issue[] = [];
+  const zoneError = timeZoneError(spec.timeZone);
+  if (zoneError)
+    issues.push(issue('time-zone', ['spec', 'timeZone'], `time zone "${spec.timeZone}" ${zoneError}`));
+  // Check the expression in UTC when the zone is bad, so a good expression is not blamed.
+  const cronError = cronScheduleError(spec.schedule, zoneError ? 'UTC' : spec.timeZone);
+  if (cronError) issues.push(issue('cron', ['spec', 'schedule'], `schedule "${spec.schedule}" ${cronError}`));
+  return issues;
+}

@@ -1,0 +1,129 @@
+// A StorageLocation's provider-specific fields. The schema allows every field for every
+// provider (so editors can complete them); which ones a provider takes is checked here.
+import { issue } from '../issue.js';
+import type { Issue } from '../issue.js';
+import type { StorageCredential } from '../types.js';
+import { dns1123LabelError, dns1123SubdomainError, envVarNameError, secretKeyError } from './k8s-names.js';
+
+/** The spec as the schema admits it, before the provider narrows it. */
+export interface StorageLocationFields {
+  provider: 'aws' | 'local';
+  objectStorage?: { bucket: string; prefix?: string };
+  path?: string;
+  config?: { s3Url?: string };
+  credential?: StorageCredential;
+}
+
+const AWS_ONLY = ['objectStorage', 'config', 'credential'] as const;
+
+export function storageLocationIssues(spec: StorageLocationFields): Issue[] {
+  return spec.provider === 'aws' ? awsIssues(spec) : localIssues(spec);
+}
+
+function localIssues(spec: StorageLocationFields): Issue[] {
+  const issues: Issue[] = [];
+  if (spec.path === undefined)
+    issues.push(
+      issue('storage', ['spec', 'path'], 'provider local needs "path", the backup directory', 'key'),
+    );
+  for (const field of AWS_ONLY) {
+    if (spec[field] !== undefined) {
+      issues.push(
+        issue(
+          'storage',
+          ['spec', field],
+          `"${field}" is for provider aws; provider local takes only "path"`,
+          'key',
+        ),
+      );
+    }
+  }
+  return issues;
+}
+
+function awsIssues(spec: StorageLocationFields): Issue[] {
+  const issues: Issue[] = [];
+  if (spec.path !== undefined)
+    issues.push(
+      issue(
+        'storage',
+        ['spec', 'path'],
+        '"path" is for provider local; provider aws uses "objectStorage"',
+        'key',
+      ),
+    );
+  if (!spec.objectStorage) {
+    issues.push(
+      issue(
+        'storage',
+        ['spec', 'objectStorage'],
+        'provider aws needs "objectStorage" with the bucket',
+        'key',
+      ),
+    );
+  } else {
+    // Velero trims slashes and refuses a bucket that still holds one
+    // (velero pkg/persistence/object_store.go, NewObjectBackupStore).
+    if (spec.objectStorage.bucket.replace(/^\/+|\/+$/g, '').includes('/')) {
+      issues.push(
+        issue(
+          'storage',
+          ['spec', 'objectStorage', 'bucket'],
+          'the bucket name must not contain "/": put the rest in "prefix"',
+        ),
+      );
+    }
+  }
+  const s3Url = spec.config?.s3Url;
+  if (s3Url !== undefined) {
+    const error = s3UrlError(s3Url);
+    if (error)
+      issues.push(
+        issue(error.credential ? 'inline-credential' : 'storage', ['spec', 'config', 's3Url'], error.message),
+      );
+  }
+  if (spec.credential) issues.push(...credentialIssues(spec.credential));
+  return issues;
+}
+
+/** The endpoint must be an http(s) URL without user info: credentials never live in Git. */
+export function s3UrlError(value: string): { message: string; credential?: boolean } | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return {
+      message: 's3Url must be a URL such as "https://s3.example.com" or "http://minio.minio.svc:9000"',
+    };
+  }
+  if (url.username !== '' || url.password !== '') {
+    return { message: 's3Url must not contain credentials; use spec.credential', credential: true };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { message: `s3Url must use http or https, not ${url.protocol.slice(0, -1)}` };
+  }
+  return undefined;
+}
+
+export function credentialIssues(credential: StorageCredential): Issue[] {
+  const base = ['spec', 'credential'];
+  const issues: Issue[] = [];
+  if ('fromEnv' in credential) {
+    for (const [field, name] of Object.entries(credential.fromEnv)) {
+      const error = envVarNameError(name);
+      if (error) issues.push(issue('storage', [...base, 'fromEnv', field], `"${name}" ${error}`));
+    }
+  }
+  if ('secretRef' in credential) {
+    const { namespace, name, key } = credential.secretRef;
+    const at = [...base, 'secretRef'];
+    const nameError = dns1123SubdomainError(name);
+    if (nameError) issues.push(issue('storage', [...at, 'name'], `Secret name "${name}" ${nameError}`));
+    const namespaceError = namespace === undefined ? undefined : dns1123LabelError(namespace);
+    if (namespaceError)
+      issues.push(issue('namespace', [...at, 'namespace'], `namespace "${namespace}" ${namespaceError}`));
+    const keyError = secretKeyError(key);
+    if (keyError) issues.push(issue('storage', [...at, 'key'], `Secret key "${key}" ${keyError}`));
+  }
+  return issues;
+}

@@ -1,0 +1,180 @@
+// The policy documents people write in the Git repository (apiVersion lifeboat.dev/v1), as
+// lifeboat holds them after loading: schema-valid, semantically checked, defaults applied.
+// The JSON Schemas in policies/schema/ are the source of truth for the shapes below.
+import type { LabelSelector, ResourceFilterSpec } from '../backup/spec.js';
+import type { ResourceModifiers } from '../restore/spec.js';
+
+export const API_VERSION = 'lifeboat.dev/v1';
+
+/** The kinds, in dependency order: a document may only refer to kinds listed before it. */
+export const POLICY_KINDS = ['StorageLocation', 'BackupSchedule', 'Backup', 'Restore'] as const;
+export type PolicyKind = (typeof POLICY_KINDS)[number];
+
+/** A field inside a document: keys and list indexes from the document root. */
+export type FieldPath = readonly (string | number)[];
+
+/** 1-based, as editors count. */
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export interface PolicyMetadata {
+  name: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** Where a document came from, kept so later errors (reconcile, restore plans) can point at it. */
+export interface DocumentSource extends Position {
+  /** Path relative to the repository root, with '/' separators. */
+  file: string;
+  /** 0-based index of the document within its file (files may hold several, split by `---`). */
+  index: number;
+  /** The position of every field the author wrote, keyed by formatFieldPath(). */
+  fields: Record<string, Position>;
+}
+
+// ---- StorageLocation -------------------------------------------------------------------
+
+export interface EnvCredential {
+  fromEnv: { accessKeyIdVar: string; secretAccessKeyVar: string; sessionTokenVar?: string };
+}
+export interface FileCredential {
+  file: string;
+}
+export interface SecretRefCredential {
+  secretRef: { namespace?: string; name: string; key: string };
+}
+/** Where credentials are found; never the credentials themselves. */
+export type StorageCredential = EnvCredential | FileCredential | SecretRefCredential;
+
+interface StorageLocationCommon {
+  accessMode: 'ReadWrite' | 'ReadOnly';
+  default: boolean;
+}
+
+export interface AwsStorageLocationSpec extends StorageLocationCommon {
+  provider: 'aws';
+  objectStorage: { bucket: string; prefix?: string };
+  config?: { region?: string; s3Url?: string; s3ForcePathStyle?: boolean; profile?: string };
+  /** Absent: the AWS SDK's default credential chain. */
+  credential?: StorageCredential;
+}
+
+export interface LocalStorageLocationSpec extends StorageLocationCommon {
+  provider: 'local';
+  path: string;
+}
+
+export type StorageLocationSpec = AwsStorageLocationSpec | LocalStorageLocationSpec;
+
+// ---- BackupSchedule and Backup ---------------------------------------------------------
+
+/** A Velero BackupSpec as written in policy: `includeClusterResources` may be 'auto'. */
+export interface BackupTemplate extends Omit<ResourceFilterSpec, 'includeClusterResources'> {
+  /** 'auto' is Velero's nil. Defaulted to 'auto'. */
+  includeClusterResources: boolean | 'auto';
+  /** Go duration; defaulted to DEFAULT_TTL ('720h'). */
+  ttl: string;
+  storageLocation?: string;
+}
+
+export interface Retention {
+  keepLast?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+}
+
+export interface BackupScheduleSpec {
+  /** Five-field cron or a macro; feed it to the scheduler through cronParserExpression(). */
+  schedule: string;
+  /** IANA zone; defaulted to 'UTC'. */
+  timeZone: string;
+  paused: boolean;
+  skipImmediately: boolean;
+  retention?: Retention;
+  template: BackupTemplate;
+}
+
+// ---- Restore ---------------------------------------------------------------------------
+
+/** Velero's RestoreSpec filters: the old-style ones only (Velero's Restore has no scoped filters). */
+export interface RestorePolicySpec {
+  backupName?: string;
+  scheduleName?: string;
+  includedNamespaces?: string[];
+  excludedNamespaces?: string[];
+  includedResources?: string[];
+  excludedResources?: string[];
+  includeClusterResources: boolean | 'auto';
+  labelSelector?: LabelSelector;
+  orLabelSelectors?: LabelSelector[];
+  namespaceMapping?: Record<string, string>;
+  existingResourcePolicy: 'none' | 'update';
+  restorePVs?: boolean;
+  preserveNodePorts?: boolean;
+  restoreStatus?: { includedResources?: string[]; excludedResources?: string[] };
+  resourceModifiers?: ResourceModifiers;
+}
+
+// ---- Documents -------------------------------------------------------------------------
+
+interface PolicyDocumentOf<K extends PolicyKind, S> {
+  apiVersion: typeof API_VERSION;
+  kind: K;
+  metadata: PolicyMetadata;
+  spec: S;
+  source: DocumentSource;
+}
+
+export type StorageLocationDocument = PolicyDocumentOf<'StorageLocation', StorageLocationSpec>;
+export type BackupScheduleDocument = PolicyDocumentOf<'BackupSchedule', BackupScheduleSpec>;
+export type BackupDocument = PolicyDocumentOf<'Backup', BackupTemplate>;
+export type RestoreDocument = PolicyDocumentOf<'Restore', RestorePolicySpec>;
+
+export type PolicyDocument =
+  StorageLocationDocument | BackupScheduleDocument | BackupDocument | RestoreDocument;
+
+/** The document type of one kind. */
+export type PolicyDocumentOfKind<K extends PolicyKind> = Extract<PolicyDocument, { kind: K }>;
+
+// ---- Errors ----------------------------------------------------------------------------
+
+/** What kind of problem; stable, for machines (the JSON output, status files). */
+export type PolicyErrorCode =
+  | 'io'
+  | 'yaml'
+  | 'document'
+  | 'api-version'
+  | 'kind'
+  | 'schema'
+  | 'unknown-field'
+  | 'inline-credential'
+  | 'name'
+  | 'label'
+  | 'namespace'
+  | 'cron'
+  | 'time-zone'
+  | 'duration'
+  | 'selector'
+  | 'filter'
+  | 'resource-modifier'
+  | 'storage'
+  | 'restore-source'
+  | 'duplicate-name'
+  | 'reference';
+
+export interface PolicyError extends Position {
+  /** Path relative to the repository root, with '/' separators. */
+  file: string;
+  /** The field, as formatFieldPath() writes it ('' for the document or file as a whole). */
+  path: string;
+  message: string;
+  code: PolicyErrorCode;
+  /** The document, when its kind and name could be read. */
+  document?: { kind: string; name: string };
+  /** Other places the message refers to (the first of two duplicates, an invalid referent). */
+  related?: (Position & { file: string })[];
+}

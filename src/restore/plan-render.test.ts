@@ -1,0 +1,206 @@
+import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../kube/types.js';
+import type { PlanInputItem, RestorePlan } from './plan.js';
+import { buildPlan } from './plan.js';
+import { renderPlanJson, renderPlanMarkdown } from './plan-render.js';
+import { containsSecretValue } from './redact.js';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+function planItem(
+  desired: KubeObject | null,
+  live: KubeObject | null,
+  extra: Partial<PlanInputItem> & { groupResource: string },
+): PlanInputItem {
+  const ref = desired ?? live;
+  return {
+    apiVersion: ref?.apiVersion ?? 'v1',
+    kind: ref?.kind ?? 'ConfigMap',
+    namespace: ref?.metadata.namespace ?? '',
+    name: ref?.metadata.name ?? 'x',
+    desired,
+    live,
+    ...extra,
+  };
+}
+
+const cm = (name: string, data: Record<string, string>): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: 'shop' },
+  data,
+});
+
+function samplePlan(): RestorePlan {
+  return buildPlan({
+    restoreName: 'restore-shop',
+    backupName: 'nightly-shop-20240101',
+    backupSha256: 'sha256:0123456789abcdef',
+    spec: { existingResourcePolicy: 'update', namespaceMapping: { shop: 'shop' } },
+    items: [
+      planItem({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }, null, {
+        groupResource: 'namespaces',
+      }),
+      planItem(
+        cm('settings', { mode: 'fast' }),
+        { ...cm('settings', { mode: 'slow' }), metadata: { name: 'settings', namespace: 'shop', uid: 'u' } },
+        { groupResource: 'configmaps' },
+      ),
+      planItem(cm('same', { a: 'b' }), cm('same', { a: 'b' }), { groupResource: 'configmaps' }),
+      planItem(null, null, {
+        groupResource: 'pods',
+        kind: 'Pod',
+        name: 'old-pod',
+        namespace: 'shop',
+        skipReason: 'pod has completed (phase Succeeded)',
+      }),
+      planItem(cm('odd|name', { x: '```' }), null, {
+        groupResource: 'configmaps',
+        dryRunError: 'bad `value` | <script>\nsecond line',
+      }),
+    ],
+  });
+}
+
+describe('renderPlanMarkdown', () => {
+  const md = renderPlanMarkdown(samplePlan());
+  const plan = samplePlan();
+
+  it('carries the plan hash in a hidden comment and in the header, with the backup and its checksum', () => {
+    expect(md.split('\n')[0]).toBe(`<!-- lifeboat-restore-plan hash=${plan.hash} -->`);
+    expect(md).toContain(`| Plan hash | \`${plan.hash}\` |`);
+    expect(md).toContain('| Backup | `nightly-shop-20240101` |');
+    expect(md).toContain('| Backup checksum | `sha256:0123456789abcdef` |');
+    expect(md).toContain('| Existing resource policy | `update` |');
+  });
+
+  it('has summary tables per namespace and per kind', () => {
+    expect(md).toContain('| Namespace | create | update | unchanged | skip | conflict | invalid | total |');
+    expect(md).toContain('| (cluster-scoped) | 1 | 0 | 0 | 0 | 0 | 0 | 1 |');
+    expect(md).toContain('| `shop` | 0 | 1 | 1 | 1 | 0 | 1 | 4 |');
+    expect(md).toContain('| ConfigMap | `configmaps` | 0 | 1 | 1 | 0 | 0 | 1 | 3 |');
+  });
+
+  it('lists the restore order and a section per action with the field diff', () => {
+    expect(md).toContain('1. `namespaces`');
+    expect(md).toMatch(
+      /## Updates \(1\)\n\n### ConfigMap `shop\/settings`\n\n```diff\n- data.mode: "slow"\n\+ data.mode: "fast"\n```/,
+    );
+    expect(md).toMatch(
+      /## Skipped \(1\)\n\n### Pod `shop\/old-pod`\n\nReason: pod has completed \(phase Succeeded\)/,
+    );
+    expect(md).toContain('<details><summary>1 objects already as in the backup</summary>');
+    expect(md.indexOf('## Invalid')).toBeLessThan(md.indexOf('## Updates'));
+  });
+
+  it('keeps free text and odd values inert: one line, escaped, fences longer than any backtick run', () => {
+    expect(md).toContain('Reason: bad \\`value\\` \\| \\<script\\> second line');
+    expect(md).not.toContain('<script>');
+    expect(md).toContain('+ data.x: "```"\n````');
+    expect(md).toContain('````diff\n');
+  });
+
+  it('is deterministic', () => {
+    expect(renderPlanMarkdown(samplePlan())).toBe(md);
+  });
+});
+
+describe('renderPlanJson', () => {
+  it('is the plan itself, with keys sorted at every level and a final newline', () => {
+    const plan = samplePlan();
+    const json = renderPlanJson(plan);
+    expect(JSON.parse(json)).toEqual(JSON.parse(JSON.stringify(plan)));
+    expect(json.endsWith('}\n')).toBe(true);
+    const keys = Object.keys(JSON.parse(json) as object);
+    expect(keys).toEqual([...keys].sort());
+    expect(json.indexOf('"apiVersion"')).toBeLessThan(json.indexOf('"backupName"'));
+  });
+});
+
+describe('no Secret value in a rendered plan', () => {
+  const values = {
+    password: 'Sup3r-Secret-Passw0rd!',
+    apiKey: 'ak_live_51HxYzAbCdEfGh',
+    cert: '-----BEGIN PRIVATE KEY-----MIIEvQIBADANBg',
+    changedOld: 'previous-value-7788',
+    stringDataToken: 'string-data-token-9911',
+  };
+  const secret = (
+    name: string,
+    data: Record<string, string>,
+    extra: Partial<KubeObject> = {},
+  ): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: 'shop', ...extra.metadata },
+    type: 'Opaque',
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
+    ...(extra.stringData ? { stringData: extra.stringData } : {}),
+  });
+  const lastApplied = JSON.stringify({ data: { password: b64(values.password) } });
+  const desiredNew = secret(
+    'api',
+    { key: values.apiKey, 'tls.key': values.cert },
+    {
+      stringData: { token: values.stringDataToken },
+    },
+  );
+  const desiredChanged = secret(
+    'db',
+    { password: values.password },
+    {
+      metadata: {
+        name: 'db',
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': lastApplied },
+      },
+    },
+  );
+  const liveChanged = secret('db', { password: values.changedOld });
+  const desiredSkipped = secret('other', { password: values.password });
+  const liveSkipped = secret('other', { password: values.changedOld });
+
+  const plans = [
+    buildPlan({
+      restoreName: 'r',
+      backupName: 'b',
+      backupSha256: 'sha256:1',
+      spec: { existingResourcePolicy: 'update' },
+      items: [
+        planItem(desiredNew, null, { groupResource: 'secrets' }),
+        planItem(desiredChanged, liveChanged, { groupResource: 'secrets' }),
+        planItem(secret('rejected', { k: values.password }), null, {
+          groupResource: 'secrets',
+          dryRunError: `Secret "rejected" is invalid: data[k]: Invalid value: "${values.password}" (${b64(values.password)})`,
+        }),
+      ],
+    }),
+    buildPlan({
+      restoreName: 'r',
+      backupName: 'b',
+      backupSha256: 'sha256:1',
+      spec: {},
+      items: [planItem(desiredSkipped, liveSkipped, { groupResource: 'secrets' })],
+    }),
+  ];
+  const everySecret = [desiredNew, desiredChanged, liveChanged, desiredSkipped, liveSkipped];
+
+  it.each(plans.map((plan, i) => [i, plan] as const))(
+    'plan %i: neither the Markdown nor the JSON contains a value, encoded or decoded',
+    (_i, plan) => {
+      for (const text of [renderPlanMarkdown(plan), renderPlanJson(plan)]) {
+        expect(containsSecretValue(text, everySecret)).toBe(false);
+        for (const value of Object.values(values)) {
+          expect(text).not.toContain(value);
+          expect(text).not.toContain(b64(value));
+        }
+      }
+    },
+  );
+
+  it('still shows which keys change, by fingerprint', () => {
+    const md = renderPlanMarkdown(plans[0] as RestorePlan);
+    expect(md).toMatch(/- data\.password: "sha256:[0-9a-f]{12}"\n\+ data\.password: "sha256:[0-9a-f]{12}"/);
+    expect(md).toMatch(/\+ stringData\.token: "sha256:[0-9a-f]{12}"/);
+    expect(md).toContain('Reason: Secret "rejected" is invalid: data\\[k\\]: Invalid value: "sha256:');
+  });
+});

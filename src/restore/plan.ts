@@ -1,0 +1,486 @@
+// The restore plan: for every object of the backup, what a restore would do to the cluster —
+// create, update, unchanged, skip, conflict or invalid — with the field differences, summary
+// counts and a hash that pins the plan. Pure: the I/O side reads the archive and the cluster
+// (filling `live` and `dryRunError`); buildPlan only decides (the changesets model:
+// get → assemble → apply). A person approves the plan by merging it; before applying, the
+// reconciler rebuilds it and applies only if the hash is the one approved.
+//
+// Decisions follow Velero's restoreItem (pkg/restore/restore.go) for existing objects:
+// identical → nothing to do; different and existingResourcePolicy `none` (or unset) → skipped
+// with Velero's warning; `update` → updated. lifeboat adds `conflict` for updates that cannot
+// or should not happen (immutable fields, objects another controller owns) so they are
+// reviewed instead of failing half-way through an apply.
+import { createHash } from 'node:crypto';
+import type { KubeObject } from '../kube/types.js';
+import type { DiffEntry, FieldChange } from './diff.js';
+import { diffEntries, fieldNames, toFieldChanges } from './diff.js';
+import { applyResourceModifiers, ResourceModifierError } from './modifiers.js';
+import { applyNamespaceMapping } from './namespace-mapping.js';
+import type { Priorities } from './order.js';
+import { DEFAULT_RESTORE_PRIORITIES, restoreTiers } from './order.js';
+import { redactEntries, redactObject, scrubText, secretValueForms } from './redact.js';
+import { SanitizeError, sanitizeForRestore } from './sanitize.js';
+import type { RestoreSpec } from './spec.js';
+import { groupOfApiVersion } from './strategic-merge.js';
+
+export const PLAN_ACTIONS = ['create', 'update', 'unchanged', 'skip', 'conflict', 'invalid'] as const;
+export type PlanAction = (typeof PLAN_ACTIONS)[number];
+
+export interface PlanInputItem {
+  groupResource: string;
+  apiVersion: string;
+  kind: string;
+  /** Target namespace (after namespace mapping); '' for cluster-scoped objects. */
+  namespace: string;
+  name: string;
+  /** The object to restore, prepared by prepareDesiredObject; null when it is not restored. */
+  desired: KubeObject | null;
+  /** Why `desired` is null (sanitize skipped it). */
+  skipReason?: string;
+  /** The object in the cluster now, or null. */
+  live: KubeObject | null;
+  /** The apiserver's answer to a dry-run create/update, when it refused. */
+  dryRunError?: string;
+  /** Why the object cannot be restored at all (bad archive entry, modifier error, kind not served…). */
+  invalidReason?: string;
+}
+
+export interface PlanInput {
+  restoreName: string;
+  backupName: string;
+  /** Checksum of the backup archive the plan was made from. */
+  backupSha256: string;
+  spec: RestoreSpec;
+  items: PlanInputItem[];
+  /** Restore order; Velero's defaults when absent. */
+  priorities?: Priorities;
+}
+
+export interface PlanItem {
+  groupResource: string;
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  action: PlanAction;
+  /** Index into RestorePlan.tiers. */
+  tier: number;
+  /** Why the action is skip, conflict or invalid. */
+  reason?: string;
+  warnings?: string[];
+  /** Field differences, Secret values fingerprinted: every leaf for create, the changes for update/skip/conflict. */
+  changes?: FieldChange[];
+}
+
+export type ActionCounts = Record<PlanAction | 'total', number>;
+
+export interface PlanSummary {
+  total: ActionCounts;
+  /** '' is the row of cluster-scoped objects. Sorted by namespace. */
+  byNamespace: ({ namespace: string } & ActionCounts)[];
+  /** Sorted by kind, then group-resource. */
+  byKind: ({ kind: string; groupResource: string } & ActionCounts)[];
+}
+
+export interface RestorePlan {
+  apiVersion: 'lifeboat.dev/v1';
+  kind: 'RestorePlan';
+  restoreName: string;
+  backupName: string;
+  backupSha256: string;
+  spec: RestoreSpec;
+  /** sha256 of the canonical JSON of what the plan would do (see planHash). */
+  hash: string;
+  tiers: string[][];
+  summary: PlanSummary;
+  items: PlanItem[];
+}
+
+export class PlanInputError extends Error {
+  constructor(message: string) {
+    super(`restore plan input: ${message}`);
+    this.name = 'PlanInputError';
+  }
+}
+
+export function buildPlan(input: PlanInput): RestorePlan {
+  checkInput(input);
+  const tiers = restoreTiers(
+    unique(input.items.map((i) => i.groupResource)),
+    input.priorities ?? DEFAULT_RESTORE_PRIORITIES,
+  );
+  const tierOf = new Map(
+    tiers.flatMap((tier, t) => tier.map((gr, position) => [gr, { t, position }] as const)),
+  );
+  // Every form of every Secret value in the input, to scrub free text (errors, reasons) with.
+  const secretForms = secretValueForms(input.items.flatMap((i) => [i.desired, i.live]));
+  const scrub = (text: string) => scrubText(text, secretForms);
+
+  const ordered = [...input.items].sort((a, b) => {
+    const ta = tierOf.get(a.groupResource);
+    const tb = tierOf.get(b.groupResource);
+    return (
+      (ta?.t ?? 0) - (tb?.t ?? 0) ||
+      (ta?.position ?? 0) - (tb?.position ?? 0) ||
+      compare(a.namespace, b.namespace) ||
+      compare(a.name, b.name)
+    );
+  });
+  const items = ordered.map((item) => {
+    const decided = decide(item, input.spec);
+    const planItem: PlanItem = {
+      groupResource: item.groupResource,
+      apiVersion: item.apiVersion,
+      kind: item.kind,
+      namespace: item.namespace,
+      name: item.name,
+      action: decided.action,
+      tier: tierOf.get(item.groupResource)?.t ?? 0,
+    };
+    if (decided.reason !== undefined) planItem.reason = scrub(decided.reason);
+    if (decided.warnings.length > 0) planItem.warnings = decided.warnings.map(scrub);
+    if (decided.entries.length > 0 && item.desired) {
+      planItem.changes = toFieldChanges(redactEntries(decided.entries, item.desired));
+    }
+    return planItem;
+  });
+  return {
+    apiVersion: 'lifeboat.dev/v1',
+    kind: 'RestorePlan',
+    restoreName: input.restoreName,
+    backupName: input.backupName,
+    backupSha256: input.backupSha256,
+    spec: input.spec,
+    hash: planHash(input, items, ordered),
+    tiers,
+    summary: summarize(items),
+    items,
+  };
+}
+
+// --- one item ----------------------------------------------------------------------------
+
+interface Decision {
+  action: PlanAction;
+  reason?: string;
+  warnings: string[];
+  entries: DiffEntry[];
+}
+
+function decide(item: PlanInputItem, spec: RestoreSpec): Decision {
+  const { desired, live } = item;
+  if (item.invalidReason !== undefined) {
+    return { action: 'invalid', reason: item.invalidReason, warnings: [], entries: [] };
+  }
+  if (desired === null) return { action: 'skip', reason: item.skipReason, warnings: [], entries: [] };
+  const managed = clusterManagedReason(item);
+  if (managed !== undefined) return { action: 'skip', reason: managed, warnings: [], entries: [] };
+
+  const entries = diffEntries(desired, live);
+  if (live === null) {
+    const warnings = createWarnings(item);
+    if (item.dryRunError !== undefined)
+      return { action: 'invalid', reason: item.dryRunError, warnings, entries };
+    return { action: 'create', warnings, entries };
+  }
+  if (entries.length === 0) return { action: 'unchanged', warnings: [], entries };
+  if (spec.existingResourcePolicy !== 'update') {
+    // restore.go restoreItem: the Velero warning, whether the policy is `none` or unset.
+    const warning = `could not restore, ${item.kind} "${item.name}" already exists. Warning: the in-cluster version is different than the backed-up version.`;
+    return {
+      action: 'skip',
+      reason: 'exists and differs; existingResourcePolicy is not update',
+      warnings: [warning],
+      entries,
+    };
+  }
+  const conflict = conflictReason(item.groupResource, entries, live);
+  if (conflict !== undefined) return { action: 'conflict', reason: conflict, warnings: [], entries };
+  if (item.dryRunError !== undefined)
+    return { action: 'invalid', reason: item.dryRunError, warnings: [], entries };
+  return { action: 'update', warnings: [], entries };
+}
+
+/**
+ * Objects every namespace gets from the cluster itself. `kube-root-ca.crt` holds the *new*
+ * cluster's CA (the root-ca-cert-publisher rewrites it); restoring the old one would break
+ * in-cluster TLS until it is rewritten, so it is never restored. The `default` ServiceAccount is
+ * compared like any object (people add imagePullSecrets to it), see createWarnings.
+ */
+function clusterManagedReason(item: PlanInputItem): string | undefined {
+  if (item.groupResource === 'configmaps' && item.name === 'kube-root-ca.crt') {
+    return "published by the cluster's root-ca-cert-publisher with the new cluster's CA";
+  }
+  return undefined;
+}
+
+function createWarnings(item: PlanInputItem): string[] {
+  if (item.groupResource === 'serviceaccounts' && item.name === 'default') {
+    return [
+      'the service account controller creates this ServiceAccount with its namespace; apply must treat "already exists" as an update',
+    ];
+  }
+  return [];
+}
+
+// --- conflicts ---------------------------------------------------------------------------
+
+interface ImmutableRule {
+  /** Field names from the root; a change at or below one of these is immutable… */
+  paths: string[][];
+  /** …unless it is at or below one of these. */
+  except?: string[][];
+}
+
+/**
+ * Fields the apiserver refuses to change (validation in k8s.io/kubernetes pkg/apis/<group>/validation,
+ * simplified): an update touching them fails, so the plan says conflict instead.
+ */
+const IMMUTABLE: Record<string, ImmutableRule> = {
+  'deployments.apps': { paths: [['spec', 'selector']] },
+  'replicasets.apps': { paths: [['spec', 'selector']] },
+  'daemonsets.apps': { paths: [['spec', 'selector']] },
+  'statefulsets.apps': {
+    paths: [['spec']],
+    except: [
+      ['spec', 'replicas'],
+      ['spec', 'template'],
+      ['spec', 'updateStrategy'],
+      ['spec', 'persistentVolumeClaimRetentionPolicy'],
+      ['spec', 'minReadySeconds'],
+      ['spec', 'ordinals'],
+      ['spec', 'revisionHistoryLimit'],
+    ],
+  },
+  'jobs.batch': {
+    paths: [
+      ['spec', 'selector'],
+      ['spec', 'template'],
+      ['spec', 'completionMode'],
+    ],
+  },
+  services: {
+    paths: [
+      ['spec', 'clusterIP'],
+      ['spec', 'clusterIPs'],
+    ],
+  },
+  persistentvolumeclaims: {
+    paths: [['spec']],
+    except: [
+      ['spec', 'resources'],
+      ['spec', 'volumeAttributesClassName'],
+    ],
+  },
+  persistentvolumes: {
+    paths: [['spec']],
+    except: [
+      ['spec', 'capacity'],
+      ['spec', 'accessModes'],
+      ['spec', 'claimRef'],
+      ['spec', 'persistentVolumeReclaimPolicy'],
+      ['spec', 'mountOptions'],
+      ['spec', 'storageClassName'],
+      ['spec', 'volumeAttributesClassName'],
+    ],
+  },
+  pods: {
+    paths: [['spec']],
+    except: [
+      ['spec', 'containers', 'image'],
+      ['spec', 'initContainers', 'image'],
+      ['spec', 'activeDeadlineSeconds'],
+      ['spec', 'tolerations'],
+      ['spec', 'schedulingGates'],
+    ],
+  },
+  'storageclasses.storage.k8s.io': {
+    paths: [['provisioner'], ['parameters'], ['reclaimPolicy'], ['volumeBindingMode']],
+  },
+  'rolebindings.rbac.authorization.k8s.io': { paths: [['roleRef']] },
+  'clusterrolebindings.rbac.authorization.k8s.io': { paths: [['roleRef']] },
+  'customresourcedefinitions.apiextensions.k8s.io': {
+    paths: [
+      ['spec', 'scope'],
+      ['spec', 'group'],
+    ],
+  },
+  'ingressclasses.networking.k8s.io': { paths: [['spec', 'controller']] },
+  'volumesnapshots.snapshot.storage.k8s.io': { paths: [['spec', 'source']] },
+  'volumesnapshotcontents.snapshot.storage.k8s.io': { paths: [['spec', 'source']] },
+};
+
+/** Controllers whose objects must not be rewritten from a backup behind their back. */
+function conflictReason(groupResource: string, entries: DiffEntry[], live: KubeObject): string | undefined {
+  const immutable = immutableChange(groupResource, entries, live);
+  if (immutable !== undefined) return `update would change immutable field ${immutable}`;
+  const controller = (live.metadata.ownerReferences ?? []).find((o) => o.controller === true);
+  if (controller !== undefined) {
+    const group = groupOfApiVersion(controller.apiVersion);
+    return `the live object is controlled by ${controller.kind} ${controller.name}${group ? ` (${group})` : ''}; updating it would fight its controller`;
+  }
+  return undefined;
+}
+
+function immutableChange(groupResource: string, entries: DiffEntry[], live: KubeObject): string | undefined {
+  const rule: ImmutableRule | undefined =
+    (groupResource === 'secrets' || groupResource === 'configmaps') && live.immutable === true
+      ? { paths: [['data'], ['binaryData'], ['stringData'], ['immutable']] }
+      : IMMUTABLE[groupResource];
+  if (rule === undefined) return undefined;
+  for (const entry of entries) {
+    const names = fieldNames(entry.segments);
+    const under = (prefix: string[]) => prefix.every((p, i) => names[i] === p);
+    if (rule.paths.some(under) && !(rule.except ?? []).some(under)) return names.join('.');
+  }
+  return undefined;
+}
+
+// --- summary, order, hash ----------------------------------------------------------------
+
+function emptyCounts(): ActionCounts {
+  return { create: 0, update: 0, unchanged: 0, skip: 0, conflict: 0, invalid: 0, total: 0 };
+}
+
+function summarize(items: PlanItem[]): PlanSummary {
+  const total = emptyCounts();
+  const byNamespace = new Map<string, ActionCounts>();
+  const byKind = new Map<string, { kind: string; groupResource: string; counts: ActionCounts }>();
+  for (const item of items) {
+    const ns = byNamespace.get(item.namespace) ?? emptyCounts();
+    byNamespace.set(item.namespace, ns);
+    const kindKey = `${item.kind}\u0000${item.groupResource}`;
+    const kind = byKind.get(kindKey) ?? {
+      kind: item.kind,
+      groupResource: item.groupResource,
+      counts: emptyCounts(),
+    };
+    byKind.set(kindKey, kind);
+    for (const counts of [total, ns, kind.counts]) {
+      counts[item.action]++;
+      counts.total++;
+    }
+  }
+  return {
+    total,
+    byNamespace: [...byNamespace.entries()]
+      .sort(([a], [b]) => compare(a, b))
+      .map(([namespace, c]) => ({ namespace, ...c })),
+    byKind: [...byKind.entries()]
+      .sort(([a], [b]) => compare(a, b))
+      .map(([, k]) => ({ kind: k.kind, groupResource: k.groupResource, ...k.counts })),
+  };
+}
+
+/**
+ * What the plan commits to: the backup's checksum, the spec, and per object its identity,
+ * action and the object it would write. The objects are hashed *redacted*: a Secret value that
+ * changes still changes its fingerprint and so the hash, and the hash then carries no more
+ * about a value than the plan file shows. Free text (reasons, dry-run messages) and the live
+ * objects are left out, so the hash moves only when what would be written moves, not when an
+ * error message or a defaulted field does.
+ */
+function planHash(input: PlanInput, items: PlanItem[], ordered: PlanInputItem[]): string {
+  const content = {
+    format: 1,
+    backupSha256: input.backupSha256,
+    spec: input.spec,
+    items: items.map((item, i) => {
+      const desired = ordered[i]?.desired;
+      return {
+        groupResource: item.groupResource,
+        namespace: item.namespace,
+        name: item.name,
+        action: item.action,
+        desired: desired ? redactObject(desired) : null,
+      };
+    }),
+  };
+  return `sha256:${createHash('sha256').update(canonicalJson(content)).digest('hex')}`;
+}
+
+/** JSON with object keys sorted at every level and undefined members dropped. */
+export function canonicalJson(value: unknown, indent?: number): string {
+  return JSON.stringify(sortKeys(value), null, indent);
+}
+
+export function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+function checkInput(input: PlanInput): void {
+  const seen = new Set<string>();
+  input.items.forEach((item, i) => {
+    const id = `${item.groupResource} ${item.namespace ? `${item.namespace}/` : ''}${item.name}`;
+    if (!item.groupResource || !item.name)
+      throw new PlanInputError(`items[${i}]: groupResource and name are required`);
+    if (seen.has(id)) throw new PlanInputError(`items[${i}]: ${id} appears twice`);
+    seen.add(id);
+    if (item.desired === null && item.skipReason === undefined && item.invalidReason === undefined) {
+      throw new PlanInputError(
+        `items[${i}] ${id}: desired is null but neither skipReason nor invalidReason is given`,
+      );
+    }
+  });
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// --- preparing the desired object --------------------------------------------------------
+
+export interface PrepareOptions {
+  groupResource: string;
+  spec: RestoreSpec;
+  backupName: string;
+  restoreName: string;
+  /** Whether status is restored for this resource (spec.restoreStatus matched it). */
+  restoreStatus: boolean;
+}
+
+export type PreparedObject =
+  | { desired: KubeObject; applied: string[] }
+  | { desired: null; skipReason: string }
+  | { desired: null; invalidReason: string };
+
+/**
+ * From an archive object to the object a restore would write, in Velero's order
+ * (restore.go restoreItem): reset metadata/status and run the built-in item actions
+ * (sanitizeForRestore), move it to its target namespace, label it (both in sanitize and
+ * mapping), then apply resource modifiers — so modifier conditions see the target namespace.
+ */
+export function prepareDesiredObject(obj: KubeObject, opts: PrepareOptions): PreparedObject {
+  try {
+    const sanitized = sanitizeForRestore(obj, {
+      groupResource: opts.groupResource,
+      restoreStatus: opts.restoreStatus,
+      preserveNodePorts: opts.spec.preserveNodePorts === true,
+      backupName: opts.backupName,
+      restoreName: opts.restoreName,
+      restorePVs: opts.spec.restorePVs,
+    });
+    if (sanitized.skip !== undefined) return { desired: null, skipReason: sanitized.skip };
+    const mapped = applyNamespaceMapping(sanitized.object, opts.groupResource, opts.spec.namespaceMapping);
+    const modified = applyResourceModifiers(mapped, opts.groupResource, opts.spec.resourceModifiers);
+    return { desired: modified.object, applied: modified.applied };
+  } catch (err) {
+    if (err instanceof SanitizeError || err instanceof ResourceModifierError) {
+      return { desired: null, invalidReason: err.message };
+    }
+    throw err;
+  }
+}

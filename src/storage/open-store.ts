@@ -1,0 +1,89 @@
+// Turns a storage location (as a StorageLocation policy document describes it) into a
+// BackupStore. Field names follow Velero's BackupStorageLocation, so a Velero user recognizes
+// them: spec.provider, spec.objectStorage.{bucket,prefix}, spec.config.{region,s3Url,
+// s3ForcePathStyle,profile} (velero-plugin-for-aws object_store.go), spec.accessMode.
+import { join } from 'node:path';
+import { LocalDirStore } from './local-store.js';
+import { S3Store } from './s3-store.js';
+import type { S3Credentials } from './s3-store.js';
+import type { BackupStore } from './store.js';
+
+export interface StorageLocationConfig {
+  /** The location's name (metadata.name), used in errors. */
+  name: string;
+  /** 'aws' for S3 and S3-compatible servers (Velero's AWS plugin); 'local' for a directory. */
+  provider: 'aws' | 'local';
+  /** objectStorage.bucket (aws). */
+  bucket?: string;
+  /** objectStorage.prefix: a folder inside the bucket (or directory) for everything lifeboat writes. */
+  prefix?: string;
+  /** The directory (local). */
+  path?: string;
+  /** Velero's config map; values may be strings, as in a BackupStorageLocation. */
+  config?: {
+    region?: string;
+    s3Url?: string;
+    s3ForcePathStyle?: boolean | string;
+    profile?: string;
+  };
+  /** Velero's accessMode; ReadOnly locations are read for restores and never written. */
+  accessMode?: 'ReadWrite' | 'ReadOnly';
+  /** Already resolved from wherever they are kept (a Secret, env); absent: the SDK's default chain. */
+  credentials?: S3Credentials;
+  /** local only: create the directory if it is missing (default: it must exist, like a bucket). */
+  createIfMissing?: boolean;
+}
+
+export class StorageLocationError extends Error {
+  constructor(location: string, problem: string) {
+    super(`storage location ${JSON.stringify(location)}: ${problem}`);
+    this.name = 'StorageLocationError';
+  }
+}
+
+/** Builds the store; does no I/O (call `check()` to find out whether it is reachable). */
+export function openStore(location: StorageLocationConfig): BackupStore {
+  const readOnly = location.accessMode === 'ReadOnly';
+  if (location.provider === 'local') {
+    if (!location.path) throw new StorageLocationError(location.name, 'path is required for provider local');
+    const root = location.prefix ? join(location.path, location.prefix) : location.path;
+    return new LocalDirStore({ root, readOnly, create: location.createIfMissing ?? false });
+  }
+  if (location.provider !== 'aws') {
+    throw new StorageLocationError(
+      location.name,
+      `provider ${JSON.stringify(location.provider)} is not supported (use aws or local)`,
+    );
+  }
+  if (!location.bucket) {
+    throw new StorageLocationError(location.name, 'objectStorage.bucket is required for provider aws');
+  }
+  const config = location.config ?? {};
+  // velero-plugin-for-aws ObjectStore.Init passes an empty region to S3-compatible servers
+  // (s3Url set); the JS SDK needs one to sign, and such servers accept any, so use AWS's
+  // default. Without s3Url Velero looks the bucket's region up; we leave it to the SDK's
+  // chain (AWS_REGION, the shared config file).
+  const region = config.region ?? (config.s3Url ? 'us-east-1' : undefined);
+  return new S3Store({
+    bucket: location.bucket,
+    prefix: location.prefix,
+    endpoint: config.s3Url,
+    region,
+    forcePathStyle: parseBool(location.name, 'config.s3ForcePathStyle', config.s3ForcePathStyle),
+    credentials: location.credentials,
+    profile: config.profile,
+    readOnly,
+  });
+}
+
+/**
+ * Velero reads config booleans with Go's strconv.ParseBool, skipping empty values
+ * (velero-plugin-for-aws ObjectStore.Init); accept the same spellings.
+ */
+export function parseBool(location: string, field: string, value: boolean | string | undefined): boolean {
+  if (value === undefined || value === '') return false;
+  if (typeof value === 'boolean') return value;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  throw new StorageLocationError(location, `${field} must be true or false, not ${JSON.stringify(value)}`);
+}

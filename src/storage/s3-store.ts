@@ -1,0 +1,311 @@
+// A backup location in an S3 bucket (AWS or any S3-compatible server). The only module that
+// imports the AWS SDK: SDK errors are translated here into StoreErrors that say what is wrong
+// in the operator's terms (which bucket, which endpoint), and never carry credentials.
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { Readable } from 'node:stream';
+import { failProducer, feedFrom } from './feed.js';
+import { assertValidKey, assertValidPrefix } from './keys.js';
+import { ReadOnlyStoreError, StoreError, StoreNotFoundError } from './store.js';
+import type { BackupStore, StoredObject } from './store.js';
+
+// The SDK warns on every process start that its releases after January 2027 will need
+// Node 22. The version is pinned in package-lock.json for Node 20, so the warning is noise in
+// every CLI invocation; a user who sets the variable to something else still sees it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface S3StoreOptions {
+  bucket: string;
+  /** Key prefix inside the bucket (Velero's objectStorage.prefix); '' or absent for the root. */
+  prefix?: string;
+  /** For S3-compatible servers (Velero's config.s3Url); absent for AWS itself. */
+  endpoint?: string;
+  /** Absent: the SDK resolves it from AWS_REGION or the shared config file. */
+  region?: string;
+  /** Path-style URLs (`endpoint/bucket/key`), which most S3-compatible servers need. */
+  forcePathStyle?: boolean;
+  /** Absent: the SDK's default chain (env vars, shared files, web identity, instance role). */
+  credentials?: S3Credentials;
+  /** A profile of the shared config/credentials files (like AWS_PROFILE). */
+  profile?: string;
+  readOnly?: boolean;
+  /** Multipart upload tuning; memory held by one upload is at most partSize × queueSize. */
+  multipart?: { partSize?: number; queueSize?: number };
+}
+
+const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+const DEFAULT_QUEUE_SIZE = 2;
+/** DeleteObjects takes at most 1000 keys per request. */
+const DELETE_BATCH = 1000;
+
+const CREDENTIAL_ERRORS = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'InvalidToken',
+  'ExpiredToken',
+  'TokenRefreshRequired',
+]);
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
+
+interface SdkError {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+export class S3Store implements BackupStore {
+  readonly describe: string;
+  readonly readOnly: boolean;
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  /** Where the bucket lives, for errors: the endpoint without userinfo or query. */
+  private readonly endpointText: string;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+
+  constructor(opts: S3StoreOptions) {
+    this.bucket = opts.bucket;
+    this.prefix = normalizePrefix(opts.prefix);
+    this.readOnly = opts.readOnly ?? false;
+    this.describe = `s3://${this.bucket}${this.prefix ? `/${this.prefix.slice(0, -1)}` : ''}`;
+    this.endpointText = opts.endpoint
+      ? safeEndpoint(opts.endpoint)
+      : `AWS S3${opts.region ? ` (${opts.region})` : ''}`;
+    this.partSize = opts.multipart?.partSize ?? DEFAULT_PART_SIZE;
+    this.queueSize = opts.multipart?.queueSize ?? DEFAULT_QUEUE_SIZE;
+    const config: S3ClientConfig = { forcePathStyle: opts.forcePathStyle ?? false };
+    if (opts.endpoint) config.endpoint = opts.endpoint;
+    if (opts.region) config.region = opts.region;
+    if (opts.credentials) config.credentials = { ...opts.credentials };
+    else if (opts.profile) config.profile = opts.profile;
+    this.client = new S3Client(config);
+  }
+
+  async put(
+    key: string,
+    body: Readable | Buffer | string,
+    opts: { contentType?: string } = {},
+  ): Promise<void> {
+    if (this.readOnly) throw new ReadOnlyStoreError(this.describe, `put ${key}`);
+    assertValidKey(key, this.describe);
+    const target = { Bucket: this.bucket, Key: this.prefix + key, ContentType: opts.contentType };
+    try {
+      if (body instanceof Readable) {
+        // Multipart for streams of unknown length; lib-storage aborts the upload on failure.
+        const upload = new Upload({
+          client: this.client,
+          params: { ...target, Body: feedFrom(body) },
+          partSize: this.partSize,
+          queueSize: this.queueSize,
+          leavePartsOnError: false,
+        });
+        await upload.done();
+      } else {
+        const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+        await this.client.send(new PutObjectCommand({ ...target, Body: bytes, ContentLength: bytes.length }));
+      }
+    } catch (err) {
+      const failure = this.translate(err, `writing ${key}`);
+      failProducer(body, failure);
+      throw failure;
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    assertValidKey(key, this.describe);
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+      );
+      // In Node the SDK's streaming body is an http.IncomingMessage, a Readable.
+      if (!(out.Body instanceof Readable))
+        throw new StoreError(`${this.describe}: ${key} has no readable body`);
+      return out.Body;
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      if ((err as SdkError).name === 'NoSuchKey') throw new StoreNotFoundError(key, this.describe);
+      throw this.translate(err, `reading ${key}`);
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    assertValidKey(key, this.describe);
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      return true;
+    } catch (err) {
+      // HEAD responses have no body, so a missing key is a bare 404 ('NotFound'); so is a
+      // missing bucket, which check() tells apart.
+      if (isNotFound(err)) return false;
+      throw this.translate(err, `checking ${key}`);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    assertValidPrefix(prefix, this.describe);
+    let token: string | undefined;
+    do {
+      const page = await this.listPage({ prefix, token, delimiter: undefined });
+      for (const o of page.Contents ?? []) {
+        if (!o.Key) continue;
+        const stored: StoredObject = { key: o.Key.slice(this.prefix.length), size: o.Size ?? 0 };
+        if (o.LastModified) stored.lastModified = o.LastModified;
+        yield stored;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async listPrefixes(prefix: string): Promise<string[]> {
+    assertValidPrefix(prefix, this.describe);
+    const prefixes: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.listPage({ prefix, token, delimiter: '/' });
+      for (const p of page.CommonPrefixes ?? []) {
+        if (p.Prefix) prefixes.push(p.Prefix.slice(this.prefix.length));
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return prefixes;
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    if (this.readOnly) throw new ReadOnlyStoreError(this.describe, `delete ${keys.length} object(s)`);
+    for (const key of keys) assertValidKey(key, this.describe);
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const batch = keys.slice(i, i + DELETE_BATCH);
+      let failed: { Key?: string; Code?: string }[];
+      try {
+        const out = await this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((k) => ({ Key: this.prefix + k })), Quiet: true },
+          }),
+        );
+        failed = out.Errors ?? [];
+      } catch (err) {
+        throw this.translate(err, `deleting ${batch.length} object(s)`);
+      }
+      if (failed.length > 0) {
+        const sample = failed
+          .slice(0, 3)
+          .map((f) => `${(f.Key ?? '?').slice(this.prefix.length)} (${f.Code ?? 'unknown error'})`)
+          .join(', ');
+        throw new StoreError(`${this.describe}: could not delete ${failed.length} object(s): ${sample}`);
+      }
+    }
+  }
+
+  async check(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (err) {
+      // HeadBucket has no body either: 404 is the only sign of a missing bucket.
+      if (isNotFound(err)) throw this.bucketMissing(err);
+      throw this.translate(err, 'checking the bucket');
+    }
+  }
+
+  private async listPage(opts: { prefix: string; token: string | undefined; delimiter: string | undefined }) {
+    try {
+      return await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.prefix + opts.prefix,
+          Delimiter: opts.delimiter,
+          ContinuationToken: opts.token,
+        }),
+      );
+    } catch (err) {
+      throw this.translate(err, `listing ${opts.prefix || '/'}`);
+    }
+  }
+
+  private bucketMissing(cause: unknown): StoreError {
+    return new StoreError(`bucket ${this.bucket} does not exist at ${this.endpointText}`, { cause });
+  }
+
+  /** SDK error → StoreError. Messages name bucket, endpoint and operation, never credentials. */
+  private translate(err: unknown, action: string): StoreError {
+    const e = (err ?? {}) as SdkError;
+    const name = e.name ?? '';
+    const status = e.$metadata?.httpStatusCode;
+    if (name === 'NoSuchBucket') return this.bucketMissing(err);
+    if (CREDENTIAL_ERRORS.has(name) || status === 403) {
+      const reason = CREDENTIAL_ERRORS.has(name) ? name : 'HTTP 403 Forbidden';
+      return new StoreError(
+        `credentials rejected by ${this.endpointText} for bucket ${this.bucket} (${reason}) while ${action}`,
+        { cause: err },
+      );
+    }
+    if ((e.code && NETWORK_ERRORS.has(e.code)) || name === 'TimeoutError') {
+      return new StoreError(
+        `cannot reach S3 endpoint ${this.endpointText} (${e.code ?? name}) while ${action}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    if (name === 'CredentialsProviderError') {
+      return new StoreError(
+        `${this.describe}: no S3 credentials found (give credentials, a profile, or AWS_* environment variables) while ${action}`,
+        { cause: err },
+      );
+    }
+    if (err instanceof StoreError) return err;
+    const detail = [name, e.message].filter((s) => s && s !== 'UnknownError').join(': ');
+    return new StoreError(`${this.describe}: ${action} failed: ${detail || 'unknown error'}`, { cause: err });
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as SdkError;
+  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
+}
+
+/** 'a/b/' and '/a/b' both mean the folder a/b: keys become 'a/b/<key>'. */
+function normalizePrefix(prefix: string | undefined): string {
+  const trimmed = (prefix ?? '').replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '' : `${trimmed}/`;
+}
+
+/** The endpoint as it is safe to print: userinfo and query (possible secrets) removed. */
+function safeEndpoint(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    return '(invalid endpoint URL)';
+  }
+}
