@@ -2,6 +2,7 @@
 // the reconciler uses. This is the one place that catches, prints and exits.
 import { Command, CommanderError, Option } from 'commander';
 import { backupCommand } from './commands/backup.js';
+import { restoreCommand } from './commands/restore.js';
 import { EXIT } from './exit-codes.js';
 import { UsageError } from './output.js';
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
 Exit codes: 0 ok · 1 error · 2 usage · 3 partially failed · 4 invalid policies · 5 stale restore plan`,
     );
   program.addCommand(backupCommand());
+  program.addCommand(restoreCommand());
   return program;
 }
 

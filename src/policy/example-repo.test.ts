@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { listPolicyFiles, loadPolicyRepo } from './load.js';
 import { SCHEMA_FILES } from './schema.js';
-import type { PolicyKind } from './types.js';
 
 const REPO = fileURLToPath(new URL('../../policies/', import.meta.url));
 const EVERYTHING_BUT_SCHEMAS = ['status', 'plans', 'schema'];
@@ -48,7 +47,7 @@ describe('the example policy repository (policies/)', () => {
     expect(files).toHaveLength(documents.length);
     for (const document of documents) {
       const text = await readFile(join(REPO, document.source.file), 'utf8');
-      const schema = `../schema/${SCHEMA_FILES[document.kind as PolicyKind]}`;
+      const schema = `../schema/${SCHEMA_FILES[document.kind]}`;
       expect(text.split('\n')[0], document.source.file).toBe(`# yaml-language-server: $schema=${schema}`);
       await expect(access(join(REPO, dirname(document.source.file), schema))).resolves.toBeUndefined();
     }

@@ -49,9 +49,7 @@ export function renderPolicyReference(schemas: PolicySchemas): string {
   for (const [name, schema] of Object.entries(shared)) {
     if (!isLinkedType(schema)) continue;
     sections.push(
-      [`### ${name}`, String(schema.description ?? ''), table(rows(schema, '', schemas.shared, index))].join(
-        '\n\n',
-      ),
+      [`### ${name}`, text(schema.description), table(rows(schema, '', schemas.shared, index))].join('\n\n'),
     );
   }
   return `${sections.join('\n\n')}\n`;
@@ -77,7 +75,7 @@ function kindSection(kind: PolicyKind, schema: JsonSchema, index: SchemaIndex): 
   const file = SCHEMA_FILES[kind];
   return [
     `## ${kind}`,
-    String(schema.description ?? ''),
+    text(schema.description),
     `Schema: [\`policies/schema/${file}\`](../policies/schema/${file})`,
     table(rows(schema, '', schema, index)),
   ].join('\n\n');
@@ -89,7 +87,7 @@ function rows(schema: JsonSchema, prefix: string, root: JsonSchema, index: Schem
   const required = new Set((schema.required ?? []) as string[]);
   return Object.entries(properties).flatMap(([name, property]) => {
     const field = `${prefix}${name}`;
-    const target = property.$ref ? index.resolve(String(property.$ref), root) : undefined;
+    const target = property.$ref ? index.resolve(text(property.$ref), root) : undefined;
     const effective = target?.schema ?? property;
     const row: Row = {
       field,
@@ -106,7 +104,7 @@ function rows(schema: JsonSchema, prefix: string, root: JsonSchema, index: Schem
 
 function typeText(schema: JsonSchema, root: JsonSchema, index: SchemaIndex): string {
   if (schema.$ref) {
-    const target = index.resolve(String(schema.$ref), root);
+    const target = index.resolve(text(schema.$ref), root);
     if (target.shared && isLinkedType(target.schema))
       return `[${target.name}](#${target.name.toLowerCase()})`;
     return typeText(target.schema, target.shared ? index.sharedRoot() : root, index);
@@ -123,21 +121,26 @@ function typeText(schema: JsonSchema, root: JsonSchema, index: SchemaIndex): str
       return types.join(' or ');
     }
     default:
-      return String(schema.type);
+      return text(schema.type);
   }
 }
 
 /** The field's own description, else its type's, plus what the schema constrains. */
 function describe(property: JsonSchema, effective: JsonSchema): string {
-  const parts = [String(property.description ?? effective.description ?? '')];
+  const parts = [text(property.description ?? effective.description)];
   const values = (property.enum ?? effective.enum) as unknown[] | undefined;
   const constant = property.const ?? effective.const;
   if (constant !== undefined) parts.push(`Always \`${formatValue(constant)}\`.`);
   else if (values) parts.push(`One of: ${values.map((value) => `\`${formatValue(value)}\``).join(', ')}.`);
   const minimum = property.minimum ?? effective.minimum;
-  if (minimum !== undefined) parts.push(`At least ${String(minimum)}.`);
+  if (typeof minimum === 'number') parts.push(`At least ${minimum}.`);
   if ((property.minItems ?? effective.minItems) === 1) parts.push('At least one item.');
   return parts.filter((part) => part !== '').join(' ');
+}
+
+/** A schema keyword that holds text; '' when absent. */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
 }
 
 function formatValue(value: unknown): string {

@@ -13,9 +13,17 @@ import { openArchive } from '../backup/catalog.js';
 import { PREFERRED_VERSION_SUFFIX } from '../archive/paths.js';
 import type { KubeObject } from '../kube/types.js';
 
+export interface ArchiveTypeFacts {
+  kind: string;
+  apiVersion: string;
+  namespaced: boolean;
+}
+
 export interface ArchiveIndex {
   /** groupResource → version directories present ('' for the unversioned copy). */
   versionDirs: Map<string, Set<string>>;
+  /** groupResource → kind, apiVersion and scope, from its first object. */
+  types: Map<string, ArchiveTypeFacts>;
   /** Entries under resources/. */
   itemEntries: number;
   formatVersion?: string;
@@ -32,6 +40,7 @@ export interface ArchiveItem {
 
 export async function indexArchive(store: BackupStore, backup: VeleroBackup): Promise<ArchiveIndex> {
   const versionDirs = new Map<string, Set<string>>();
+  const types = new Map<string, ArchiveTypeFacts>();
   let itemEntries = 0;
   let formatVersion: string | undefined;
   for await (const entry of await openArchive(store, backup)) {
@@ -41,8 +50,16 @@ export async function indexArchive(store: BackupStore, backup: VeleroBackup): Pr
     let dirs = versionDirs.get(entry.item.groupResource);
     if (!dirs) versionDirs.set(entry.item.groupResource, (dirs = new Set()));
     dirs.add(entry.item.versionDir);
+    if (!types.has(entry.item.groupResource)) {
+      const obj = entry.json as { kind?: unknown; apiVersion?: unknown };
+      types.set(entry.item.groupResource, {
+        kind: typeof obj.kind === 'string' ? obj.kind : '',
+        apiVersion: typeof obj.apiVersion === 'string' ? obj.apiVersion : '',
+        namespaced: entry.item.namespace !== '',
+      });
+    }
   }
-  return { versionDirs, itemEntries, ...(formatVersion ? { formatVersion } : {}) };
+  return { versionDirs, types, itemEntries, ...(formatVersion ? { formatVersion } : {}) };
 }
 
 /**

@@ -13,7 +13,7 @@
 import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { parse as parseYaml } from 'yaml';
-import type { LabelSelector } from '../backup/spec.js';
+import { matchesSelector, validateLabelSelector } from '../backup/label-selector.js';
 import type { KubeObject } from '../kube/types.js';
 import type {
   JsonPatchOperation,
@@ -86,6 +86,11 @@ export function validateResourceModifiers(modifiers: ResourceModifiers): string[
     if (c?.resourceNameRegex && !tryCompile(() => new RegExp(c.resourceNameRegex ?? ''))) {
       errors.push(`${at}.conditions.resourceNameRegex: invalid regular expression`);
     }
+    if (c?.labelSelector !== undefined) {
+      for (const issue of validateLabelSelector(c.labelSelector, `${at}.conditions.labelSelector`)) {
+        errors.push(`${issue.field}: ${issue.message}`);
+      }
+    }
     (c?.matches ?? []).forEach((m, j) => {
       if (!m.path) errors.push(`${at}.conditions.matches[${j}].path: must not be empty`);
     });
@@ -119,7 +124,7 @@ function ruleMatches(c: ResourceModifierConditions, obj: KubeObject, groupResour
   }
   if (!globToRegExp(c.groupResource).test(groupResource)) return false;
   if (c.resourceNameRegex && !new RegExp(c.resourceNameRegex).test(obj.metadata.name ?? '')) return false;
-  if (c.labelSelector && !matchesLabelSelector(c.labelSelector, obj.metadata.labels ?? {})) return false;
+  if (c.labelSelector && !matchesSelector(obj.metadata.labels, c.labelSelector)) return false;
   return (c.matches ?? []).every((m) => {
     if (!m.path) throw new Error('matches: path is required');
     const found = valueAtPointer(obj, m.path);
@@ -168,29 +173,6 @@ function escapeRegExp(s: string): string {
 
 function escapeClass(s: string): string {
   return s.replace(/[\\\]^]/g, '\\$&');
-}
-
-/** metav1.LabelSelector semantics: every matchLabels pair and every expression must hold. */
-export function matchesLabelSelector(selector: LabelSelector, labels: Record<string, string>): boolean {
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[key] !== value) return false;
-  }
-  return (selector.matchExpressions ?? []).every((expr) => {
-    const has = Object.hasOwn(labels, expr.key);
-    const values = expr.values ?? [];
-    switch (expr.operator) {
-      case 'In':
-        return has && values.includes(labels[expr.key] ?? '');
-      case 'NotIn':
-        return !has || !values.includes(labels[expr.key] ?? '');
-      case 'Exists':
-        return has;
-      case 'DoesNotExist':
-        return !has;
-      default:
-        throw new Error(`unknown label selector operator ${JSON.stringify(expr.operator)}`);
-    }
-  });
 }
 
 /** RFC 6901 lookup that tells a missing path from a present null. */

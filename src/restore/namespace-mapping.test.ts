@@ -18,9 +18,15 @@ describe('applyNamespaceMapping', () => {
     expect(applyNamespaceMapping(obj, groupResource, mapping).metadata.namespace).toBe(expected);
   });
 
-  it('renames a Namespace object', () => {
-    const ns: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } };
-    expect(applyNamespaceMapping(ns, 'namespaces', mapping).metadata.name).toBe('shop-restored');
+  it('renames a Namespace object and its kubernetes.io/metadata.name label', () => {
+    const ns: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'shop', labels: { 'kubernetes.io/metadata.name': 'shop', team: 'a' } },
+    };
+    const out = applyNamespaceMapping(ns, 'namespaces', mapping);
+    expect(out.metadata.name).toBe('shop-restored');
+    expect(out.metadata.labels).toEqual({ 'kubernetes.io/metadata.name': 'shop-restored', team: 'a' });
   });
 
   it.each(['rolebindings.rbac.authorization.k8s.io', 'clusterrolebindings.rbac.authorization.k8s.io'])(

@@ -17,6 +17,7 @@ export function mapNamespace(namespace: string, mapping: NamespaceMapping | unde
   );
 }
 
+const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 const BINDINGS = new Set([
   'rolebindings.rbac.authorization.k8s.io',
   'clusterrolebindings.rbac.authorization.k8s.io',
@@ -33,6 +34,11 @@ export function applyNamespaceMapping(
   if (out.metadata.namespace) out.metadata.namespace = mapNamespace(out.metadata.namespace, mapping);
   if (groupResource === 'namespaces' && out.metadata.name) {
     out.metadata.name = mapNamespace(out.metadata.name, mapping);
+    // The apiserver sets this label to the namespace's name on every write; a stale value
+    // would only make every later plan show a difference.
+    if (out.metadata.labels?.[NAMESPACE_NAME_LABEL] !== undefined) {
+      out.metadata.labels[NAMESPACE_NAME_LABEL] = out.metadata.name;
+    }
   }
   if (BINDINGS.has(groupResource) && Array.isArray(out.subjects)) {
     for (const subject of out.subjects as { namespace?: unknown }[]) {

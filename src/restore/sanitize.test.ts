@@ -454,3 +454,16 @@ describe('sanitizeForRestore: bare pods (Velero pod_action)', () => {
     expect(spec.initContainers).toEqual([{ name: 'i', volumeMounts: [] }]);
   });
 });
+
+describe('sanitizeForRestore: deployments', () => {
+  it('drops the rollout revision the old cluster counted, keeping other annotations', () => {
+    const input = obj(
+      'Deployment',
+      { metadata: { annotations: { 'deployment.kubernetes.io/revision': '7', note: 'n' } } },
+      'apps/v1',
+    );
+    expect(restored(input, { groupResource: 'deployments.apps' }).metadata.annotations).toEqual({
+      note: 'n',
+    });
+  });
+});

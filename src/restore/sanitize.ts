@@ -78,6 +78,11 @@ export function sanitizeForRestore(obj: KubeObject, opts: SanitizeOptions): Sani
     case 'pods':
       resetPod(out);
       break;
+    case 'deployments.apps':
+      // The deployment controller numbers rollouts per cluster and rewrites this on its first
+      // sync; the old cluster's number would only show as a difference in every later plan.
+      deleteAnnotations(out.metadata, ['deployment.kubernetes.io/revision']);
+      break;
   }
   addRestoreLabels(out.metadata, opts);
   return { object: out };

@@ -1,0 +1,279 @@
+// `lifeboat restore …`: plan, apply, list, describe, logs.
+import { readFile, writeFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import type { RestoreSpec, ResourceModifiers } from '../../restore/spec.js';
+import { applyRestore, planRestore, StalePlanError, type RestoreResult } from '../../restore/engine.js';
+import type { RestorePlan } from '../../restore/plan.js';
+import { renderPlanJson, renderPlanMarkdown } from '../../restore/plan-render.js';
+import { getRestore, listRestores, readRestoreLog } from '../../restore/catalog.js';
+import { parseLabelSelector, parseOrLabelSelectors } from '../../backup/label-selector.js';
+import { act } from '../action.js';
+import { render, table, UsageError } from '../output.js';
+import { createProgress } from '../progress.js';
+import { EXIT } from '../exit-codes.js';
+
+const list = (v: string): string[] =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+interface SpecFlags {
+  fromBackup?: string;
+  fromSchedule?: string;
+  includeNamespaces?: string[];
+  excludeNamespaces?: string[];
+  includeResources?: string[];
+  excludeResources?: string[];
+  includeClusterResources?: string;
+  selector?: string;
+  orSelector?: string;
+  namespaceMappings?: string[];
+  existingResourcePolicy?: 'none' | 'update';
+  restoreStatus?: string[];
+  preserveNodeports?: boolean;
+  restorePvs?: boolean;
+  resourceModifiers?: string;
+}
+
+function addSpecOptions(cmd: Command): Command {
+  return cmd
+    .option('--from-backup <name>', 'restore from this backup')
+    .option('--from-schedule <name>', 'restore from the latest Completed backup of this schedule')
+    .option('--include-namespaces <list>', 'namespaces to restore (default all)', list)
+    .option('--exclude-namespaces <list>', 'namespaces not to restore', list)
+    .option('--include-resources <list>', 'resources to restore', list)
+    .option('--exclude-resources <list>', 'resources not to restore', list)
+    .option('--include-cluster-resources <mode>', 'cluster-scoped objects: true, false or auto', 'auto')
+    .option('-l, --selector <selector>', 'only objects matching this label selector')
+    .option('--or-selector <selectors>', 'objects matching any of these selectors, separated by " or "')
+    .option('--namespace-mappings <list>', 'restore namespace A into B: A:B,C:D', list)
+    .addOption(
+      new Option(
+        '--existing-resource-policy <policy>',
+        'objects that exist and differ: none or update',
+      ).choices(['none', 'update']),
+    )
+    .option('--restore-status <list>', 'resources whose status is restored too', list)
+    .option('--preserve-nodeports', 'keep Service nodePorts from the backup')
+    .option('--restore-pvs', 'restore PersistentVolumes (Velero default: true)')
+    .option('--resource-modifiers <file>', 'a Velero resource-modifiers YAML file (version: v1)');
+}
+
+async function specFromFlags(f: SpecFlags): Promise<RestoreSpec> {
+  if (!f.fromBackup && !f.fromSchedule)
+    throw new UsageError('give --from-backup NAME or --from-schedule NAME');
+  const mapping: Record<string, string> = {};
+  for (const pair of f.namespaceMappings ?? []) {
+    const [from, to, extra] = pair.split(':');
+    if (!from || !to || extra !== undefined)
+      throw new UsageError(`--namespace-mappings: ${JSON.stringify(pair)} is not FROM:TO`);
+    mapping[from] = to;
+  }
+  const icr = f.includeClusterResources;
+  if (icr !== undefined && !['true', 'false', 'auto'].includes(icr)) {
+    throw new UsageError(
+      `--include-cluster-resources must be true, false or auto, not ${JSON.stringify(icr)}`,
+    );
+  }
+  let resourceModifiers: ResourceModifiers | undefined;
+  if (f.resourceModifiers) {
+    resourceModifiers = parseYaml(await readFile(f.resourceModifiers, 'utf8')) as ResourceModifiers;
+  }
+  return {
+    ...(f.fromBackup ? { backupName: f.fromBackup } : {}),
+    ...(f.fromSchedule ? { scheduleName: f.fromSchedule } : {}),
+    ...(f.includeNamespaces ? { includedNamespaces: f.includeNamespaces } : {}),
+    ...(f.excludeNamespaces ? { excludedNamespaces: f.excludeNamespaces } : {}),
+    ...(f.includeResources ? { includedResources: f.includeResources } : {}),
+    ...(f.excludeResources ? { excludedResources: f.excludeResources } : {}),
+    ...(icr === 'true'
+      ? { includeClusterResources: true }
+      : icr === 'false'
+        ? { includeClusterResources: false }
+        : {}),
+    ...(f.selector ? { labelSelector: parseLabelSelector(f.selector) } : {}),
+    ...(f.orSelector ? { orLabelSelectors: parseOrLabelSelectors(f.orSelector) } : {}),
+    ...(Object.keys(mapping).length > 0 ? { namespaceMapping: mapping } : {}),
+    ...(f.existingResourcePolicy ? { existingResourcePolicy: f.existingResourcePolicy } : {}),
+    ...(f.restoreStatus ? { restoreStatus: { includedResources: f.restoreStatus } } : {}),
+    ...(f.preserveNodeports ? { preserveNodePorts: true } : {}),
+    ...(f.restorePvs ? { restorePVs: true } : {}),
+    ...(resourceModifiers ? { resourceModifiers } : {}),
+  };
+}
+
+function resultSummary(r: RestoreResult): string {
+  const lines = [
+    `Restore ${r.name} from backup ${r.backupName}: ${r.phase}`,
+    `  created ${r.counts.created} · updated ${r.counts.updated} · skipped ${r.counts.skipped} · failed ${r.counts.failed}`,
+    `  plan hash: ${r.planHash}`,
+  ];
+  for (const i of r.items.filter((x) => x.result === 'failed')) {
+    lines.push(
+      `  failed: ${i.groupResource} ${i.namespace ? `${i.namespace}/` : ''}${i.name}: ${i.message ?? ''}`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function restoreCommand(): Command {
+  const restore = new Command('restore').description('plan and apply restores');
+
+  const plan = addSpecOptions(
+    new Command('plan')
+      .description('show what a restore would do to every object, without changing anything')
+      .argument('<name>', 'restore name'),
+  )
+    .addOption(new Option('-f, --format <format>', 'plan format').choices(['md', 'json']).default('md'))
+    .option('--out <file>', 'write the plan to a file instead of stdout')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lifeboat restore plan shop-restore --from-backup nightly-20261125020000 --include-namespaces shop
+  lifeboat restore plan shop-copy --from-schedule nightly --namespace-mappings shop:shop-copy -f json --out plan.json`,
+    );
+  plan.action(
+    act<[string, SpecFlags & { format: 'md' | 'json'; out?: string }]>(
+      plan,
+      async (ctx, _format, name, flags) => {
+        const spec = await specFromFlags(flags);
+        const planned = await planRestore(
+          { name, spec },
+          { kube: await ctx.kube(), store: ctx.store(), log: ctx.log },
+        );
+        const text =
+          flags.format === 'json' ? renderPlanJson(planned.plan) : renderPlanMarkdown(planned.plan);
+        if (flags.out) {
+          await writeFile(flags.out, text);
+          process.stdout.write(`Plan ${planned.plan.hash} written to ${flags.out}\n`);
+        } else {
+          process.stdout.write(text);
+        }
+        return EXIT.ok;
+      },
+    ),
+  );
+
+  const apply = addSpecOptions(
+    new Command('apply')
+      .description('apply a restore; with --plan, only if planning now gives the same plan')
+      .argument('<name>', 'restore name'),
+  )
+    .option('--plan <file>', 'the approved plan (JSON from `restore plan -f json`); its spec is used')
+    .option('--force', 'apply even when the approved plan is stale')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lifeboat restore apply shop-restore --plan plan.json
+  lifeboat restore apply shop-restore --from-backup nightly-20261125020000 --include-namespaces shop`,
+    );
+  apply.action(
+    act<[string, SpecFlags & { plan?: string; force?: boolean }]>(apply, async (ctx, format, name, flags) => {
+      let spec: RestoreSpec;
+      let approvedHash: string | undefined;
+      if (flags.plan) {
+        const approved = JSON.parse(await readFile(flags.plan, 'utf8')) as RestorePlan;
+        if (approved.kind !== 'RestorePlan' || typeof approved.hash !== 'string') {
+          throw new UsageError(`${flags.plan} is not a restore plan (kind RestorePlan with a hash)`);
+        }
+        if (approved.restoreName !== name) {
+          throw new UsageError(`${flags.plan} is the plan of restore ${approved.restoreName}, not ${name}`);
+        }
+        spec = approved.spec;
+        approvedHash = approved.hash;
+      } else {
+        spec = await specFromFlags(flags);
+      }
+      const progress = createProgress(`restore ${name}`);
+      let result: RestoreResult;
+      try {
+        result = await applyRestore(
+          { name, spec },
+          {
+            kube: await ctx.kube(),
+            store: ctx.store(),
+            log: ctx.log,
+            onProgress: (d, t) => progress.update(d, t),
+          },
+          { ...(approvedHash ? { approvedHash } : {}), ...(flags.force ? { force: true } : {}) },
+        );
+      } catch (err) {
+        if (err instanceof StalePlanError) {
+          process.stderr.write(`error: ${err.message}\n`);
+          return EXIT.stale;
+        }
+        throw err;
+      } finally {
+        progress.stop();
+      }
+      process.stdout.write(render(result, format, () => resultSummary(result)));
+      return result.phase === 'Completed'
+        ? EXIT.ok
+        : result.phase === 'PartiallyFailed'
+          ? EXIT.partial
+          : EXIT.error;
+    }),
+  );
+
+  const ls = new Command('list').description('list restores recorded in the storage location');
+  ls.action(
+    act<[]>(ls, async (ctx, format) => {
+      const rs = await listRestores(ctx.store());
+      const rows = rs.map((r) => ({
+        name: r.name,
+        backup: r.backupName,
+        phase: r.phase,
+        created: r.counts.created,
+        updated: r.counts.updated,
+        failed: r.counts.failed,
+        started: r.startTimestamp,
+      }));
+      process.stdout.write(
+        render(rows, format, () =>
+          table(
+            ['NAME', 'BACKUP', 'STATUS', 'CREATED', 'UPDATED', 'FAILED', 'STARTED'],
+            rows.map((r) => [r.name, r.backup, r.phase, r.created, r.updated, r.failed, r.started]),
+          ),
+        ),
+      );
+      return EXIT.ok;
+    }),
+  );
+
+  const describe = new Command('describe')
+    .description('show one restore and its per-object results')
+    .argument('<name>');
+  describe.action(
+    act<[string]>(describe, async (ctx, format, name) => {
+      const r = await getRestore(ctx.store(), name);
+      process.stdout.write(
+        render(
+          r,
+          format,
+          () =>
+            resultSummary(r) +
+            table(
+              ['RESOURCE', 'NAMESPACE', 'NAME', 'RESULT', 'MESSAGE'],
+              r.items.map((i) => [i.groupResource, i.namespace, i.name, i.result, i.message ?? '']),
+            ),
+        ),
+      );
+      return EXIT.ok;
+    }),
+  );
+
+  const logs = new Command('logs').description("print a restore's log").argument('<name>');
+  logs.action(
+    act<[string]>(logs, async (ctx, _format, name) => {
+      process.stdout.write(await readRestoreLog(ctx.store(), name));
+      return EXIT.ok;
+    }),
+  );
+
+  for (const c of [plan, apply, ls, describe, logs]) restore.addCommand(c);
+  return restore;
+}

@@ -1,0 +1,304 @@
+// Restore: plan (what would happen to every object) and apply (do it, tier by tier).
+//
+// The plan is what reviewers approve. Apply re-plans and refuses when the fresh plan's hash
+// differs from the approved one (the backup, the spec or the cluster changed), unless forced.
+import pLimit from 'p-limit';
+import { gzipSync } from 'node:zlib';
+import type { KubeClient } from '../kube/client.js';
+import { KubeApiError } from '../kube/client.js';
+import type { KubeObject, ResourceInfo } from '../kube/types.js';
+import { groupResource } from '../kube/types.js';
+import type { BackupStore } from '../storage/store.js';
+import { assertValidName, restoreLayout } from '../storage/layout.js';
+import { ANNOTATION_SHA256, type VeleroBackup } from '../backup/velero-backup.js';
+import { discover } from '../backup/discover.js';
+import type { Logger } from '../observe/logger.js';
+import { silentLogger } from '../observe/logger.js';
+import { RunLog } from '../observe/run-log.js';
+import { buildPlan, type PlanItem, type RestorePlan } from './plan.js';
+import { itemKey, prepareRestore } from './prepare.js';
+import { resolveRestoreSource } from './source.js';
+import type { RestoreSpec } from './spec.js';
+import { scrubText, secretValueForms } from './redact.js';
+import type { Priorities } from './order.js';
+
+export const FIELD_MANAGER = 'lifeboat';
+
+export interface RestoreRequest {
+  name: string;
+  spec: RestoreSpec;
+}
+
+export interface RestoreDeps {
+  kube: KubeClient;
+  store: BackupStore;
+  log?: Logger;
+  clock?: () => Date;
+  concurrency?: number;
+  priorities?: Priorities;
+  /** How long to wait for a restored CRD to be Established. */
+  crdTimeoutMs?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export type RestoreItemResult = 'created' | 'updated' | 'skipped' | 'failed';
+export type RestorePhase = 'Completed' | 'PartiallyFailed' | 'Failed';
+
+export interface RestoreItemOutcome {
+  groupResource: string;
+  namespace: string;
+  name: string;
+  result: RestoreItemResult;
+  message?: string;
+}
+
+export interface RestoreResult {
+  apiVersion: 'lifeboat.dev/v1';
+  kind: 'RestoreResult';
+  name: string;
+  backupName: string;
+  phase: RestorePhase;
+  planHash: string;
+  startTimestamp: string;
+  completionTimestamp: string;
+  counts: Record<RestoreItemResult, number>;
+  items: RestoreItemOutcome[];
+  failureReason?: string;
+}
+
+export class StalePlanError extends Error {
+  constructor(
+    readonly approvedHash: string,
+    readonly freshPlan: RestorePlan,
+  ) {
+    super(
+      `the approved plan is stale: it has hash ${approvedHash.slice(0, 12)}, but planning now gives ${freshPlan.hash.slice(0, 12)} ` +
+        '(the backup, the spec or the cluster changed). Review the new plan, or apply with --force.',
+    );
+    this.name = 'StalePlanError';
+  }
+}
+
+export interface PlannedRestore {
+  plan: RestorePlan;
+  backup: VeleroBackup;
+  desired: Map<string, KubeObject>;
+  resources: Map<string, ResourceInfo>;
+}
+
+/** Plan a restore: a pure function of the verified archive and the live cluster (see plan.ts). */
+export async function planRestore(req: RestoreRequest, deps: RestoreDeps): Promise<PlannedRestore> {
+  assertValidName('restore', req.name);
+  const backup = await resolveRestoreSource(deps.store, req.spec);
+  const prepared = await prepareRestore({
+    kube: deps.kube,
+    store: deps.store,
+    backup,
+    restoreName: req.name,
+    spec: req.spec,
+    ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
+  });
+  const plan = buildPlan({
+    restoreName: req.name,
+    backupName: backup.metadata.name,
+    backupSha256: backup.metadata.annotations?.[ANNOTATION_SHA256] ?? '',
+    // The hash covers the spec as approved, with the schedule resolved to a backup.
+    spec: { ...req.spec, backupName: backup.metadata.name },
+    items: prepared.items,
+    ...(deps.priorities ? { priorities: deps.priorities } : {}),
+  });
+  return { plan, backup, desired: prepared.desired, resources: prepared.resources };
+}
+
+/**
+ * Apply a restore. With `approvedHash`, refuse (StalePlanError) when a fresh plan differs,
+ * unless `force`. The result and log are stored under restores/<name>/ as Velero does.
+ */
+export async function applyRestore(
+  req: RestoreRequest,
+  deps: RestoreDeps,
+  opts: { approvedHash?: string; force?: boolean } = {},
+): Promise<RestoreResult> {
+  const clock = deps.clock ?? (() => new Date());
+  const log = deps.log ?? silentLogger();
+  const start = clock();
+  const planned = await planRestore(req, deps);
+  if (opts.approvedHash && opts.approvedHash !== planned.plan.hash && !opts.force) {
+    throw new StalePlanError(opts.approvedHash, planned.plan);
+  }
+  const runLog = new RunLog(clock);
+  runLog.add('info', 'restore started', {
+    restore: req.name,
+    backup: planned.backup.metadata.name,
+    planHash: planned.plan.hash,
+    forced: opts.force && opts.approvedHash && opts.approvedHash !== planned.plan.hash ? true : undefined,
+  });
+  log.info({ restore: req.name, items: planned.plan.items.length }, 'applying restore');
+  const outcomes = await executePlan({ planned, deps, runLog });
+  const counts: Record<RestoreItemResult, number> = { created: 0, updated: 0, skipped: 0, failed: 0 };
+  for (const o of outcomes) counts[o.result]++;
+  const attempted = outcomes.filter((o) => o.result !== 'skipped').length;
+  const phase: RestorePhase =
+    counts.failed === 0 ? 'Completed' : counts.failed === attempted ? 'Failed' : 'PartiallyFailed';
+  const result: RestoreResult = {
+    apiVersion: 'lifeboat.dev/v1',
+    kind: 'RestoreResult',
+    name: req.name,
+    backupName: planned.backup.metadata.name,
+    phase,
+    planHash: planned.plan.hash,
+    startTimestamp: start.toISOString(),
+    completionTimestamp: clock().toISOString(),
+    counts,
+    items: outcomes,
+  };
+  runLog.add('info', `restore ${phase}`, counts);
+  await storeRestoreResult(deps.store, result, runLog);
+  return result;
+}
+
+async function executePlan(o: {
+  planned: PlannedRestore;
+  deps: RestoreDeps;
+  runLog: RunLog;
+}): Promise<RestoreItemOutcome[]> {
+  const { planned, deps, runLog } = o;
+  const { plan } = planned;
+  const resources = new Map(planned.resources);
+  const secretForms = secretValueForms([...planned.desired.values()]);
+  const scrub = (t: string): string => scrubText(t, secretForms);
+  const limit = pLimit(deps.concurrency ?? 16);
+  const outcomes: RestoreItemOutcome[] = [];
+  let done = 0;
+  for (let tier = 0; tier < plan.tiers.length; tier++) {
+    const items = plan.items.filter((i) => i.tier === tier);
+    const tierOutcomes = await Promise.all(
+      items.map((item) =>
+        limit(async () => {
+          const outcome = await applyItem({ item, planned, resources, deps, scrub });
+          done++;
+          deps.onProgress?.(done, plan.items.length);
+          if (outcome.result === 'failed') {
+            runLog.add('error', 'could not restore', { item: itemKey(item), error: outcome.message });
+          }
+          return outcome;
+        }),
+      ),
+    );
+    outcomes.push(...tierOutcomes);
+    // CRDs: wait until Established, then learn how to reach their resources (Velero waits too).
+    const crds = tierOutcomes.filter(
+      (t) => t.groupResource === 'customresourcedefinitions.apiextensions.k8s.io' && t.result !== 'failed',
+    );
+    if (crds.length > 0) {
+      await waitForCrds({ deps, names: crds.map((c) => c.name), runLog, resources });
+    }
+  }
+  return outcomes;
+}
+
+async function applyItem(o: {
+  item: PlanItem;
+  planned: PlannedRestore;
+  resources: Map<string, ResourceInfo>;
+  deps: RestoreDeps;
+  scrub: (t: string) => string;
+}): Promise<RestoreItemOutcome> {
+  const { item, deps } = o;
+  const base = { groupResource: item.groupResource, namespace: item.namespace, name: item.name };
+  switch (item.action) {
+    case 'unchanged':
+      return { ...base, result: 'skipped', message: 'unchanged' };
+    case 'skip':
+      return { ...base, result: 'skipped', message: item.reason ?? 'skipped' };
+    case 'conflict':
+    case 'invalid':
+      return { ...base, result: 'failed', message: `${item.action}: ${item.reason ?? ''}` };
+    default:
+      break;
+  }
+  const desired = o.planned.desired.get(itemKey(item));
+  const info = o.resources.get(item.groupResource);
+  if (!desired || !info) {
+    return { ...base, result: 'failed', message: `the cluster does not serve ${item.groupResource}` };
+  }
+  try {
+    if (item.action === 'create') {
+      try {
+        await deps.kube.create(info, desired);
+        return { ...base, result: 'created' };
+      } catch (err) {
+        // Created by a controller since planning (the default ServiceAccount of a namespace
+        // restored a moment ago): Velero then compares and updates per policy.
+        if (!(err instanceof KubeApiError && err.reason === 'AlreadyExists')) throw err;
+        if (
+          o.planned.plan.spec.existingResourcePolicy !== 'update' &&
+          item.groupResource !== 'serviceaccounts'
+        ) {
+          return { ...base, result: 'skipped', message: 'already exists' };
+        }
+      }
+    }
+    await deps.kube.apply(info, desired, { fieldManager: FIELD_MANAGER });
+    return { ...base, result: 'updated' };
+  } catch (err) {
+    const message =
+      err instanceof KubeApiError && err.status === 409 ? `conflict: ${err.message}` : errorText(err);
+    return { ...base, result: 'failed', message: o.scrub(message) };
+  }
+}
+
+async function waitForCrds(o: {
+  deps: RestoreDeps;
+  names: string[];
+  runLog: RunLog;
+  resources: Map<string, ResourceInfo>;
+}): Promise<void> {
+  const { deps } = o;
+  const crdInfo = o.resources.get('customresourcedefinitions.apiextensions.k8s.io');
+  if (!crdInfo) return;
+  const deadline = Date.now() + (deps.crdTimeoutMs ?? 60_000);
+  for (const name of o.names) {
+    for (;;) {
+      const crd = await deps.kube.get(crdInfo, '', name);
+      const conditions = (crd?.status as { conditions?: { type: string; status: string }[] } | undefined)
+        ?.conditions;
+      if (conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
+      if (Date.now() > deadline) {
+        o.runLog.add('warning', 'CustomResourceDefinition not Established in time', { crd: name });
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  // Re-discover so the new resources can be created.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const api = await discover(deps.kube);
+    for (const r of api.resources) o.resources.set(groupResource(r), r);
+    if (o.names.every((n) => o.resources.has(n))) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function storeRestoreResult(store: BackupStore, result: RestoreResult, runLog: RunLog): Promise<void> {
+  if (store.readOnly) return; // a read-only location keeps nothing of ours (Velero does the same)
+  // Velero's results file: warnings and errors by scope ("velero", "cluster", "namespaces").
+  const errors: { cluster: string[]; namespaces: Record<string, string[]> } = { cluster: [], namespaces: {} };
+  const resourceList: Record<string, string[]> = {};
+  for (const i of result.items) {
+    const ref = i.namespace ? `${i.namespace}/${i.name}` : i.name;
+    (resourceList[i.groupResource] ??= []).push(`${ref}(${i.result})`);
+    if (i.result !== 'failed') continue;
+    const line = `error restoring ${i.groupResource}/${ref}: ${i.message ?? ''}`;
+    if (i.namespace) (errors.namespaces[i.namespace] ??= []).push(line);
+    else errors.cluster.push(line);
+  }
+  await store.put(restoreLayout.results(result.name), gzipSync(JSON.stringify({ errors, warnings: {} })));
+  await store.put(restoreLayout.resourceList(result.name), gzipSync(JSON.stringify(resourceList)));
+  await store.put(restoreLayout.log(result.name), runLog.gzip());
+  await store.put(restoreLayout.record(result.name), JSON.stringify(result, null, 2));
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,279 @@
+// The I/O half of planning: read the verified archive, select and prepare each object
+// (filters, namespace mapping, sanitizing, modifiers), look at the live cluster and ask the
+// apiserver for a dry run. The pure half is plan.ts (buildPlan).
+import pLimit from 'p-limit';
+import type { KubeClient } from '../kube/client.js';
+import { KubeApiError } from '../kube/client.js';
+import type { KubeObject, ResourceInfo } from '../kube/types.js';
+import { groupResource } from '../kube/types.js';
+import type { BackupStore } from '../storage/store.js';
+import type { VeleroBackup } from '../backup/velero-backup.js';
+import { discover } from '../backup/discover.js';
+import { compileFilter } from '../backup/filters.js';
+import { createClusterDependencyCollector } from '../backup/cluster-scope.js';
+import {
+  archiveItems,
+  chooseVersionDir,
+  indexArchive,
+  type ArchiveIndex,
+  type ArchiveTypeFacts,
+} from './archive-items.js';
+import { prepareDesiredObject, type PlanInputItem } from './plan.js';
+import { mapNamespace } from './namespace-mapping.js';
+import type { RestoreSpec } from './spec.js';
+
+export interface PreparedRestore {
+  items: PlanInputItem[];
+  /** Item key (see itemKey) → the object apply will write. */
+  desired: Map<string, KubeObject>;
+  /** groupResource → how to reach it in the target cluster (absent: not served yet). */
+  resources: Map<string, ResourceInfo>;
+  index: ArchiveIndex;
+}
+
+export function itemKey(i: { groupResource: string; namespace: string; name: string }): string {
+  return `${i.groupResource}/${i.namespace}/${i.name}`;
+}
+
+const CRDS = 'customresourcedefinitions.apiextensions.k8s.io';
+
+/** Which resources Velero restores status for (spec.restoreStatus.included/excludedResources). */
+function restoresStatus(spec: RestoreSpec, gr: string): boolean {
+  const rs = spec.restoreStatus;
+  if (!rs) return false;
+  const inc = rs.includedResources ?? [];
+  const exc = rs.excludedResources ?? [];
+  if (exc.includes(gr) || exc.includes('*')) return false;
+  return inc.includes('*') || inc.includes(gr);
+}
+
+export async function prepareRestore(opts: {
+  kube: KubeClient;
+  store: BackupStore;
+  backup: VeleroBackup;
+  restoreName: string;
+  spec: RestoreSpec;
+  dryRun?: boolean;
+  concurrency?: number;
+}): Promise<PreparedRestore> {
+  const { kube, store, backup, spec } = opts;
+  const backupName = backup.metadata.name;
+  // Pass 1 verifies the whole archive before anything is decided (archive-items.ts).
+  const index = await indexArchive(store, backup);
+  const api = await discover(kube);
+  const served = new Map(api.resources.map((r) => [groupResource(r), r]));
+  const versionsOf = new Map(
+    api.groups.map((g) => [g.group, g.versions.filter((v) => v.available).map((v) => v.version)]),
+  );
+
+  // Resources that exist only in the archive (custom resources whose CRD is not installed
+  // yet), so filters can name them and the plan can report them.
+  const chosenDir = new Map<string, string>();
+  for (const [gr, dirs] of index.versionDirs) {
+    const group = gr.includes('.') ? gr.slice(gr.indexOf('.') + 1) : '';
+    chosenDir.set(gr, chooseVersionDir(dirs, versionsOf.get(group) ?? []));
+  }
+  const facts = index.types;
+  const archiveOnly: ResourceInfo[] = [...facts]
+    .filter(([gr]) => !served.has(gr))
+    .map(([gr, f]) => pseudoInfo(gr, f));
+  const filter = compileFilter(spec, [...api.resources, ...archiveOnly], { purpose: 'restore' });
+  const infoOf = (gr: string): ResourceInfo | undefined =>
+    served.get(gr) ?? archiveOnly.find((r) => groupResource(r) === gr);
+
+  // Cluster-scoped objects under "auto" follow what is restored (PVs of PVCs, CRDs of CRs),
+  // exactly as in a backup; pass 2 learns the dependencies from the namespaced objects.
+  const collector = createClusterDependencyCollector({ filter });
+  const selected: { gr: string; obj: KubeObject }[] = [];
+  const clusterCandidates: { gr: string; obj: KubeObject }[] = [];
+  for await (const item of archiveItems({ store, backup, chosen: (gr) => chosenDir.get(gr) ?? '' })) {
+    const info = infoOf(item.groupResource);
+    if (!info) continue;
+    if (item.namespace !== '') {
+      if (!filter.includesResource(info) || !filter.includesNamespace(item.namespace)) continue;
+      if (!filter.includesObject(item.object)) continue;
+      collector.add(item.object, item.groupResource);
+      selected.push({ gr: item.groupResource, obj: item.object });
+    } else {
+      if (item.groupResource === 'clusterrolebindings.rbac.authorization.k8s.io') {
+        collector.addClusterRoleBinding(item.object);
+      }
+      clusterCandidates.push({ gr: item.groupResource, obj: item.object });
+    }
+  }
+  for (const c of clusterCandidates) {
+    const info = infoOf(c.gr);
+    if (!info) continue;
+    const name = c.obj.metadata.name ?? '';
+    const keep =
+      c.gr === 'namespaces'
+        ? collector.includesNamespaceObject(c.obj)
+        : filter.includesResource(info)
+          ? filter.includesObject(c.obj)
+          : collector.has(c.gr, name) && filter.includesDependency(c.obj, info);
+    if (keep) selected.push({ gr: c.gr, obj: c.obj });
+  }
+  addMissingNamespaces(selected);
+
+  const crdsRestored = new Set(selected.filter((s) => s.gr === CRDS).map((s) => s.obj.metadata.name ?? ''));
+  const limit = pLimit(opts.concurrency ?? 16);
+  const desired = new Map<string, KubeObject>();
+  const items = await Promise.all(
+    selected.map(({ gr, obj }) =>
+      limit(() =>
+        prepareItem({
+          gr,
+          obj,
+          kube,
+          spec,
+          backupName,
+          restoreName: opts.restoreName,
+          served,
+          crdsRestored,
+          facts,
+          dryRun: opts.dryRun ?? true,
+          desired,
+        }),
+      ),
+    ),
+  );
+  return { items, desired, resources: served, index };
+}
+
+/**
+ * Velero creates the target namespace of restored objects when the backup does not hold it
+ * (restore.go: namespace is created on demand); the plan shows it as a create.
+ */
+function addMissingNamespaces(selected: { gr: string; obj: KubeObject }[]): void {
+  const present = new Set(selected.filter((s) => s.gr === 'namespaces').map((s) => s.obj.metadata.name));
+  const needed = new Set<string>();
+  for (const s of selected) {
+    const ns = s.obj.metadata.namespace;
+    if (ns && !present.has(ns)) needed.add(ns);
+  }
+  for (const ns of [...needed].sort()) {
+    selected.push({ gr: 'namespaces', obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
+  }
+}
+
+function pseudoInfo(gr: string, f: ArchiveTypeFacts): ResourceInfo {
+  const dot = gr.indexOf('.');
+  const resource = dot === -1 ? gr : gr.slice(0, dot);
+  const group = dot === -1 ? '' : gr.slice(dot + 1);
+  const version = f.apiVersion.includes('/') ? (f.apiVersion.split('/')[1] ?? '') : f.apiVersion;
+  return {
+    group,
+    version,
+    resource,
+    kind: f.kind,
+    namespaced: f.namespaced,
+    verbs: [],
+    shortNames: [],
+    singularName: f.kind.toLowerCase(),
+    preferredVersion: version,
+  };
+}
+
+async function prepareItem(o: {
+  gr: string;
+  obj: KubeObject;
+  kube: KubeClient;
+  spec: RestoreSpec;
+  backupName: string;
+  restoreName: string;
+  served: Map<string, ResourceInfo>;
+  crdsRestored: Set<string>;
+  facts: Map<string, ArchiveTypeFacts>;
+  dryRun: boolean;
+  desired: Map<string, KubeObject>;
+}): Promise<PlanInputItem> {
+  const { gr, obj, kube, spec } = o;
+  const targetNamespace = obj.metadata.namespace
+    ? mapNamespace(obj.metadata.namespace, spec.namespaceMapping)
+    : '';
+  const name =
+    gr === 'namespaces'
+      ? mapNamespace(obj.metadata.name ?? '', spec.namespaceMapping)
+      : (obj.metadata.name ?? '');
+  const base = {
+    groupResource: gr,
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    namespace: targetNamespace,
+    name,
+  };
+  const prepared = prepareDesiredObject(obj, {
+    groupResource: gr,
+    spec,
+    backupName: o.backupName,
+    restoreName: o.restoreName,
+    restoreStatus: restoresStatus(spec, gr),
+  });
+  if (prepared.desired === null) {
+    return 'skipReason' in prepared
+      ? { ...base, desired: null, live: null, skipReason: prepared.skipReason }
+      : { ...base, desired: null, live: null, invalidReason: prepared.invalidReason };
+  }
+  const desiredObj = prepared.desired;
+  const info = o.served.get(gr);
+  if (!info) {
+    // Not served by the cluster: fine when the backup brings its CRD (it is created in an
+    // earlier tier, and apply waits for it); otherwise nothing can be created.
+    if (o.crdsRestored.has(gr)) {
+      o.desired.set(itemKey(base), desiredObj);
+      return { ...base, desired: desiredObj, live: null };
+    }
+    return {
+      ...base,
+      desired: desiredObj,
+      live: null,
+      invalidReason: `the cluster does not serve ${gr} and the backup has no CustomResourceDefinition for it`,
+    };
+  }
+  let live: KubeObject | null;
+  try {
+    live = await kube.get(info, targetNamespace, name);
+  } catch (err) {
+    return {
+      ...base,
+      desired: desiredObj,
+      live: null,
+      invalidReason: `cannot read the live object: ${errorText(err)}`,
+    };
+  }
+  o.desired.set(itemKey(base), desiredObj);
+  let dryRunError: string | undefined;
+  if (o.dryRun)
+    dryRunError = await dryRunFor({ kube, info, desired: desiredObj, live, spec, targetNamespace });
+  return { ...base, desired: desiredObj, live, ...(dryRunError ? { dryRunError } : {}) };
+}
+
+/**
+ * Server-side dry run (dryRun=All): admission and validation run, nothing is persisted, so the
+ * plan shows now what apply would be refused. A create into a namespace that does not exist
+ * yet cannot be dry-run (the namespace is created in an earlier tier); those are not errors.
+ */
+async function dryRunFor(o: {
+  kube: KubeClient;
+  info: ResourceInfo;
+  desired: KubeObject;
+  live: KubeObject | null;
+  spec: RestoreSpec;
+  targetNamespace: string;
+}): Promise<string | undefined> {
+  try {
+    if (o.live === null) await o.kube.create(o.info, o.desired, { dryRun: true });
+    else if (o.spec.existingResourcePolicy === 'update') {
+      await o.kube.apply(o.info, o.desired, { fieldManager: 'lifeboat', dryRun: true });
+    }
+    return undefined;
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 404 && o.live === null) return undefined;
+    if (err instanceof KubeApiError && err.reason === 'AlreadyExists') return undefined;
+    return errorText(err);
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
