@@ -144,7 +144,10 @@ export async function runBackup(req: BackupRequest, deps: BackupDeps): Promise<B
         continue;
       }
       const reason =
-        err instanceof RevisionGoneError ? `revision compacted ${attempt} times in a row` : errorText(err);
+        err instanceof RevisionGoneError
+          ? `etcd compacted the revision being listed (410 Gone) on ${attempt} attempt(s) in a row; ` +
+            `no consistent listing was possible: ${err.message}`
+          : errorText(err);
       return failBackup({ req, deps, start, runLog, reason });
     }
   }
@@ -161,7 +164,7 @@ interface AttemptContext {
 }
 
 async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
-  const { req, deps, selection, runLog } = ctx;
+  const { req, deps, selection } = ctx;
   const { kube, store } = deps;
   const clock = deps.clock ?? (() => new Date());
   const revision = await kube.currentRevision();

@@ -3,6 +3,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { backupCommand } from './commands/backup.js';
 import { restoreCommand } from './commands/restore.js';
+import { auditCommand, reconcileCommand, runCommand } from './commands/reconcile.js';
+import { validateCommand } from './commands/validate.js';
 import { EXIT } from './exit-codes.js';
 import { UsageError } from './output.js';
 
@@ -30,6 +32,10 @@ Exit codes: 0 ok · 1 error · 2 usage · 3 partially failed · 4 invalid polici
     );
   program.addCommand(backupCommand());
   program.addCommand(restoreCommand());
+  program.addCommand(reconcileCommand());
+  program.addCommand(runCommand());
+  program.addCommand(auditCommand());
+  program.addCommand(validateCommand());
   return program;
 }
 

@@ -16,13 +16,13 @@ import type { Logger } from '../observe/logger.js';
 import { silentLogger } from '../observe/logger.js';
 import { RunLog } from '../observe/run-log.js';
 import { buildPlan, type PlanItem, type RestorePlan } from './plan.js';
-import { itemKey, prepareRestore } from './prepare.js';
+import { FIELD_MANAGER, itemKey, prepareRestore } from './prepare.js';
 import { resolveRestoreSource } from './source.js';
 import type { RestoreSpec } from './spec.js';
 import { scrubText, secretValueForms } from './redact.js';
 import type { Priorities } from './order.js';
 
-export const FIELD_MANAGER = 'lifeboat';
+export { FIELD_MANAGER };
 
 export interface RestoreRequest {
   name: string;
@@ -31,7 +31,10 @@ export interface RestoreRequest {
 
 export interface RestoreDeps {
   kube: KubeClient;
+  /** Where the backup is read from. */
   store: BackupStore;
+  /** Where the result and log are recorded; `store` by default (a read-only store records nothing). */
+  resultStore?: BackupStore;
   log?: Logger;
   clock?: () => Date;
   concurrency?: number;
@@ -42,7 +45,8 @@ export interface RestoreDeps {
 }
 
 export type RestoreItemResult = 'created' | 'updated' | 'skipped' | 'failed';
-export type RestorePhase = 'Completed' | 'PartiallyFailed' | 'Failed';
+/** InProgress is only ever seen in a stored record: a reconciler's claim before it applies. */
+export type RestorePhase = 'InProgress' | 'Completed' | 'PartiallyFailed' | 'Failed';
 
 export interface RestoreItemOutcome {
   groupResource: string;
@@ -153,7 +157,7 @@ export async function applyRestore(
     items: outcomes,
   };
   runLog.add('info', `restore ${phase}`, counts);
-  await storeRestoreResult(deps.store, result, runLog);
+  await storeRestoreResult(deps.resultStore ?? deps.store, result, runLog);
   return result;
 }
 
@@ -239,7 +243,12 @@ async function applyItem(o: {
         }
       }
     }
-    await deps.kube.apply(info, desired, { fieldManager: FIELD_MANAGER });
+    // force: existingResourcePolicy update means "make it what the backup says", which Velero
+    // does with a patch that no one can refuse. Without force, server-side apply refuses every
+    // field another manager last wrote (kubectl edit or apply, a controller) — exactly the
+    // fields that differ — so no real update could happen. Fields that must not be taken over
+    // (immutable ones, objects a controller owns) are already `conflict` in the plan.
+    await deps.kube.apply(info, desired, { fieldManager: FIELD_MANAGER, force: true });
     return { ...base, result: 'updated' };
   } catch (err) {
     const message =

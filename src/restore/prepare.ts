@@ -31,6 +31,9 @@ export interface PreparedRestore {
   index: ArchiveIndex;
 }
 
+/** The server-side apply field manager of everything a restore writes. */
+export const FIELD_MANAGER = 'lifeboat';
+
 export function itemKey(i: { groupResource: string; namespace: string; name: string }): string {
   return `${i.groupResource}/${i.namespace}/${i.name}`;
 }
@@ -264,7 +267,8 @@ async function dryRunFor(o: {
   try {
     if (o.live === null) await o.kube.create(o.info, o.desired, { dryRun: true });
     else if (o.spec.existingResourcePolicy === 'update') {
-      await o.kube.apply(o.info, o.desired, { fieldManager: 'lifeboat', dryRun: true });
+      // Forced as apply forces it (engine.ts applyItem), so the dry run judges the same write.
+      await o.kube.apply(o.info, o.desired, { fieldManager: FIELD_MANAGER, force: true, dryRun: true });
     }
     return undefined;
   } catch (err) {

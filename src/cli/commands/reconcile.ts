@@ -1,0 +1,245 @@
+// `lifeboat reconcile --once`, `lifeboat run` and `lifeboat audit`: the GitOps side.
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { WorkingCopy } from '../../gitops/working-copy.js';
+import { auditEvents, formatAuditTable } from '../../gitops/audit-log.js';
+import { createMetrics } from '../../observe/metrics.js';
+import { startObserveServer } from '../../observe/server.js';
+import { parseDuration } from '../../util/duration.js';
+import { reconcileOnce, type ReconcilerDeps } from '../../reconcile/pass.js';
+import { runLoop } from '../../reconcile/loop.js';
+import { BucketLock, defaultIdentity, LeaseLock, type Leadership } from '../../reconcile/leader.js';
+import { loadPolicyRepo } from '../../policy/load.js';
+import { resolveStorageLocation } from '../../policy/convert.js';
+import { openLocation } from '../../reconcile/locations.js';
+import { act } from '../action.js';
+import type { CliContext } from '../context.js';
+import { render, UsageError } from '../output.js';
+import { EXIT } from '../exit-codes.js';
+
+interface RepoFlags {
+  repo: string;
+  workdir: string;
+  branch: string;
+  statusBranch?: string;
+  restoreBranches: string;
+  dataDir: string;
+}
+
+function addRepoOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption(
+      '--repo <url>',
+      'the policy repository (a URL or path Git can clone); $LIFEBOAT_GIT_TOKEN is used for HTTPS',
+    )
+    .option(
+      '--workdir <dir>',
+      "the reconciler's own checkout (created; reset to the remote every pass)",
+      '.lifeboat/repo',
+    )
+    .option('--branch <name>', 'the branch people merge into', 'main')
+    .option('--status-branch <name>', 'write status to this branch instead of --branch')
+    .option('--restore-branches <glob>', 'review branches that may propose restores', 'restore/*')
+    .option('--data-dir <dir>', 'relative local storage locations resolve against this directory', '.');
+}
+
+/** Put the token into an HTTPS URL (kept out of logs by the working copy's URL sanitizing). */
+export function withToken(url: string, token: string | undefined): string {
+  if (!token || !url.startsWith('https://')) return url;
+  const u = new URL(url);
+  if (u.username) return url;
+  u.username = 'x-access-token';
+  u.password = token;
+  return u.toString();
+}
+
+function workingCopy(flags: RepoFlags, onPushRetry?: () => void): WorkingCopy {
+  const sshKey = process.env.LIFEBOAT_GIT_SSH_KEY;
+  return new WorkingCopy({
+    remoteUrl: withToken(flags.repo, process.env.LIFEBOAT_GIT_TOKEN),
+    dir: resolve(flags.workdir),
+    branch: flags.branch,
+    ...(flags.statusBranch ? { statusBranch: flags.statusBranch } : {}),
+    ...(sshKey
+      ? {
+          env: {
+            GIT_SSH_COMMAND: `ssh -i ${sshKey} -o BatchMode=yes -o IdentitiesOnly=yes${process.env.LIFEBOAT_GIT_KNOWN_HOSTS ? ` -o UserKnownHostsFile=${process.env.LIFEBOAT_GIT_KNOWN_HOSTS}` : ''}`,
+          },
+        }
+      : {}),
+    ...(onPushRetry ? { onPushRetry } : {}),
+  });
+}
+
+function reconcilerDeps(ctx: CliContext, flags: RepoFlags, wc: WorkingCopy): ReconcilerDeps {
+  return {
+    wc,
+    kube: () => ctx.kube(),
+    log: ctx.log,
+    localRoot: resolve(flags.dataDir),
+    restoreBranches: flags.restoreBranches,
+  };
+}
+
+export function reconcileCommand(): Command {
+  const cmd = addRepoOptions(
+    new Command('reconcile').description(
+      'run one reconcile pass: pull, validate, back up, expire, plan and apply restores, write status',
+    ),
+  )
+    .option('--once', 'run one pass and exit (the only mode of this command; `lifeboat run` loops)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lifeboat reconcile --once --repo git@github.com:acme/backup-policies.git
+  lifeboat reconcile --once --repo ./policies.git --workdir /tmp/lb-checkout -o json`,
+    );
+  cmd.action(
+    act<[RepoFlags]>(cmd, async (ctx, format, flags) => {
+      const wc = workingCopy(flags);
+      const report = await reconcileOnce(reconcilerDeps(ctx, flags, wc));
+      process.stdout.write(
+        render(report, format, () => {
+          const lines = [
+            `policy revision ${report.revision.slice(0, 12)}: ${report.actions.length} action(s), ${report.policyErrors} policy error(s)`,
+          ];
+          for (const e of report.events)
+            lines.push(`  ${e.action} ${e.subject}: ${e.outcome}${e.error ? ` — ${e.error}` : ''}`);
+          lines.push(
+            report.statusCommit
+              ? `status committed: ${report.statusCommit.slice(0, 12)}`
+              : 'status unchanged',
+          );
+          return lines.join('\n') + '\n';
+        }),
+      );
+      const failed = report.events.some((e) => e.error !== undefined);
+      return failed ? EXIT.partial : report.policyErrors > 0 ? EXIT.invalid : EXIT.ok;
+    }),
+  );
+  return cmd;
+}
+
+export function runCommand(): Command {
+  const cmd = addRepoOptions(
+    new Command('run').description('reconcile continuously (the in-cluster Deployment runs this)'),
+  )
+    .option('--interval <duration>', 'time between passes (Go duration)', '1m')
+    .option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz on this port (0: off)', '8080')
+    .addOption(
+      new Option(
+        '--leader-election <mode>',
+        'one reconciler at a time: lease (in a cluster), bucket, or none',
+      ).default(process.env.KUBERNETES_SERVICE_HOST ? 'lease' : 'bucket'),
+    )
+    .option('--lease-namespace <ns>', 'namespace of the Lease', process.env.POD_NAMESPACE ?? 'lifeboat')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lifeboat run --repo https://git.example.com/platform/backup-policies.git --interval 1m
+  lifeboat run --repo ./policies.git --leader-election bucket --metrics-port 9090`,
+    );
+  cmd.action(
+    act<
+      [RepoFlags & { interval: string; metricsPort: string; leaderElection: string; leaseNamespace: string }]
+    >(cmd, async (ctx, _format, flags) => {
+      const intervalMs = parseDuration(flags.interval);
+      if (intervalMs <= 0) throw new UsageError('--interval must be positive');
+      const metrics = createMetrics();
+      const wc = workingCopy(flags, () => metrics.gitPushRetries.inc());
+      const deps: ReconcilerDeps = { ...reconcilerDeps(ctx, flags, wc), metrics };
+      let lastOk: number | undefined;
+      let lastError: string | undefined = 'no pass has completed yet';
+      const port = Number(flags.metricsPort);
+      const server =
+        port > 0
+          ? await startObserveServer({
+              port,
+              registry: metrics.registry,
+              readiness: {
+                notReadyReason: () =>
+                  lastOk !== undefined && Date.now() - lastOk < intervalMs * 3 + 60_000
+                    ? undefined
+                    : (lastError ?? 'stale'),
+              },
+            })
+          : undefined;
+      const leadership = await leadershipFor(flags, ctx);
+      const controller = new AbortController();
+      const stop = (): void => {
+        ctx.log.info('stopping after the current step');
+        controller.abort();
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      await runLoop(deps, {
+        intervalMs,
+        signal: controller.signal,
+        log: ctx.log,
+        ...(leadership ? { leadership } : {}),
+        onPass: (report, err) => {
+          if (report) {
+            lastOk = Date.now();
+            lastError = undefined;
+          } else lastError = err instanceof Error ? err.message : String(err);
+        },
+      });
+      server?.close();
+      return EXIT.ok;
+    }),
+  );
+  return cmd;
+}
+
+async function leadershipFor(
+  flags: RepoFlags & { leaderElection: string; leaseNamespace: string },
+  ctx: CliContext,
+): Promise<Leadership | undefined> {
+  if (flags.leaderElection === 'none') return undefined;
+  if (flags.leaderElection === 'lease')
+    return new LeaseLock({ kube: await ctx.kube(), namespace: flags.leaseNamespace, identity: defaultIdentity() });
+  if (flags.leaderElection !== 'bucket')
+    throw new UsageError('--leader-election must be lease, bucket or none');
+  // The lock lives in the default storage location of the policy repository.
+  const wc = workingCopy(flags);
+  await wc.sync();
+  const { documents } = await loadPolicyRepo({ dir: wc.dir });
+  const def = resolveStorageLocation(documents);
+  if (!def) throw new Error('no default storage location for the reconciler lock');
+  const loc = await openLocation(def.name, def.spec, {
+    kube: () => ctx.kube(),
+    localRoot: resolve(flags.dataDir),
+  });
+  return new BucketLock(loc.store, defaultIdentity());
+}
+
+export function auditCommand(): Command {
+  const cmd = addRepoOptions(
+    new Command('audit').description(
+      'who requested, approved and applied each restore; backups taken and expired',
+    ),
+  )
+    .option('--restore <name>', 'only this restore')
+    .option('--since <date>', 'only events after this date (ISO 8601)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  lifeboat audit --repo ./policies.git\n  lifeboat audit --repo ./policies.git --restore shop-restore -o json',
+    );
+  cmd.action(
+    act<[RepoFlags & { restore?: string; since?: string }]>(cmd, async (_ctx, format, flags) => {
+      const wc = workingCopy(flags);
+      await wc.sync();
+      const since = flags.since ? new Date(flags.since) : undefined;
+      if (since && Number.isNaN(since.getTime())) throw new UsageError(`--since ${flags.since}: not a date`);
+      const events = await auditEvents(wc, {
+        ...(since ? { since } : {}),
+        ...(flags.restore ? { restore: flags.restore } : {}),
+      });
+      process.stdout.write(render(events, format, () => formatAuditTable(events)));
+      return EXIT.ok;
+    }),
+  );
+  return cmd;
+}

@@ -1,0 +1,150 @@
+// StorageLocation documents → open stores. Credentials are looked up here, at the last
+// moment, from where the document says they are (environment, a file, a Kubernetes Secret);
+// they never pass through Git, status or logs.
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import type { KubeClient } from '../kube/client.js';
+import type { StorageLocationSpec, StorageCredential } from '../policy/types.js';
+import { openStore, type StorageLocationConfig } from '../storage/open-store.js';
+import type { BackupStore } from '../storage/store.js';
+import type { S3Credentials } from '../storage/s3-store.js';
+
+export interface OpenLocation {
+  name: string;
+  readOnly: boolean;
+  store: BackupStore;
+}
+
+export class CredentialError extends Error {
+  constructor(location: string, problem: string) {
+    super(`storage location ${location}: credentials: ${problem}`);
+    this.name = 'CredentialError';
+  }
+}
+
+/** The [default] (or named) profile of an AWS shared credentials file. */
+export function parseSharedCredentials(text: string, profile = 'default'): S3Credentials | undefined {
+  let current = '';
+  const values: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    const section = /^\[(.+)\]$/.exec(line);
+    if (section) {
+      current = (section[1] ?? '').replace(/^profile\s+/, '').trim();
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (eq > 0 && current === profile) values[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  const accessKeyId = values.aws_access_key_id;
+  const secretAccessKey = values.aws_secret_access_key;
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  return {
+    accessKeyId,
+    secretAccessKey,
+    ...(values.aws_session_token ? { sessionToken: values.aws_session_token } : {}),
+  };
+}
+
+async function resolveCredentials(
+  name: string,
+  credential: StorageCredential,
+  deps: { kube?: () => Promise<KubeClient>; env: NodeJS.ProcessEnv; namespace: string },
+): Promise<S3Credentials> {
+  if ('fromEnv' in credential) {
+    const { accessKeyIdVar, secretAccessKeyVar, sessionTokenVar } = credential.fromEnv;
+    const accessKeyId = deps.env[accessKeyIdVar];
+    const secretAccessKey = deps.env[secretAccessKeyVar];
+    if (!accessKeyId || !secretAccessKey) {
+      throw new CredentialError(
+        name,
+        `environment variables ${accessKeyIdVar} and ${secretAccessKeyVar} must both be set`,
+      );
+    }
+    const sessionToken = sessionTokenVar ? deps.env[sessionTokenVar] : undefined;
+    return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+  }
+  if ('file' in credential) {
+    let text: string;
+    try {
+      text = await readFile(credential.file, 'utf8');
+    } catch (err) {
+      throw new CredentialError(
+        name,
+        `cannot read ${credential.file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+    const creds = parseSharedCredentials(text);
+    if (!creds)
+      throw new CredentialError(
+        name,
+        `${credential.file} has no [default] aws_access_key_id/aws_secret_access_key`,
+      );
+    return creds;
+  }
+  const ref = credential.secretRef;
+  if (!deps.kube) throw new CredentialError(name, 'secretRef needs access to the cluster');
+  const kube = await deps.kube();
+  const secret = await kube.get(
+    {
+      group: '',
+      version: 'v1',
+      resource: 'secrets',
+      kind: 'Secret',
+      namespaced: true,
+      verbs: [],
+      shortNames: [],
+      singularName: 'secret',
+      preferredVersion: 'v1',
+    },
+    ref.namespace ?? deps.namespace,
+    ref.name,
+  );
+  const data = (secret?.data as Record<string, string> | undefined)?.[ref.key];
+  if (!data)
+    throw new CredentialError(
+      name,
+      `Secret ${ref.namespace ?? deps.namespace}/${ref.name} has no key ${ref.key}`,
+    );
+  const creds = parseSharedCredentials(Buffer.from(data, 'base64').toString('utf8'));
+  if (!creds)
+    throw new CredentialError(
+      name,
+      `key ${ref.key} of Secret ${ref.name} is not an AWS shared credentials file`,
+    );
+  return creds;
+}
+
+export async function openLocation(
+  name: string,
+  spec: StorageLocationSpec,
+  deps: { kube?: () => Promise<KubeClient>; env?: NodeJS.ProcessEnv; localRoot: string; namespace?: string },
+): Promise<OpenLocation> {
+  const readOnly = spec.accessMode === 'ReadOnly';
+  let config: StorageLocationConfig;
+  if (spec.provider === 'local') {
+    // Relative paths resolve against the reconciler's data directory, never inside the policy
+    // checkout (which is reset to the remote on every pass).
+    const path = isAbsolute(spec.path) ? spec.path : resolve(deps.localRoot, spec.path);
+    config = { name, provider: 'local', path, accessMode: spec.accessMode, createIfMissing: !readOnly };
+  } else {
+    const credentials = spec.credential
+      ? await resolveCredentials(name, spec.credential, {
+          ...(deps.kube ? { kube: deps.kube } : {}),
+          env: deps.env ?? process.env,
+          namespace: deps.namespace ?? 'lifeboat',
+        })
+      : undefined;
+    config = {
+      name,
+      provider: 'aws',
+      bucket: spec.objectStorage.bucket,
+      ...(spec.objectStorage.prefix ? { prefix: spec.objectStorage.prefix } : {}),
+      ...(spec.config ? { config: spec.config } : {}),
+      accessMode: spec.accessMode,
+      ...(credentials ? { credentials } : {}),
+    };
+  }
+  return { name, readOnly, store: openStore(config) };
+}

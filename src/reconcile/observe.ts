@@ -1,0 +1,288 @@
+// Observe: everything one pass decides on, gathered with I/O — the policies on main, Restore
+// documents on review branches with their committed plans, what each location holds, and
+// the status the reconciler wrote before.
+import { createHash } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import type { WorkingCopy } from '../gitops/working-copy.js';
+import { loadPolicyFiles, loadPolicyRepo } from '../policy/load.js';
+import { documentsOfKind, resolveStorageLocation, toRestoreSpec } from '../policy/convert.js';
+import { BUILT_IN_STORAGE_LOCATION } from '../policy/convert.js';
+import type { PolicyDocument, PolicyError, RestoreDocument } from '../policy/types.js';
+import { listBackups } from '../backup/catalog.js';
+import type { VeleroBackup } from '../backup/velero-backup.js';
+import { getRestore, RestoreNotFoundError } from '../restore/catalog.js';
+import type { RestoreResult } from '../restore/engine.js';
+import { canonicalJson } from '../restore/plan.js';
+import type { KubeClient } from '../kube/client.js';
+import type { BackupStore } from '../storage/store.js';
+import { backupLayout } from '../storage/layout.js';
+import type { Logger } from '../observe/logger.js';
+import type { StoredBackup } from './expiry.js';
+import type { LocationState } from './decide.js';
+import { openLocation } from './locations.js';
+import { SCHEDULE_LABEL } from './naming.js';
+import { scheduleStatusPath, STATUS_DIR } from './status-tree.js';
+
+export const PLANS_DIR = 'plans';
+export const planPaths = (name: string) => ({
+  md: `${PLANS_DIR}/${name}.md`,
+  json: `${PLANS_DIR}/${name}.json`,
+});
+
+export interface ObservedLocation {
+  name: string;
+  readOnly: boolean;
+  /** Undefined when the location could not be opened or listed this pass (see error). */
+  store?: BackupStore;
+  /** Backups with readable metadata; undefined when the location could not be listed. */
+  backups?: VeleroBackup[];
+  state: LocationState;
+  error?: string;
+}
+
+export interface ObservedRestore {
+  doc: RestoreDocument;
+  branch: string;
+  onMain: boolean;
+  specHash: string;
+  plan?: { hash: string; specHash?: string };
+}
+
+export interface Observation {
+  revision: string;
+  documents: PolicyDocument[];
+  errors: PolicyError[];
+  locations: ObservedLocation[];
+  restores: ObservedRestore[];
+  existingStatus: Map<string, string>;
+}
+
+export function specHashOf(doc: RestoreDocument): string {
+  return createHash('sha256')
+    .update(canonicalJson(toRestoreSpec(doc)))
+    .digest('hex');
+}
+
+/** The last commit that changed a person's files: status and plan commits do not count. */
+export async function policyRevision(wc: WorkingCopy): Promise<string> {
+  const out = await wc.log([
+    '-1',
+    '--format=%H',
+    `origin/${wc.branch}`,
+    '--',
+    '.',
+    `:!${STATUS_DIR}`,
+    `:!${PLANS_DIR}`,
+  ]);
+  return out.trim();
+}
+
+export async function observe(deps: {
+  wc: WorkingCopy;
+  kube: () => Promise<KubeClient>;
+  log: Logger;
+  localRoot: string;
+  env?: NodeJS.ProcessEnv;
+  restoreBranches: string;
+}): Promise<Observation> {
+  const { wc } = deps;
+  const loaded = await loadPolicyRepo({ dir: wc.dir });
+  const revision = await policyRevision(wc);
+  const locations = await observeLocations({ ...deps, documents: loaded.documents });
+  const restores = await observeRestores({
+    wc,
+    documents: loaded.documents,
+    pattern: deps.restoreBranches,
+    log: deps.log,
+  });
+  const existingStatus = await readStatusTree(wc);
+  return {
+    revision,
+    documents: loaded.documents,
+    errors: [...loaded.errors, ...restores.errors],
+    locations,
+    restores: restores.found,
+    existingStatus,
+  };
+}
+
+async function observeLocations(deps: {
+  documents: PolicyDocument[];
+  kube: () => Promise<KubeClient>;
+  localRoot: string;
+  env?: NodeJS.ProcessEnv;
+  log: Logger;
+}): Promise<ObservedLocation[]> {
+  const docs = documentsOfKind(deps.documents, 'StorageLocation');
+  const specs = docs.map((d) => ({ name: d.metadata.name, spec: d.spec }));
+  if (!specs.some((s) => s.name === BUILT_IN_STORAGE_LOCATION.name))
+    specs.push({ ...BUILT_IN_STORAGE_LOCATION });
+  const out: ObservedLocation[] = [];
+  for (const { name, spec } of specs) {
+    const readOnly = spec.accessMode === 'ReadOnly';
+    try {
+      const loc = await openLocation(name, spec, {
+        kube: deps.kube,
+        localRoot: deps.localRoot,
+        ...(deps.env ? { env: deps.env } : {}),
+      });
+      const entries = await listBackups(loc.store);
+      const backups = entries.flatMap((e) => (e.backup ? [e.backup] : []));
+      const stored = await Promise.all(entries.map((e) => toStored(loc.store, e)));
+      out.push({ ...loc, backups, state: { name, readOnly, backups: stored } });
+    } catch (err) {
+      // The bucket is unreachable this pass: nothing is decided from it (no expiry, no
+      // backups there), and the status says why; every other location keeps working.
+      const message = err instanceof Error ? err.message : String(err);
+      deps.log.warn({ location: name, err: message }, 'cannot list storage location');
+      out.push({
+        name,
+        readOnly,
+        error: message,
+        state: { name, readOnly, backups: undefined },
+      });
+    }
+  }
+  return out;
+}
+
+async function toStored(
+  store: BackupStore,
+  e: { name: string; backup?: VeleroBackup; unreadable?: string },
+): Promise<StoredBackup> {
+  const b = e.backup;
+  if (!b) {
+    // No readable metadata: an interrupted upload (dated by its newest object, for the grace
+    // period) or unreadable metadata, which expiry never touches.
+    let lastModified: Date | undefined;
+    for await (const o of store.list(backupLayout.dir(e.name))) {
+      if (o.lastModified && (!lastModified || o.lastModified > lastModified)) lastModified = o.lastModified;
+    }
+    return { name: e.name, readable: e.unreadable === undefined, ...(lastModified ? { lastModified } : {}) };
+  }
+  const schedule = b.metadata.labels?.[SCHEDULE_LABEL];
+  return {
+    name: e.name,
+    readable: true,
+    phase: b.status.phase,
+    ...(schedule ? { schedule } : {}),
+    ...(b.status.startTimestamp ? { startTime: new Date(b.status.startTimestamp) } : {}),
+    ...(b.status.expiration ? { expiration: new Date(b.status.expiration) } : {}),
+  };
+}
+
+async function observeRestores(deps: {
+  wc: WorkingCopy;
+  documents: PolicyDocument[];
+  pattern: string;
+  log: Logger;
+}): Promise<{ found: ObservedRestore[]; errors: PolicyError[] }> {
+  const { wc } = deps;
+  const found: ObservedRestore[] = [];
+  const errors: PolicyError[] = [];
+  const onMain = new Set<string>();
+  for (const doc of documentsOfKind(deps.documents, 'Restore')) {
+    onMain.add(doc.metadata.name);
+    found.push({
+      doc,
+      branch: wc.branch,
+      onMain: true,
+      specHash: specHashOf(doc),
+      ...(await readPlan(wc, doc.metadata.name)),
+    });
+  }
+  for (const branch of await wc.remoteBranches(deps.pattern)) {
+    const files = (await wc.listFiles('', { branch: branch.name })).filter(
+      (f) =>
+        /\.ya?ml$/.test(f) &&
+        !/^(status|plans|schema|examples)\//.test(f) &&
+        !f.split('/').some((p) => p.startsWith('.')),
+    );
+    const sources = await Promise.all(
+      files.map(async (file) => ({ file, text: (await wc.readFile(file, { branch: branch.name })) ?? '' })),
+    );
+    const loaded = loadPolicyFiles(sources);
+    for (const e of loaded.errors) {
+      // Only errors of Restore documents new on this branch concern the review; the rest is main's.
+      if (e.document?.kind === 'Restore' && !onMain.has(e.document.name))
+        errors.push({ ...e, file: `${branch.name}:${e.file}` });
+    }
+    for (const doc of documentsOfKind(loaded.documents, 'Restore')) {
+      if (onMain.has(doc.metadata.name)) continue; // merged: main's copy is the one that counts
+      found.push({
+        doc,
+        branch: branch.name,
+        onMain: false,
+        specHash: specHashOf(doc),
+        ...(await readPlan(wc, doc.metadata.name, branch.name)),
+      });
+    }
+  }
+  return { found, errors };
+}
+
+async function readPlan(
+  wc: WorkingCopy,
+  name: string,
+  branch?: string,
+): Promise<{ plan?: { hash: string; specHash?: string } }> {
+  const text = await wc.readFile(planPaths(name).json, branch ? { branch } : {});
+  if (!text) return {};
+  try {
+    const p = JSON.parse(text) as { hash?: unknown; specHash?: unknown };
+    if (typeof p.hash !== 'string') return {};
+    return { plan: { hash: p.hash, ...(typeof p.specHash === 'string' ? { specHash: p.specHash } : {}) } };
+  } catch {
+    return {};
+  }
+}
+
+async function readStatusTree(wc: WorkingCopy): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const branch = wc.statusBranch;
+  let paths: string[];
+  try {
+    paths = await wc.listFiles(`${STATUS_DIR}/`, { branch });
+  } catch {
+    return files; // the status branch does not exist yet
+  }
+  for (const p of paths) {
+    const text = await wc.readFile(p, { branch });
+    if (text !== undefined) files.set(p, text);
+  }
+  return files;
+}
+
+/** From the previous status: when each schedule was first seen and its last slot. */
+export function scheduleMemory(
+  existing: Map<string, string>,
+  name: string,
+): { firstSeen?: string; lastSlot?: string } {
+  const text = existing.get(scheduleStatusPath(name));
+  if (!text) return {};
+  try {
+    const s = parseYaml(text) as { firstSeen?: string; lastBackup?: { slot?: string } };
+    return {
+      ...(s.firstSeen ? { firstSeen: s.firstSeen } : {}),
+      ...(s.lastBackup?.slot ? { lastSlot: s.lastBackup.slot } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/** The restore's record in the result location (applied, or claimed by a reconciler), if any. */
+export async function restoreRecord(
+  loc: ObservedLocation | undefined,
+  name: string,
+): Promise<RestoreResult | undefined> {
+  if (!loc?.store) return undefined;
+  try {
+    return await getRestore(loc.store, name);
+  } catch (err) {
+    if (err instanceof RestoreNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+export { resolveStorageLocation };

@@ -1,0 +1,589 @@
+// One reconcile pass: pull → validate → observe → decide → act → write status.
+//
+// Deciding is pure (decide.ts); this module gathers its input, carries out its actions and
+// writes the status tree once, in one commit whose message and trailers say what happened.
+// An invalid document stalls only itself; a failing action is recorded and the rest go on.
+import type { WorkingCopy } from '../gitops/working-copy.js';
+import { LIFEBOAT_ACTION, TRAILER } from '../gitops/commit-message.js';
+import type { KubeClient } from '../kube/client.js';
+import type { Logger } from '../observe/logger.js';
+import type { Metrics } from '../observe/metrics.js';
+import { documentsOfKind, resolveStorageLocation, toBackupSpec, toRestoreSpec } from '../policy/convert.js';
+import type { BackupScheduleDocument, RestoreDocument } from '../policy/types.js';
+import { runBackup } from '../backup/engine.js';
+import { restoreLayout } from '../storage/layout.js';
+import { deleteBackup } from '../backup/catalog.js';
+import { canonicalJson, type RestorePlan } from '../restore/plan.js';
+import type { RestoreSpec } from '../restore/spec.js';
+import { renderPlanMarkdown } from '../restore/plan-render.js';
+import { applyRestore, planRestore, StalePlanError, type RestoreResult } from '../restore/engine.js';
+import { decideWithNotes, type Action, type RestorePolicy, type SchedulePolicy } from './decide.js';
+import { isDue } from './schedule.js';
+import { SCHEDULE_LABEL, parseScheduledBackupName } from './naming.js';
+import {
+  observe,
+  planPaths,
+  restoreRecord,
+  scheduleMemory,
+  type Observation,
+  type ObservedLocation,
+  type ObservedRestore,
+} from './observe.js';
+import {
+  renderStatusTree,
+  statusChanges,
+  type Condition,
+  type RestoreStatusInput,
+  type ScheduleStatusInput,
+} from './status-tree.js';
+
+export interface ReconcilerDeps {
+  wc: WorkingCopy;
+  kube: () => Promise<KubeClient>;
+  log: Logger;
+  metrics?: Metrics;
+  clock?: () => Date;
+  /** Relative local-directory locations resolve against this directory. */
+  localRoot: string;
+  env?: NodeJS.ProcessEnv;
+  /** Review branches that may carry Restore documents. */
+  restoreBranches?: string;
+}
+
+export interface PassEvent {
+  action: string;
+  subject: string;
+  outcome: string;
+  error?: string;
+}
+
+export interface PassReport {
+  revision: string;
+  actions: Action[];
+  events: PassEvent[];
+  policyErrors: number;
+  statusCommit?: string;
+}
+
+const ready = (reason: string, message: string): Condition => ({
+  type: 'Ready',
+  status: 'True',
+  reason,
+  message,
+});
+const plannedCondition = (hash: string): Condition =>
+  ready('Planned', `plan ${hash.slice(0, 19)} awaits review; merging the branch approves it`);
+const stalled = (reason: string, message: string): Condition => ({
+  type: 'Stalled',
+  status: 'True',
+  reason,
+  message,
+});
+
+export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
+  const clock = deps.clock ?? (() => new Date());
+  const started = Date.now();
+  await deps.wc.sync();
+  const obs = await observe({
+    wc: deps.wc,
+    kube: deps.kube,
+    log: deps.log,
+    localRoot: deps.localRoot,
+    ...(deps.env ? { env: deps.env } : {}),
+    restoreBranches: deps.restoreBranches ?? 'restore/*',
+  });
+  const now = clock();
+  const ctx = new PassContext(deps, obs, now);
+  const decision = decideWithNotes(await ctx.decideInput());
+  for (const note of decision.notes) deps.log.debug({ subject: note.subject }, note.message);
+  for (const action of decision.actions) await ctx.act(action);
+  const statusCommit = await ctx.writeStatus();
+  deps.metrics?.reconcileDuration.observe((Date.now() - started) / 1000);
+  return {
+    revision: obs.revision,
+    actions: decision.actions,
+    events: ctx.events,
+    policyErrors: obs.errors.length,
+    ...(statusCommit ? { statusCommit } : {}),
+  };
+}
+
+/** The state of one pass while it acts; written to Git once, at the end. */
+class PassContext {
+  readonly events: PassEvent[] = [];
+  private readonly restoreStatus = new Map<string, RestoreStatusInput>();
+  private readonly lastBackups = new Map<string, { name: string; phase?: string; slot?: string }>();
+  private readonly scheduleErrors = new Map<string, string>();
+
+  constructor(
+    private readonly deps: ReconcilerDeps,
+    private readonly obs: Observation,
+    private readonly now: Date,
+  ) {}
+
+  private get schedules(): BackupScheduleDocument[] {
+    return documentsOfKind(this.obs.documents, 'BackupSchedule');
+  }
+
+  private location(name: string): ObservedLocation | undefined {
+    return this.obs.locations.find((l) => l.name === name);
+  }
+
+  /** Where restore records go: the default location if writable, else the first writable one. */
+  private resultLocation(): ObservedLocation | undefined {
+    const def = resolveStorageLocation(this.obs.documents);
+    const loc = def ? this.location(def.name) : undefined;
+    if (loc?.store && !loc.readOnly) return loc;
+    return this.obs.locations.find((l) => l.store && !l.readOnly);
+  }
+
+  /** The location holding a backup (the first that lists it). */
+  private locationOfBackup(name: string): ObservedLocation | undefined {
+    return this.obs.locations.find((l) => l.backups?.some((b) => b.metadata.name === name));
+  }
+
+  /** The backup a Restore reads: its backupName, or its schedule's newest usable backup. */
+  private backupOfRestore(doc: RestoreDocument): string | undefined {
+    if (doc.spec.backupName) return doc.spec.backupName;
+    const candidates = this.obs.locations
+      .flatMap((l) => l.backups ?? [])
+      .filter(
+        (b) =>
+          b.metadata.labels?.[SCHEDULE_LABEL] === doc.spec.scheduleName && b.status.phase === 'Completed',
+      )
+      .sort((a, b) => (b.status.startTimestamp ?? '').localeCompare(a.status.startTimestamp ?? ''));
+    return candidates[0]?.metadata.name;
+  }
+
+  async decideInput(): Promise<Parameters<typeof decideWithNotes>[0]> {
+    const schedules: SchedulePolicy[] = this.schedules.map((d) => {
+      const memory = scheduleMemory(this.obs.existingStatus, d.metadata.name);
+      return {
+        name: d.metadata.name,
+        cron: d.spec.schedule,
+        timeZone: d.spec.timeZone,
+        paused: d.spec.paused,
+        skipImmediately: d.spec.skipImmediately,
+        createdAt: new Date(memory.firstSeen ?? this.now.toISOString()),
+        template: this.withLocation(toBackupSpec(d.spec.template)),
+        ...(d.spec.retention ? { retention: d.spec.retention } : {}),
+      };
+    });
+    const lastBackups: Record<string, Date | undefined> = {};
+    for (const d of this.schedules) {
+      const slot = scheduleMemory(this.obs.existingStatus, d.metadata.name).lastSlot;
+      lastBackups[d.metadata.name] = slot ? new Date(slot) : undefined;
+    }
+    const oneOffsDone = documentsOfKind(this.obs.documents, 'Backup')
+      .map((d) => d.metadata.name)
+      .filter((n) => this.obs.existingStatus.has(`status/backups/${n}.yaml`));
+    const resultLoc = this.resultLocation();
+    const restores: RestorePolicy[] = [];
+    for (const r of this.obs.restores) {
+      const backupName = this.backupOfRestore(r.doc) ?? '';
+      const recorded = r.onMain ? await restoreRecord(resultLoc, r.doc.metadata.name) : undefined;
+      restores.push({
+        name: r.doc.metadata.name,
+        backupName,
+        branch: r.branch,
+        onMain: r.onMain,
+        specHash: r.specHash,
+        ...(r.plan ? { planCommittedHash: r.plan.hash } : {}),
+        ...(r.plan?.specHash ? { planSpecHash: r.plan.specHash } : {}),
+        applied: recorded !== undefined,
+      });
+      if (recorded !== undefined) this.recordRestoreApplied(r, recorded);
+    }
+    const def = resolveStorageLocation(this.obs.documents);
+    return {
+      now: this.now,
+      schedules,
+      backups: documentsOfKind(this.obs.documents, 'Backup').map((d) => ({
+        name: d.metadata.name,
+        spec: this.withLocation(toBackupSpec(d.spec)),
+      })),
+      restores,
+      locations: this.obs.locations.map((l) => l.state),
+      status: { lastBackups, oneOffsDone },
+      ...(def ? { defaultLocation: def.name } : {}),
+    };
+  }
+
+  private withLocation<T extends { storageLocation?: string }>(spec: T): T {
+    if (spec.storageLocation) return spec;
+    const def = resolveStorageLocation(this.obs.documents);
+    return def ? { ...spec, storageLocation: def.name } : spec;
+  }
+
+  async act(action: Action): Promise<void> {
+    try {
+      switch (action.type) {
+        case 'backup':
+          return await this.backup(action);
+        case 'expire':
+        case 'cleanup':
+          return await this.expire(action);
+        case 'plan-restore':
+          return await this.planRestoreAction(action);
+        case 'apply-restore':
+          return await this.applyRestoreAction(action);
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.deps.log.error({ action: action.type, err: message }, 'action failed');
+      this.deps.metrics?.reconcileErrors.inc({ stage: 'act' });
+      const subject = 'backupName' in action ? action.backupName : action.restore;
+      this.events.push({ action: action.type, subject, outcome: 'Failed', error: message });
+      if (action.type === 'backup' && action.schedule) this.scheduleErrors.set(action.schedule, message);
+    }
+  }
+
+  private async backup(action: Extract<Action, { type: 'backup' }>): Promise<void> {
+    const loc = this.location(action.location);
+    if (!loc?.store)
+      throw new Error(
+        `storage location ${action.location} is not available: ${loc?.error ?? 'unknown location'}`,
+      );
+    const labels = action.schedule ? { [SCHEDULE_LABEL]: action.schedule } : undefined;
+    const m = this.deps.metrics;
+    m?.backupsStarted.inc({ schedule: action.schedule ?? '' });
+    const t0 = Date.now();
+    const result = await runBackup(
+      { name: action.backupName, spec: action.spec, ...(labels ? { labels } : {}) },
+      { kube: await this.deps.kube(), store: loc.store, log: this.deps.log, clock: () => new Date() },
+    );
+    m?.backupsTotal.inc({ phase: result.phase, schedule: action.schedule ?? '' });
+    m?.backupDuration.observe({ phase: result.phase }, (Date.now() - t0) / 1000);
+    m?.backupItems.inc({ schedule: action.schedule ?? '' }, result.totalItems);
+    if (result.bytes) m?.backupBytes.inc({ schedule: action.schedule ?? '' }, result.bytes);
+    if (result.phase === 'Completed' && action.schedule) {
+      m?.lastSuccessfulBackup.set(
+        { schedule: action.schedule },
+        Date.parse(result.completionTimestamp) / 1000,
+      );
+    }
+    loc.backups = [...(loc.backups ?? []), result.metadata];
+    if (action.schedule) {
+      this.lastBackups.set(action.schedule, {
+        name: action.backupName,
+        phase: result.phase,
+        slot: (action.scheduledFor ?? this.now).toISOString(),
+      });
+    }
+    this.events.push({
+      action: LIFEBOAT_ACTION.backup,
+      subject: action.backupName,
+      outcome: result.phase,
+      ...(result.failureReason ? { error: result.failureReason } : {}),
+    });
+  }
+
+  private async expire(action: Extract<Action, { type: 'expire' | 'cleanup' }>): Promise<void> {
+    const loc = this.location(action.location);
+    if (!loc?.store) throw new Error(`storage location ${action.location} is not available`);
+    if (loc.readOnly) throw new Error(`refusing to delete from read-only location ${action.location}`);
+    await deleteBackup(loc.store, action.backupName);
+    loc.backups = (loc.backups ?? []).filter((b) => b.metadata.name !== action.backupName);
+    this.deps.metrics?.backupsExpired.inc({
+      reason: action.type === 'cleanup' ? 'leftover' : (action.reason.split(' ')[0] ?? 'ttl'),
+    });
+    this.events.push({ action: LIFEBOAT_ACTION.expire, subject: action.backupName, outcome: action.reason });
+  }
+
+  private findRestore(name: string, branch?: string): ObservedRestore | undefined {
+    return this.obs.restores.find(
+      (r) => r.doc.metadata.name === name && (branch === undefined || r.branch === branch),
+    );
+  }
+
+  /** Plan against the location that holds the backup (or the schedule's backups). */
+  private async plan(r: ObservedRestore): Promise<{ plan: RestorePlan; files: Record<string, string> }> {
+    const backupName = this.backupOfRestore(r.doc);
+    const loc = backupName ? this.locationOfBackup(backupName) : undefined;
+    if (!loc?.store) {
+      throw new Error(
+        `backup ${backupName ?? `of schedule ${r.doc.spec.scheduleName ?? ''}`} is not in any available storage location`,
+      );
+    }
+    const spec = restoreSpecFor(r.doc, backupName);
+    const planned = await planRestore(
+      { name: r.doc.metadata.name, spec },
+      { kube: await this.deps.kube(), store: loc.store, log: this.deps.log },
+    );
+    const paths = planPaths(r.doc.metadata.name);
+    return {
+      plan: planned.plan,
+      files: {
+        [paths.md]: renderPlanMarkdown(planned.plan),
+        // The JSON twin records the spec hash it was made for, so a changed Restore is re-planned.
+        [paths.json]: `${canonicalJson({ ...planned.plan, specHash: r.specHash }, 2)}\n`,
+      },
+    };
+  }
+
+  /** A fresh plan for review: on the Restore's branch, or a new branch when it is on main. */
+  private async planRestoreAction(action: Extract<Action, { type: 'plan-restore' }>): Promise<void> {
+    const r = this.findRestore(action.restore, action.branch);
+    if (!r) throw new Error(`restore ${action.restore} not found on ${action.branch}`);
+    const { plan, files } = await this.plan(r);
+    const branch = r.onMain ? `restore/${action.restore}-replan` : r.branch;
+    this.deps.wc.writeFiles(files);
+    const commit = await this.deps.wc.commitAndPush({
+      message: `lifeboat: plan restore ${action.restore} (${plan.summary.total.total} objects)`,
+      trailers: { [TRAILER.action]: LIFEBOAT_ACTION.planRestore, [TRAILER.restore]: action.restore },
+      branch,
+      createFrom: this.deps.wc.branch,
+    });
+    this.restoreStatus.set(action.restore, {
+      name: action.restore,
+      phase: r.onMain ? 'Stalled' : 'PendingApproval',
+      branch,
+      backup: plan.backupName,
+      planHash: plan.hash,
+      conditions: [
+        r.onMain
+          ? stalled(r.plan ? 'PlanOutdated' : 'PlanMissing', `a fresh plan awaits review on branch ${branch}`)
+          : plannedCondition(plan.hash),
+      ],
+    });
+    this.events.push({
+      action: LIFEBOAT_ACTION.planRestore,
+      subject: action.restore,
+      outcome: commit.committed ? 'planned' : 'plan unchanged',
+    });
+  }
+
+  private async applyRestoreAction(action: Extract<Action, { type: 'apply-restore' }>): Promise<void> {
+    const r = this.findRestore(action.restore);
+    if (!r) throw new Error(`restore ${action.restore} not found on ${this.deps.wc.branch}`);
+    const resultLoc = this.resultLocation();
+    if (!resultLoc?.store) throw new Error('no writable storage location to record the restore in');
+    // At most once: a record (even a claim from a reconciler that died mid-apply) stops it.
+    if ((await restoreRecord(resultLoc, action.restore)) !== undefined) return;
+    const backupName = this.backupOfRestore(r.doc);
+    const loc = backupName ? this.locationOfBackup(backupName) : undefined;
+    if (!loc?.store) throw new Error(`backup ${backupName ?? '?'} is not in any available storage location`);
+    await claimRestore(resultLoc, action.restore, action.approvedPlanHash);
+    const m = this.deps.metrics;
+    m?.restoresStarted.inc();
+    const t0 = Date.now();
+    let result: RestoreResult;
+    try {
+      result = await applyRestore(
+        { name: action.restore, spec: restoreSpecFor(r.doc, backupName) },
+        { kube: await this.deps.kube(), store: loc.store, resultStore: resultLoc.store, log: this.deps.log },
+        { approvedHash: action.approvedPlanHash },
+      );
+    } catch (err) {
+      await releaseClaim(resultLoc, action.restore);
+      if (err instanceof StalePlanError) {
+        // Apply nothing; mark it and put the fresh plan up for review.
+        await this.planRestoreAction({
+          type: 'plan-restore',
+          restore: action.restore,
+          branch: r.branch,
+          reason: 'plan outdated',
+        });
+        const st = this.restoreStatus.get(action.restore);
+        if (st) st.conditions = [stalled('PlanOutdated', err.message)];
+        this.events.push({
+          action: LIFEBOAT_ACTION.applyRestore,
+          subject: action.restore,
+          outcome: 'PlanOutdated',
+        });
+        return;
+      }
+      throw err;
+    }
+    m?.restoresTotal.inc({ phase: result.phase });
+    m?.restoreDuration.observe({ phase: result.phase }, (Date.now() - t0) / 1000);
+    for (const [k, v] of Object.entries(result.counts)) m?.restoreItems.inc({ result: k }, v);
+    this.recordRestoreApplied(r, result);
+    this.events.push({
+      action: LIFEBOAT_ACTION.applyRestore,
+      subject: action.restore,
+      outcome: result.phase,
+    });
+  }
+
+  private recordRestoreApplied(r: ObservedRestore, result: RestoreResult): void {
+    const failures = result.items
+      .filter((i) => i.result === 'failed')
+      .map((i) => `${i.groupResource} ${i.namespace ? `${i.namespace}/` : ''}${i.name}: ${i.message ?? ''}`);
+    this.restoreStatus.set(r.doc.metadata.name, {
+      name: r.doc.metadata.name,
+      phase: result.phase,
+      ...(result.backupName ? { backup: result.backupName } : {}),
+      planHash: result.planHash,
+      ...(result.phase !== 'InProgress'
+        ? { appliedAt: result.completionTimestamp, counts: result.counts }
+        : {}),
+      ...(failures.length > 0 ? { failures } : {}),
+      conditions: [
+        result.phase === 'InProgress'
+          ? stalled(
+              'Interrupted',
+              'a reconciler claimed this restore and did not finish; it is never applied twice: check the cluster and the restore log',
+            )
+          : ready('Applied', `applied: ${result.phase}`),
+      ],
+    });
+  }
+
+  /** The whole status tree, committed once if anything changed. */
+  async writeStatus(): Promise<string | undefined> {
+    const schedules: ScheduleStatusInput[] = this.schedules.map((d) => this.scheduleStatus(d));
+    const invalid = new Set(
+      this.obs.errors.map((e) => (e.document ? `${e.document.kind}/${e.document.name}` : '')),
+    );
+    for (const r of this.obs.restores) {
+      if (this.restoreStatus.has(r.doc.metadata.name)) continue;
+      const backup = this.backupOfRestore(r.doc);
+      this.restoreStatus.set(r.doc.metadata.name, {
+        name: r.doc.metadata.name,
+        phase: r.onMain ? 'Approved' : 'PendingApproval',
+        ...(r.onMain ? {} : { branch: r.branch }),
+        ...(backup ? { backup } : {}),
+        ...(r.plan ? { planHash: r.plan.hash } : {}),
+        conditions: [r.plan ? plannedCondition(r.plan.hash) : ready('Pending', 'waiting for a plan')],
+      });
+    }
+    const backups = this.obs.locations.flatMap((l) =>
+      (l.backups ?? []).map((backup) => ({ location: l.name, backup })),
+    );
+    const present = new Set(backups.map((b) => b.backup.metadata.name));
+    const finishedOneOffs = documentsOfKind(this.obs.documents, 'Backup')
+      .filter(
+        (d) =>
+          !present.has(d.metadata.name) &&
+          this.obs.existingStatus.has(`status/backups/${d.metadata.name}.yaml`),
+      )
+      .map((d) => ({
+        name: d.metadata.name,
+        location: d.spec.storageLocation ?? 'default',
+        phase: 'Deleted',
+      }));
+    const desired = renderStatusTree({
+      observedRevision: this.obs.revision,
+      schedules,
+      backups,
+      finishedOneOffs,
+      restores: [...this.restoreStatus.values()].filter((r) => !invalid.has(`Restore/${r.name}`)),
+      policyErrors: this.obs.errors,
+    });
+    const changes = statusChanges(desired, this.obs.existingStatus);
+    if (Object.keys(changes).length === 0) return undefined;
+    this.deps.wc.writeFiles(changes);
+    const commit = await this.deps.wc.commitAndPush(commitMessage(this.events));
+    return commit.committed ? commit.sha : undefined;
+  }
+
+  private scheduleStatus(d: BackupScheduleDocument): ScheduleStatusInput {
+    const name = d.metadata.name;
+    const memory = scheduleMemory(this.obs.existingStatus, name);
+    const fromBucket = this.obs.locations
+      .flatMap((l) => l.backups ?? [])
+      .filter((b) => b.metadata.labels?.[SCHEDULE_LABEL] === name)
+      .sort((a, b) => (b.status.startTimestamp ?? '').localeCompare(a.status.startTimestamp ?? ''))[0];
+    const last =
+      this.lastBackups.get(name) ??
+      (fromBucket
+        ? {
+            name: fromBucket.metadata.name,
+            phase: fromBucket.status.phase,
+            slot:
+              parseScheduledBackupName(fromBucket.metadata.name)?.at.toISOString() ??
+              memory.lastSlot ??
+              fromBucket.status.startTimestamp ??
+              '',
+          }
+        : memory.lastSlot
+          ? { name: '', slot: memory.lastSlot }
+          : undefined);
+    const due = isDue({
+      schedule: {
+        cron: d.spec.schedule,
+        timeZone: d.spec.timeZone,
+        paused: d.spec.paused,
+        skipImmediately: d.spec.skipImmediately,
+        createdAt: new Date(memory.firstSeen ?? this.now.toISOString()),
+      },
+      lastBackupTime: last?.slot ? new Date(last.slot) : undefined,
+      now: this.now,
+    });
+    const error = this.scheduleErrors.get(name);
+    return {
+      name,
+      firstSeen: memory.firstSeen ?? this.now.toISOString(),
+      paused: d.spec.paused,
+      ...(last ? { lastBackup: last } : {}),
+      ...(d.spec.paused ? {} : { nextRun: due.nextRun.toISOString() }),
+      conditions: [
+        error
+          ? stalled('BackupFailed', error)
+          : last?.phase === 'Failed' || last?.phase === 'PartiallyFailed'
+            ? ready(last.phase, `last backup ${last.name} is ${last.phase}`)
+            : ready(
+                d.spec.paused ? 'Paused' : 'Scheduled',
+                d.spec.paused ? 'paused' : `next run ${due.nextRun.toISOString()}`,
+              ),
+      ],
+    };
+  }
+}
+
+/**
+ * The engine's spec for a Restore document: a schedule is resolved to the backup the pass
+ * chose, so planning and applying read the same backup even if a new one lands in between.
+ */
+function restoreSpecFor(doc: RestoreDocument, backupName: string | undefined): RestoreSpec {
+  const { scheduleName, ...spec } = toRestoreSpec(doc);
+  return backupName ? { ...spec, backupName } : { ...spec, ...(scheduleName ? { scheduleName } : {}) };
+}
+
+/** One commit per pass: a subject that says what happened, and machine-readable trailers. */
+export function commitMessage(events: PassEvent[]): { message: string; trailers: Record<string, string[]> } {
+  const actions = [...new Set(events.map((e) => e.action))];
+  const backups = events
+    .filter((e) => e.action === LIFEBOAT_ACTION.backup || e.action === LIFEBOAT_ACTION.expire)
+    .map((e) => e.subject);
+  const restores = events
+    .filter((e) => e.action === LIFEBOAT_ACTION.applyRestore || e.action === LIFEBOAT_ACTION.planRestore)
+    .map((e) => e.subject);
+  const subject =
+    events.length === 0
+      ? 'lifeboat: update status'
+      : `lifeboat: ${events
+          .slice(0, 4)
+          .map((e) => `${e.action} ${e.subject} (${e.outcome})`)
+          .join(', ')}${events.length > 4 ? `, and ${events.length - 4} more` : ''}`;
+  const body = events
+    .map((e) => `- ${e.action} ${e.subject}: ${e.outcome}${e.error ? ` — ${e.error}` : ''}`)
+    .join('\n');
+  const trailers: Record<string, string[]> = {};
+  if (actions.length > 0) trailers[TRAILER.action] = actions;
+  if (backups.length > 0) trailers[TRAILER.backup] = backups;
+  if (restores.length > 0) trailers[TRAILER.restore] = restores;
+  return { message: body ? `${subject}\n\n${body}` : subject, trailers };
+}
+
+/** The claim written before applying: from here on the restore is never applied again. */
+async function claimRestore(loc: ObservedLocation, name: string, planHash: string): Promise<void> {
+  const claim: RestoreResult = {
+    apiVersion: 'lifeboat.dev/v1',
+    kind: 'RestoreResult',
+    name,
+    backupName: '',
+    phase: 'InProgress',
+    planHash,
+    startTimestamp: new Date().toISOString(),
+    completionTimestamp: '',
+    counts: { created: 0, updated: 0, skipped: 0, failed: 0 },
+    items: [],
+  };
+  await loc.store?.put(restoreLayout.record(name), JSON.stringify(claim, null, 2));
+}
+
+async function releaseClaim(loc: ObservedLocation, name: string): Promise<void> {
+  await loc.store?.delete([restoreLayout.record(name)]);
+}
