@@ -18,6 +18,11 @@ export function buildProgram(): Command {
       '--storage <location>',
       'backup location: a directory or s3://BUCKET[/PREFIX]?endpoint=URL (default: $LIFEBOAT_STORAGE or .lifeboat/backups)',
     )
+    .option(
+      '--location <name>',
+      'a StorageLocation of the policy repository at --policies (instead of --storage)',
+    )
+    .option('--policies <dir>', 'the policy repository checkout that --location refers to', '.')
     .addOption(
       new Option('-o, --output <format>', 'output format')
         .choices(['table', 'json', 'yaml'])

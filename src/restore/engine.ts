@@ -88,6 +88,12 @@ export interface PlannedRestore {
   backup: VeleroBackup;
   desired: Map<string, KubeObject>;
   resources: Map<string, ResourceInfo>;
+  /**
+   * Every form of every Secret value the restore has seen, in the backup and in the live
+   * cluster: apiserver errors during apply can quote either (an admission webhook that echoes
+   * the old object), so both are scrubbed from the messages apply records.
+   */
+  secretForms: string[];
 }
 
 /** Plan a restore: a pure function of the verified archive and the live cluster (see plan.ts). */
@@ -111,7 +117,8 @@ export async function planRestore(req: RestoreRequest, deps: RestoreDeps): Promi
     items: prepared.items,
     ...(deps.priorities ? { priorities: deps.priorities } : {}),
   });
-  return { plan, backup, desired: prepared.desired, resources: prepared.resources };
+  const secretForms = secretValueForms(prepared.items.flatMap((i) => [i.desired, i.live]));
+  return { plan, backup, desired: prepared.desired, resources: prepared.resources, secretForms };
 }
 
 /**
@@ -169,8 +176,7 @@ async function executePlan(o: {
   const { planned, deps, runLog } = o;
   const { plan } = planned;
   const resources = new Map(planned.resources);
-  const secretForms = secretValueForms([...planned.desired.values()]);
-  const scrub = (t: string): string => scrubText(t, secretForms);
+  const scrub = (t: string): string => scrubText(t, planned.secretForms);
   const limit = pLimit(deps.concurrency ?? 16);
   const outcomes: RestoreItemOutcome[] = [];
   let done = 0;

@@ -7,6 +7,12 @@ import type { Readable } from 'node:stream';
 /** A stream carrying `body`'s bytes and errors; destroying it leaves `body` untouched. */
 export function feedFrom(body: Readable): Readable {
   const feed = new PassThrough();
+  // A producer that failed before the store got round to reading (a local put opens its file
+  // first) emits no further events: piping it would wait forever. Fail the feed at once instead.
+  if (body.destroyed) {
+    feed.destroy(body.errored ?? new Error('the stream was destroyed before it was read'));
+    return feed;
+  }
   body.once('error', (err) => feed.destroy(err));
   body.pipe(feed);
   return feed;

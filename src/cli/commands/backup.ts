@@ -46,7 +46,6 @@ interface CreateFlags {
   selector?: string;
   orSelector?: string;
   ttl?: string;
-  location?: string;
 }
 
 /** Flags → Velero BackupSpec (the same mapping as `velero backup create`). */
@@ -74,7 +73,6 @@ export function specFromFlags(f: CreateFlags): BackupSpec {
     // Velero: --or-selector "a=b or c=d"
     ...(f.orSelector ? { orLabelSelectors: parseOrLabelSelectors(f.orSelector) } : {}),
     ...(f.ttl ? { ttl: f.ttl } : {}),
-    ...(f.location ? { storageLocation: f.location } : {}),
   };
 }
 
@@ -118,7 +116,6 @@ export function backupCommand(): Command {
     .option('-l, --selector <selector>', 'only objects matching this label selector')
     .option('--or-selector <selectors>', 'objects matching any of these selectors, separated by " or "')
     .option('--ttl <duration>', 'how long to keep the backup (Go duration)', '720h')
-    .option('--location <name>', 'storage location name recorded in the backup')
     .option('--wait', 'wait for completion (lifeboat always does; accepted for Velero compatibility)')
     .addHelpText(
       'after',
@@ -130,7 +127,8 @@ Examples:
     );
   create.action(
     act<[string, CreateFlags]>(create, async (ctx, format, name, flags) => {
-      const spec = specFromFlags(flags);
+      const location = create.optsWithGlobals<{ location?: string }>().location;
+      const spec = { ...specFromFlags(flags), ...(location ? { storageLocation: location } : {}) };
       const progress = createProgress(`backup ${name}`);
       let result: BackupResult;
       try {
@@ -138,7 +136,7 @@ Examples:
           { name, spec },
           {
             kube: await ctx.kube(),
-            store: ctx.store(),
+            store: await ctx.store(),
             log: ctx.log,
             onProgress: (p) => progress.update(p.itemsDone),
           },
@@ -160,7 +158,7 @@ Examples:
     );
   ls.action(
     act<[]>(ls, async (ctx, format) => {
-      const entries = await listBackups(ctx.store());
+      const entries = await listBackups(await ctx.store());
       const rows = entries.map((e) => ({
         name: e.name,
         phase: e.backup?.status.phase ?? (e.unreadable ? 'Unreadable' : 'Incomplete'),
@@ -189,7 +187,7 @@ Examples:
     .addHelpText('after', '\nExamples:\n  lifeboat backup describe nightly-20261125020000 --details');
   describe.action(
     act<[string, { details?: boolean }]>(describe, async (ctx, format, name, flags) => {
-      const store = ctx.store();
+      const store = await ctx.store();
       const b = await getBackup(store, name);
       const resources = flags.details ? await readResourceList(store, name) : undefined;
       const value = { backup: b, ...(resources ? { resources } : {}) };
@@ -225,7 +223,7 @@ Examples:
   const logs = new Command('logs').description("print a backup's log").argument('<name>');
   logs.action(
     act<[string]>(logs, async (ctx, _format, name) => {
-      process.stdout.write(await readBackupLog(ctx.store(), name));
+      process.stdout.write(await readBackupLog(await ctx.store(), name));
       return EXIT.ok;
     }),
   );
@@ -236,7 +234,7 @@ Examples:
     .option('--file <path>', 'where to write it (default: <name>-data.tar.gz)');
   download.action(
     act<[string, { file?: string }]>(download, async (ctx, _format, name, flags) => {
-      const store = ctx.store();
+      const store = await ctx.store();
       await getBackup(store, name); // only complete backups
       const file = flags.file ?? `${name}-data.tar.gz`;
       await pipeline(await store.get(backupLayout.archive(name)), createWriteStream(file));
@@ -251,7 +249,7 @@ Examples:
     .addHelpText('after', '\nExamples:\n  lifeboat backup delete shop-before-upgrade');
   del.action(
     act<[string]>(del, async (ctx, _format, name) => {
-      const n = await deleteBackup(ctx.store(), name);
+      const n = await deleteBackup(await ctx.store(), name);
       process.stdout.write(`Backup ${name} deleted (${n} objects)\n`);
       return EXIT.ok;
     }),

@@ -199,7 +199,11 @@ async function leadershipFor(
 ): Promise<Leadership | undefined> {
   if (flags.leaderElection === 'none') return undefined;
   if (flags.leaderElection === 'lease')
-    return new LeaseLock({ kube: await ctx.kube(), namespace: flags.leaseNamespace, identity: defaultIdentity() });
+    return new LeaseLock({
+      kube: await ctx.kube(),
+      namespace: flags.leaseNamespace,
+      identity: defaultIdentity(),
+    });
   if (flags.leaderElection !== 'bucket')
     throw new UsageError('--leader-election must be lease, bucket or none');
   // The lock lives in the default storage location of the policy repository.

@@ -12,6 +12,7 @@ import { act } from '../action.js';
 import { render, table, UsageError } from '../output.js';
 import { createProgress } from '../progress.js';
 import { EXIT } from '../exit-codes.js';
+import { parsePriorities, type Priorities } from '../../restore/order.js';
 
 const list = (v: string): string[] =>
   v
@@ -35,6 +36,11 @@ interface SpecFlags {
   preserveNodeports?: boolean;
   restorePvs?: boolean;
   resourceModifiers?: string;
+  restoreResourcePriorities?: string;
+}
+
+function prioritiesOf(f: SpecFlags): { priorities?: Priorities } {
+  return f.restoreResourcePriorities ? { priorities: parsePriorities(f.restoreResourcePriorities) } : {};
 }
 
 function addSpecOptions(cmd: Command): Command {
@@ -142,7 +148,7 @@ Examples:
         const spec = await specFromFlags(flags);
         const planned = await planRestore(
           { name, spec },
-          { kube: await ctx.kube(), store: ctx.store(), log: ctx.log },
+          { kube: await ctx.kube(), store: await ctx.store(), log: ctx.log, ...prioritiesOf(flags) },
         );
         const text =
           flags.format === 'json' ? renderPlanJson(planned.plan) : renderPlanMarkdown(planned.plan);
@@ -195,9 +201,10 @@ Examples:
           { name, spec },
           {
             kube: await ctx.kube(),
-            store: ctx.store(),
+            store: await ctx.store(),
             log: ctx.log,
             onProgress: (d, t) => progress.update(d, t),
+            ...prioritiesOf(flags),
           },
           { ...(approvedHash ? { approvedHash } : {}), ...(flags.force ? { force: true } : {}) },
         );
@@ -222,7 +229,7 @@ Examples:
   const ls = new Command('list').description('list restores recorded in the storage location');
   ls.action(
     act<[]>(ls, async (ctx, format) => {
-      const rs = await listRestores(ctx.store());
+      const rs = await listRestores(await ctx.store());
       const rows = rs.map((r) => ({
         name: r.name,
         backup: r.backupName,
@@ -249,7 +256,7 @@ Examples:
     .argument('<name>');
   describe.action(
     act<[string]>(describe, async (ctx, format, name) => {
-      const r = await getRestore(ctx.store(), name);
+      const r = await getRestore(await ctx.store(), name);
       process.stdout.write(
         render(
           r,
@@ -269,7 +276,7 @@ Examples:
   const logs = new Command('logs').description("print a restore's log").argument('<name>');
   logs.action(
     act<[string]>(logs, async (ctx, _format, name) => {
-      process.stdout.write(await readRestoreLog(ctx.store(), name));
+      process.stdout.write(await readRestoreLog(await ctx.store(), name));
       return EXIT.ok;
     }),
   );
