@@ -1,10 +1,9 @@
 // Reading what a location holds. The bucket is the truth about which backups exist (Velero's
 // backup_sync_controller); a backup directory without velero-backup.json is incomplete — an
 // interrupted run — and is never shown as a usable backup.
-import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import type { BackupStore } from '../storage/store.js';
-import { StoreNotFoundError } from '../storage/store.js';
+import { readSmallObject, StoreNotFoundError } from '../storage/store.js';
 import { assertValidName, backupLayout, BACKUPS_DIR } from '../storage/layout.js';
 import { readArchive, type ArchiveEntry } from '../archive/reader.js';
 import { ANNOTATION_SHA256, type VeleroBackup } from './velero-backup.js';
@@ -22,12 +21,6 @@ export class BackupNotFoundError extends Error {
     super(`backup ${name} not found in ${where}`);
     this.name = 'BackupNotFoundError';
   }
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /** Every backup directory in the location, with its metadata when it has any. */
@@ -52,7 +45,7 @@ export async function getBackup(store: BackupStore, name: string): Promise<Veler
   const key = backupLayout.metadata(name);
   let raw: Buffer;
   try {
-    raw = await readAll(await store.get(key));
+    raw = await readSmallObject(store, key);
   } catch (err) {
     if (err instanceof StoreNotFoundError) throw new BackupNotFoundError(name, store.describe);
     throw err;
@@ -87,13 +80,13 @@ export async function openArchive(
 
 export async function readBackupLog(store: BackupStore, name: string): Promise<string> {
   assertValidName('backup', name);
-  return gunzipSync(await readAll(await store.get(backupLayout.log(name)))).toString('utf8');
+  return gunzipSync(await readSmallObject(store, backupLayout.log(name))).toString('utf8');
 }
 
 export async function readResourceList(store: BackupStore, name: string): Promise<Record<string, string[]>> {
   assertValidName('backup', name);
   return JSON.parse(
-    gunzipSync(await readAll(await store.get(backupLayout.resourceList(name)))).toString('utf8'),
+    gunzipSync(await readSmallObject(store, backupLayout.resourceList(name))).toString('utf8'),
   );
 }
 

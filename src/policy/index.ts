@@ -24,7 +24,6 @@ export {
 export type { ResolvedStorageLocation } from './convert.js';
 export { createSchemaValidator, readPolicySchemas, SCHEMA_DIR, SCHEMA_FILES } from './schema.js';
 export type { SchemaValidator, PolicySchemas } from './schema.js';
-export { cronParserExpression, CRON_MACROS } from './rules/schedule.js';
 export { formatFieldPath } from './field-path.js';
 export { renderPolicyReference } from './reference-doc.js';
 export * from './types.js';

@@ -88,7 +88,7 @@ export interface Retention {
 }
 
 export interface BackupScheduleSpec {
-  /** Five-field cron or a macro; feed it to the scheduler through cronParserExpression(). */
+  /** Five-field cron or a macro (@daily …), read by src/reconcile/schedule.ts parseCron. */
   schedule: string;
   /** IANA zone; defaulted to 'UTC'. */
   timeZone: string;

@@ -6,7 +6,7 @@ import type { KubeClient } from '../kube/client.js';
 import { KubeApiError } from '../kube/client.js';
 import type { KubeObject, ResourceInfo } from '../kube/types.js';
 import type { BackupStore } from '../storage/store.js';
-import { StoreNotFoundError } from '../storage/store.js';
+import { readSmallObject, StoreNotFoundError } from '../storage/store.js';
 import { LOCK_KEY } from '../storage/layout.js';
 
 export interface Leadership {
@@ -46,9 +46,7 @@ export class BucketLock implements Leadership {
 
   private async read(): Promise<LockRecord | undefined> {
     try {
-      const chunks: Buffer[] = [];
-      for await (const c of await this.store.get(LOCK_KEY)) chunks.push(c as Buffer);
-      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as LockRecord;
+      return JSON.parse((await readSmallObject(this.store, LOCK_KEY)).toString('utf8')) as LockRecord;
     } catch (err) {
       if (err instanceof StoreNotFoundError) return undefined;
       if (err instanceof SyntaxError) return undefined; // a torn lock is no lock
@@ -95,7 +93,13 @@ export class LeaseLock implements Leadership {
   private readonly name: string;
   private readonly durationSeconds: number;
 
-  constructor(opts: { kube: KubeClient; namespace: string; identity: string; name?: string; durationSeconds?: number }) {
+  constructor(opts: {
+    kube: KubeClient;
+    namespace: string;
+    identity: string;
+    name?: string;
+    durationSeconds?: number;
+  }) {
     this.kube = opts.kube;
     this.namespace = opts.namespace;
     this.identity = opts.identity;

@@ -16,7 +16,7 @@ export class ScheduleError extends Error {
  * The descriptors Velero accepts (robfig/cron ParseStandard), as five-field expressions.
  * cron-parser knows more (@secondly, @weekdays), but Velero would reject a schedule using them.
  */
-const MACROS: Readonly<Record<string, string>> = {
+export const CRON_MACROS: Readonly<Record<string, string>> = {
   '@yearly': '0 0 1 1 *',
   '@annually': '0 0 1 1 *',
   '@monthly': '0 0 1 * *',
@@ -73,9 +73,9 @@ export function parseCron(cron: string, timeZone?: string): CronSchedule {
   zone ??= DEFAULT_TIME_ZONE;
   assertTimeZone(zone);
   if (text.startsWith('@')) {
-    const macro = MACROS[text];
+    const macro = CRON_MACROS[text];
     if (macro === undefined) {
-      const known = Object.keys(MACROS).join(', ');
+      const known = Object.keys(CRON_MACROS).join(', ');
       throw new ScheduleError(`invalid cron expression ${quoted}: unknown descriptor (use one of ${known})`);
     }
     text = macro;

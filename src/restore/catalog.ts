@@ -1,9 +1,8 @@
 // Restores recorded in a location: restores/<name>/lifeboat-restore.json plus Velero's log and
 // results files beside it.
-import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import type { BackupStore } from '../storage/store.js';
-import { StoreNotFoundError } from '../storage/store.js';
+import { readSmallObject, StoreNotFoundError } from '../storage/store.js';
 import { assertValidName, restoreLayout, RESTORES_DIR } from '../storage/layout.js';
 import type { RestoreResult } from './engine.js';
 
@@ -14,17 +13,11 @@ export class RestoreNotFoundError extends Error {
   }
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
 export async function getRestore(store: BackupStore, name: string): Promise<RestoreResult> {
   assertValidName('restore', name);
   try {
     return JSON.parse(
-      (await readAll(await store.get(restoreLayout.record(name)))).toString('utf8'),
+      (await readSmallObject(store, restoreLayout.record(name))).toString('utf8'),
     ) as RestoreResult;
   } catch (err) {
     if (err instanceof StoreNotFoundError) throw new RestoreNotFoundError(name, store.describe);
@@ -48,5 +41,5 @@ export async function listRestores(store: BackupStore): Promise<RestoreResult[]>
 
 export async function readRestoreLog(store: BackupStore, name: string): Promise<string> {
   assertValidName('restore', name);
-  return gunzipSync(await readAll(await store.get(restoreLayout.log(name)))).toString('utf8');
+  return gunzipSync(await readSmallObject(store, restoreLayout.log(name))).toString('utf8');
 }

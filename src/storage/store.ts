@@ -36,7 +36,10 @@ export class StoreError extends Error {
 }
 
 export class StoreNotFoundError extends StoreError {
-  constructor(readonly key: string, where: string) {
+  constructor(
+    readonly key: string,
+    where: string,
+  ) {
     super(`${where}: object ${key} not found`);
     this.name = 'StoreNotFoundError';
   }
@@ -47,4 +50,11 @@ export class ReadOnlyStoreError extends StoreError {
     super(`${where} is a read-only location: refusing to ${op}`);
     this.name = 'ReadOnlyStoreError';
   }
+}
+
+/** The whole of a small object (metadata, logs, locks) — never an archive, which is streamed. */
+export async function readSmallObject(store: BackupStore, key: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of await store.get(key)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
 }

@@ -1,6 +1,5 @@
-import { CronExpressionParser } from 'cron-parser';
 import { describe, expect, it } from 'vitest';
-import { cronParserExpression, cronScheduleError, scheduleIssues, timeZoneError } from './schedule.js';
+import { cronScheduleError, scheduleIssues, timeZoneError } from './schedule.js';
 
 describe('cronScheduleError', () => {
   it.each([
@@ -37,26 +36,6 @@ describe('cronScheduleError', () => {
     ['a b c d e', 'is not a valid cron expression'],
   ])('rejects %j', (schedule, message) => {
     expect(cronScheduleError(schedule, 'UTC')).toContain(message);
-  });
-});
-
-describe('cronParserExpression', () => {
-  it.each([
-    ['@midnight', '0 0 * * *'],
-    ['@daily', '0 0 * * *'],
-    ['@annually', '0 0 1 1 *'],
-    ['@weekly', '0 0 * * 0'],
-    ['  0   2 * * *', '0 2 * * *'],
-  ])('%j -> %j', (schedule, expected) => {
-    expect(cronParserExpression(schedule)).toBe(expected);
-  });
-
-  it('gives cron-parser an expression that fires when the macro says', () => {
-    const next = CronExpressionParser.parse(cronParserExpression('@midnight'), {
-      tz: 'Europe/Berlin',
-      currentDate: new Date('2025-03-01T12:00:00Z'),
-    }).next();
-    expect(next.toISOString()).toBe('2025-03-01T23:00:00.000Z');
   });
 });
 

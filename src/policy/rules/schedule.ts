@@ -6,27 +6,8 @@ import { CronExpressionParser } from 'cron-parser';
 import { issue } from '../issue.js';
 import type { Issue } from '../issue.js';
 import type { BackupScheduleSpec } from '../types.js';
-
-/** Macros and their five-field meaning (robfig/cron's descriptors). */
-export const CRON_MACROS: Readonly<Record<string, string>> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
-
-/**
- * The five-field expression to hand to cron-parser for a schedule that passed
- * cronScheduleError(). cron-parser has no `@midnight` and reads its own macros with a seconds
- * field, so macros are expanded here.
- */
-export function cronParserExpression(schedule: string): string {
-  const trimmed = schedule.trim();
-  return CRON_MACROS[trimmed] ?? trimmed.split(/\s+/).join(' ');
-}
+// The scheduler's own descriptor table, so validation and scheduling can never disagree.
+import { CRON_MACROS } from '../../reconcile/schedule.js';
 
 export function cronScheduleError(schedule: string, timeZone: string): string | undefined {
   const trimmed = schedule.trim();
