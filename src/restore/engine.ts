@@ -16,7 +16,7 @@ import type { Logger } from '../observe/logger.js';
 import { silentLogger } from '../observe/logger.js';
 import { RunLog } from '../observe/run-log.js';
 import { buildPlan, type PlanItem, type RestorePlan } from './plan.js';
-import { FIELD_MANAGER, itemKey, prepareRestore } from './prepare.js';
+import { atObjectVersion, FIELD_MANAGER, itemKey, prepareRestore } from './prepare.js';
 import { resolveRestoreSource } from './source.js';
 import type { RestoreSpec } from './spec.js';
 import { scrubText, secretValueForms } from './redact.js';
@@ -228,10 +228,11 @@ async function applyItem(o: {
       break;
   }
   const desired = o.planned.desired.get(itemKey(item));
-  const info = o.resources.get(item.groupResource);
-  if (!desired || !info) {
+  const served = o.resources.get(item.groupResource);
+  if (!desired || !served) {
     return { ...base, result: 'failed', message: `the cluster does not serve ${item.groupResource}` };
   }
+  const info = atObjectVersion(served, desired.apiVersion);
   try {
     if (item.action === 'create') {
       try {

@@ -132,6 +132,7 @@ export async function prepareRestore(opts: {
           backupName,
           restoreName: opts.restoreName,
           served,
+          versionsOf,
           crdsRestored,
           facts,
           dryRun: opts.dryRun ?? true,
@@ -185,6 +186,8 @@ async function prepareItem(o: {
   backupName: string;
   restoreName: string;
   served: Map<string, ResourceInfo>;
+  /** API group → the versions the cluster serves. */
+  versionsOf: Map<string, string[]>;
   crdsRestored: Set<string>;
   facts: Map<string, ArchiveTypeFacts>;
   dryRun: boolean;
@@ -218,8 +221,8 @@ async function prepareItem(o: {
       : { ...base, desired: null, live: null, invalidReason: prepared.invalidReason };
   }
   const desiredObj = prepared.desired;
-  const info = o.served.get(gr);
-  if (!info) {
+  const preferred = o.served.get(gr);
+  if (!preferred) {
     // Not served by the cluster: fine when the backup brings its CRD (it is created in an
     // earlier tier, and apply waits for it); otherwise nothing can be created.
     if (o.crdsRestored.has(gr)) {
@@ -231,6 +234,16 @@ async function prepareItem(o: {
       desired: desiredObj,
       live: null,
       invalidReason: `the cluster does not serve ${gr} and the backup has no CustomResourceDefinition for it`,
+    };
+  }
+  const info = atObjectVersion(preferred, desiredObj.apiVersion);
+  const versions = o.versionsOf.get(info.group) ?? [];
+  if (!versions.includes(info.version)) {
+    return {
+      ...base,
+      desired: desiredObj,
+      live: null,
+      invalidReason: `the cluster serves ${gr} at ${versions.join(', ') || 'no version'}, not at ${desiredObj.apiVersion}`,
     };
   }
   let live: KubeObject | null;
@@ -249,6 +262,21 @@ async function prepareItem(o: {
   if (o.dryRun)
     dryRunError = await dryRunFor({ kube, info, desired: desiredObj, live, spec, targetNamespace });
   return { ...base, desired: desiredObj, live, ...(dryRunError ? { dryRunError } : {}) };
+}
+
+/**
+ * The resource at the version the object is written in. Velero creates each object through its
+ * own apiVersion (restore.go restoreItem: the dynamic client for the object's GroupVersionKind),
+ * so an object from an old archive's unversioned directory — written at whatever version the
+ * source cluster preferred then — is sent as it is and the apiserver converts it. Discovery
+ * gives the preferred version; a resource keeps its name across versions, so only that changes.
+ */
+export function atObjectVersion(info: ResourceInfo, apiVersion: string): ResourceInfo {
+  const slash = apiVersion.indexOf('/');
+  const group = slash === -1 ? '' : apiVersion.slice(0, slash);
+  const version = slash === -1 ? apiVersion : apiVersion.slice(slash + 1);
+  if (group !== info.group || version === '' || version === info.version) return info;
+  return { ...info, version };
 }
 
 /**
