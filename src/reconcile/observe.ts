@@ -63,10 +63,15 @@ export function specHashOf(doc: RestoreDocument): string {
     .digest('hex');
 }
 
-/** The last commit that changed a person's files: status and plan commits do not count. */
+/**
+ * The last commit that changed a person's files: status and plan commits do not count. Along
+ * the first-parent chain, so a merged review branch is reported as its merge commit on the
+ * branch (what was approved), not as the side commit history simplification would pick.
+ */
 export async function policyRevision(wc: WorkingCopy): Promise<string> {
   const out = await wc.log([
     '-1',
+    '--first-parent',
     '--format=%H',
     `origin/${wc.branch}`,
     '--',

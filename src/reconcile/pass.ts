@@ -3,6 +3,8 @@
 // Deciding is pure (decide.ts); this module gathers its input, carries out its actions and
 // writes the status tree once, in one commit whose message and trailers say what happened.
 // An invalid document stalls only itself; a failing action is recorded and the rest go on.
+import { randomUUID } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
 import type { WorkingCopy } from '../gitops/working-copy.js';
 import { LIFEBOAT_ACTION, TRAILER } from '../gitops/commit-message.js';
 import type { KubeClient } from '../kube/client.js';
@@ -29,8 +31,12 @@ import {
   type ObservedLocation,
   type ObservedRestore,
 } from './observe.js';
+import { defaultIdentity } from './leader.js';
 import {
+  CLAIMS_DIR,
+  renderRestoreClaim,
   renderStatusTree,
+  restoreClaimPath,
   statusChanges,
   type Condition,
   type RestoreStatusInput,
@@ -114,12 +120,18 @@ class PassContext {
   private readonly restoreStatus = new Map<string, RestoreStatusInput>();
   private readonly lastBackups = new Map<string, { name: string; phase?: string; slot?: string }>();
   private readonly scheduleErrors = new Map<string, string>();
+  /** Claims (status/claims/…) this pass released; the status write must not bring them back. */
+  private readonly releasedClaims = new Set<string>();
 
   constructor(
     private readonly deps: ReconcilerDeps,
     private readonly obs: Observation,
     private readonly now: Date,
   ) {}
+
+  private get clock(): () => Date {
+    return this.deps.clock ?? (() => new Date());
+  }
 
   private get schedules(): BackupScheduleDocument[] {
     return documentsOfKind(this.obs.documents, 'BackupSchedule');
@@ -181,7 +193,7 @@ class PassContext {
     const restores: RestorePolicy[] = [];
     for (const r of this.obs.restores) {
       const backupName = this.backupOfRestore(r.doc) ?? '';
-      const recorded = r.onMain ? await restoreRecord(resultLoc, r.doc.metadata.name) : undefined;
+      const recorded = r.onMain ? await this.recordOrClaim(resultLoc, r.doc.metadata.name) : undefined;
       restores.push({
         name: r.doc.metadata.name,
         backupName,
@@ -207,6 +219,22 @@ class PassContext {
       status: { lastBackups, oneOffsDone },
       ...(def ? { defaultLocation: def.name } : {}),
     };
+  }
+
+  /**
+   * The restore's record in the result location or, when there is none, its claim in Git as a
+   * record in progress: a reconciler that claimed it and has not recorded it yet (or died before
+   * it could) holds it, and it is never applied again.
+   */
+  private async recordOrClaim(
+    loc: ObservedLocation | undefined,
+    name: string,
+  ): Promise<RestoreResult | undefined> {
+    const recorded = await restoreRecord(loc, name);
+    if (recorded !== undefined) return recorded;
+    const claim = this.obs.existingStatus.get(restoreClaimPath(name));
+    if (claim === undefined) return undefined;
+    return inProgressRecord(name, claimedPlanHash(claim));
   }
 
   private withLocation<T extends { storageLocation?: string }>(spec: T): T {
@@ -248,9 +276,11 @@ class PassContext {
     const m = this.deps.metrics;
     m?.backupsStarted.inc({ schedule: action.schedule ?? '' });
     const t0 = Date.now();
+    // The pass's clock stamps the backup: its expiration (start + ttl) is later compared with
+    // the same clock's now, as Velero's GC controller compares the stored expiration with its own.
     const result = await runBackup(
       { name: action.backupName, spec: action.spec, ...(labels ? { labels } : {}) },
-      { kube: await this.deps.kube(), store: loc.store, log: this.deps.log, clock: () => new Date() },
+      { kube: await this.deps.kube(), store: loc.store, log: this.deps.log, clock: this.clock },
     );
     m?.backupsTotal.inc({ phase: result.phase, schedule: action.schedule ?? '' });
     m?.backupDuration.observe({ phase: result.phase }, (Date.now() - t0) / 1000);
@@ -363,36 +393,35 @@ class PassContext {
     const backupName = this.backupOfRestore(r.doc);
     const loc = backupName ? this.locationOfBackup(backupName) : undefined;
     if (!loc?.store) throw new Error(`backup ${backupName ?? '?'} is not in any available storage location`);
-    await claimRestore(resultLoc, action.restore, action.approvedPlanHash);
+    const request = { name: action.restore, spec: restoreSpecFor(r.doc, backupName) };
+    const deps = {
+      kube: await this.deps.kube(),
+      store: loc.store,
+      resultStore: resultLoc.store,
+      log: this.deps.log,
+      clock: this.clock,
+    };
+    // A stale plan is found before claiming, so a restore that stays stale pass after pass
+    // costs no claim commits; applyRestore checks again after the claim.
+    const fresh = await planRestore(request, deps);
+    if (fresh.plan.hash !== action.approvedPlanHash) {
+      return this.refuseStalePlan(r, new StalePlanError(action.approvedPlanHash, fresh.plan));
+    }
+    if (!(await this.claimInGit(action.restore, action.approvedPlanHash))) {
+      this.deps.log.info({ restore: action.restore }, 'another reconciler claimed this restore first');
+      return;
+    }
+    await claimRestore(resultLoc, action.restore, action.approvedPlanHash, this.clock());
     const m = this.deps.metrics;
     m?.restoresStarted.inc();
     const t0 = Date.now();
     let result: RestoreResult;
     try {
-      result = await applyRestore(
-        { name: action.restore, spec: restoreSpecFor(r.doc, backupName) },
-        { kube: await this.deps.kube(), store: loc.store, resultStore: resultLoc.store, log: this.deps.log },
-        { approvedHash: action.approvedPlanHash },
-      );
+      result = await applyRestore(request, deps, { approvedHash: action.approvedPlanHash });
     } catch (err) {
       await releaseClaim(resultLoc, action.restore);
-      if (err instanceof StalePlanError) {
-        // Apply nothing; mark it and put the fresh plan up for review.
-        await this.planRestoreAction({
-          type: 'plan-restore',
-          restore: action.restore,
-          branch: r.branch,
-          reason: 'plan outdated',
-        });
-        const st = this.restoreStatus.get(action.restore);
-        if (st) st.conditions = [stalled('PlanOutdated', err.message)];
-        this.events.push({
-          action: LIFEBOAT_ACTION.applyRestore,
-          subject: action.restore,
-          outcome: 'PlanOutdated',
-        });
-        return;
-      }
+      await this.releaseClaimInGit(action.restore);
+      if (err instanceof StalePlanError) return this.refuseStalePlan(r, err);
       throw err;
     }
     m?.restoresTotal.inc({ phase: result.phase });
@@ -404,6 +433,50 @@ class PassContext {
       subject: action.restore,
       outcome: result.phase,
     });
+  }
+
+  /** Apply nothing; mark it and put the fresh plan up for review. */
+  private async refuseStalePlan(r: ObservedRestore, err: StalePlanError): Promise<void> {
+    const name = r.doc.metadata.name;
+    await this.planRestoreAction({
+      type: 'plan-restore',
+      restore: name,
+      branch: r.branch,
+      reason: 'plan outdated',
+    });
+    const st = this.restoreStatus.get(name);
+    if (st) st.conditions = [stalled('PlanOutdated', err.message)];
+    this.events.push({ action: LIFEBOAT_ACTION.applyRestore, subject: name, outcome: 'PlanOutdated' });
+  }
+
+  /**
+   * Claim a restore before applying it, so that of two reconcilers that both decided to apply
+   * it, exactly one does. Object stores have no compare-and-swap, but a Git branch does: pushes
+   * are never forced, so every commit that lands has the branch tip of that moment as parent,
+   * and the claims of concurrent reconcilers land one after the other. The claim file's content
+   * is the same for every claimant; the first claim commit adds it, a later one (rebuilt on top
+   * by the push retry) adds nothing — no commit at all, or one that merely modifies it. Only the
+   * reconciler whose commit added the file applies. The claim stays as a record, so a restore is
+   * never claimed again unless this pass releases it (the plan was stale, or applying failed).
+   */
+  private async claimInGit(name: string, planHash: string): Promise<boolean> {
+    const path = restoreClaimPath(name);
+    this.deps.wc.writeFiles({ [path]: renderRestoreClaim(name, planHash) });
+    // A unique claim id: two claimants with the same identity, tree, parent and second would
+    // otherwise make the very same commit, and both pushes would "succeed".
+    const commit = await this.deps.wc.commitAndPush({
+      message: `lifeboat: claim restore ${name}\n\nClaim ${randomUUID()} by ${defaultIdentity()} to apply plan ${planHash}.`,
+    });
+    if (!commit.committed) return false;
+    const change = await this.deps.wc.log(['-1', '--format=', '--name-status', commit.sha, '--', path]);
+    return /^A\s/.test(change.trim());
+  }
+
+  private async releaseClaimInGit(name: string): Promise<void> {
+    const path = restoreClaimPath(name);
+    this.deps.wc.writeFiles({ [path]: null });
+    await this.deps.wc.commitAndPush({ message: `lifeboat: release the claim on restore ${name}` });
+    this.releasedClaims.add(path);
   }
 
   private recordRestoreApplied(r: ObservedRestore, result: RestoreResult): void {
@@ -471,6 +544,10 @@ class PassContext {
       restores: [...this.restoreStatus.values()].filter((r) => !invalid.has(`Restore/${r.name}`)),
       policyErrors: this.obs.errors,
     });
+    // Claims are records, not projections: kept as they are unless this pass released them.
+    for (const [path, text] of this.obs.existingStatus) {
+      if (path.startsWith(CLAIMS_DIR) && !this.releasedClaims.has(path)) desired.set(path, text);
+    }
     const changes = statusChanges(desired, this.obs.existingStatus);
     if (Object.keys(changes).length === 0) return undefined;
     this.deps.wc.writeFiles(changes);
@@ -541,15 +618,28 @@ function restoreSpecFor(doc: RestoreDocument, backupName: string | undefined): R
   return backupName ? { ...spec, backupName } : { ...spec, ...(scheduleName ? { scheduleName } : {}) };
 }
 
+/**
+ * Whether the status commit's trailers record an event. The trailers are the audit log
+ * (audit-log.ts), so they name only what this commit stands for: not a plan, which was
+ * committed with its own trailers to its review branch (and reaches main's history when that
+ * is merged), and not an action that took no effect — a refused stale plan or an action that
+ * failed — which would otherwise read as "restore applied" or "backup taken". The subject and
+ * body still tell everything.
+ */
+function recordedInTrailers(e: PassEvent): boolean {
+  if (e.action === LIFEBOAT_ACTION.planRestore) return false;
+  if (e.outcome === 'PlanOutdated') return false;
+  return !(e.outcome === 'Failed' && e.error !== undefined);
+}
+
 /** One commit per pass: a subject that says what happened, and machine-readable trailers. */
 export function commitMessage(events: PassEvent[]): { message: string; trailers: Record<string, string[]> } {
-  const actions = [...new Set(events.map((e) => e.action))];
-  const backups = events
+  const recorded = events.filter(recordedInTrailers);
+  const actions = [...new Set(recorded.map((e) => e.action))];
+  const backups = recorded
     .filter((e) => e.action === LIFEBOAT_ACTION.backup || e.action === LIFEBOAT_ACTION.expire)
     .map((e) => e.subject);
-  const restores = events
-    .filter((e) => e.action === LIFEBOAT_ACTION.applyRestore || e.action === LIFEBOAT_ACTION.planRestore)
-    .map((e) => e.subject);
+  const restores = recorded.filter((e) => e.action === LIFEBOAT_ACTION.applyRestore).map((e) => e.subject);
   const subject =
     events.length === 0
       ? 'lifeboat: update status'
@@ -567,20 +657,35 @@ export function commitMessage(events: PassEvent[]): { message: string; trailers:
   return { message: body ? `${subject}\n\n${body}` : subject, trailers };
 }
 
-/** The claim written before applying: from here on the restore is never applied again. */
-async function claimRestore(loc: ObservedLocation, name: string, planHash: string): Promise<void> {
-  const claim: RestoreResult = {
+/** The plan hash a claim file names; '' when it cannot be read (the claim holds all the same). */
+function claimedPlanHash(text: string): string {
+  try {
+    const hash = (parseYaml(text) as { planHash?: unknown } | null)?.planHash;
+    return typeof hash === 'string' ? hash : '';
+  } catch {
+    return '';
+  }
+}
+
+/** A restore record that says a reconciler took the restore and has not finished it. */
+function inProgressRecord(name: string, planHash: string, started?: Date): RestoreResult {
+  return {
     apiVersion: 'lifeboat.dev/v1',
     kind: 'RestoreResult',
     name,
     backupName: '',
     phase: 'InProgress',
     planHash,
-    startTimestamp: new Date().toISOString(),
+    startTimestamp: started?.toISOString() ?? '',
     completionTimestamp: '',
     counts: { created: 0, updated: 0, skipped: 0, failed: 0 },
     items: [],
   };
+}
+
+/** The claim written before applying: from here on the restore is never applied again. */
+async function claimRestore(loc: ObservedLocation, name: string, planHash: string, now: Date): Promise<void> {
+  const claim = inProgressRecord(name, planHash, now);
   await loc.store?.put(restoreLayout.record(name), JSON.stringify(claim, null, 2));
 }
 

@@ -68,6 +68,19 @@ export function restoreStatusPath(name: string): string {
   return `${STATUS_DIR}/restores/${name}.yaml`;
 }
 export const POLICY_ERRORS_PATH = `${STATUS_DIR}/policy-errors.yaml`;
+export const CLAIMS_DIR = `${STATUS_DIR}/claims/`;
+/** The file whose arrival on the status branch claims a restore for one reconciler (see pass.ts). */
+export function restoreClaimPath(name: string): string {
+  return `${CLAIMS_DIR}${name}.yaml`;
+}
+
+/**
+ * A claim's content depends only on the restore and the plan it applies, never on who claims:
+ * a second claimant's commit, rebuilt on top of the first one's, then adds nothing.
+ */
+export function renderRestoreClaim(name: string, planHash: string): string {
+  return yaml({ apiVersion: 'lifeboat.dev/v1', kind: 'RestoreClaim', name, planHash });
+}
 
 function yaml(value: unknown): string {
   return stringify(value, { lineWidth: 0 });
