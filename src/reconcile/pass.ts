@@ -169,14 +169,13 @@ class PassContext {
 
   async decideInput(): Promise<Parameters<typeof decideWithNotes>[0]> {
     const schedules: SchedulePolicy[] = this.schedules.map((d) => {
-      const memory = scheduleMemory(this.obs.existingStatus, d.metadata.name);
       return {
         name: d.metadata.name,
         cron: d.spec.schedule,
         timeZone: d.spec.timeZone,
         paused: d.spec.paused,
         skipImmediately: d.spec.skipImmediately,
-        createdAt: new Date(memory.firstSeen ?? this.now.toISOString()),
+        createdAt: new Date(this.firstSeen(d.metadata.name)),
         template: this.withLocation(toBackupSpec(d.spec.template)),
         ...(d.spec.retention ? { retention: d.spec.retention } : {}),
       };
@@ -241,6 +240,21 @@ class PassContext {
     if (spec.storageLocation) return spec;
     const def = resolveStorageLocation(this.obs.documents);
     return def ? { ...spec, storageLocation: def.name } : spec;
+  }
+
+  /**
+   * When a schedule was first seen: from status, or — when status was lost — its oldest backup
+   * in the buckets (so the status tree rebuilds from the buckets alone), or now.
+   */
+  private firstSeen(schedule: string): string {
+    const remembered = scheduleMemory(this.obs.existingStatus, schedule).firstSeen;
+    if (remembered) return remembered;
+    const starts = this.obs.locations
+      .flatMap((l) => l.backups ?? [])
+      .filter((b) => b.metadata.labels?.[SCHEDULE_LABEL] === schedule && b.status.startTimestamp)
+      .map((b) => b.status.startTimestamp ?? '')
+      .sort();
+    return starts[0] ?? this.now.toISOString();
   }
 
   async act(action: Action): Promise<void> {
@@ -583,7 +597,7 @@ class PassContext {
         timeZone: d.spec.timeZone,
         paused: d.spec.paused,
         skipImmediately: d.spec.skipImmediately,
-        createdAt: new Date(memory.firstSeen ?? this.now.toISOString()),
+        createdAt: new Date(this.firstSeen(d.metadata.name)),
       },
       lastBackupTime: last?.slot ? new Date(last.slot) : undefined,
       now: this.now,
@@ -591,7 +605,7 @@ class PassContext {
     const error = this.scheduleErrors.get(name);
     return {
       name,
-      firstSeen: memory.firstSeen ?? this.now.toISOString(),
+      firstSeen: this.firstSeen(name),
       paused: d.spec.paused,
       ...(last ? { lastBackup: last } : {}),
       ...(d.spec.paused ? {} : { nextRun: due.nextRun.toISOString() }),
