@@ -19,6 +19,7 @@ import { canonicalJson, type RestorePlan } from '../restore/plan.js';
 import type { RestoreSpec } from '../restore/spec.js';
 import { renderPlanMarkdown } from '../restore/plan-render.js';
 import { applyRestore, planRestore, StalePlanError, type RestoreResult } from '../restore/engine.js';
+import { commitMessage, type PassEvent } from './commit-summary.js';
 import { decideWithNotes, type Action, type RestorePolicy, type SchedulePolicy } from './decide.js';
 import { isDue } from './schedule.js';
 import { SCHEDULE_LABEL, parseScheduledBackupName } from './naming.js';
@@ -56,12 +57,7 @@ export interface ReconcilerDeps {
   restoreBranches?: string;
 }
 
-export interface PassEvent {
-  action: string;
-  subject: string;
-  outcome: string;
-  error?: string;
-}
+export type { PassEvent } from './commit-summary.js';
 
 export interface PassReport {
   revision: string;
@@ -630,45 +626,6 @@ class PassContext {
 function restoreSpecFor(doc: RestoreDocument, backupName: string | undefined): RestoreSpec {
   const { scheduleName, ...spec } = toRestoreSpec(doc);
   return backupName ? { ...spec, backupName } : { ...spec, ...(scheduleName ? { scheduleName } : {}) };
-}
-
-/**
- * Whether the status commit's trailers record an event. The trailers are the audit log
- * (audit-log.ts), so they name only what this commit stands for: not a plan, which was
- * committed with its own trailers to its review branch (and reaches main's history when that
- * is merged), and not an action that took no effect — a refused stale plan or an action that
- * failed — which would otherwise read as "restore applied" or "backup taken". The subject and
- * body still tell everything.
- */
-function recordedInTrailers(e: PassEvent): boolean {
-  if (e.action === LIFEBOAT_ACTION.planRestore) return false;
-  if (e.outcome === 'PlanOutdated') return false;
-  return !(e.outcome === 'Failed' && e.error !== undefined);
-}
-
-/** One commit per pass: a subject that says what happened, and machine-readable trailers. */
-export function commitMessage(events: PassEvent[]): { message: string; trailers: Record<string, string[]> } {
-  const recorded = events.filter(recordedInTrailers);
-  const actions = [...new Set(recorded.map((e) => e.action))];
-  const backups = recorded
-    .filter((e) => e.action === LIFEBOAT_ACTION.backup || e.action === LIFEBOAT_ACTION.expire)
-    .map((e) => e.subject);
-  const restores = recorded.filter((e) => e.action === LIFEBOAT_ACTION.applyRestore).map((e) => e.subject);
-  const subject =
-    events.length === 0
-      ? 'lifeboat: update status'
-      : `lifeboat: ${events
-          .slice(0, 4)
-          .map((e) => `${e.action} ${e.subject} (${e.outcome})`)
-          .join(', ')}${events.length > 4 ? `, and ${events.length - 4} more` : ''}`;
-  const body = events
-    .map((e) => `- ${e.action} ${e.subject}: ${e.outcome}${e.error ? ` — ${e.error}` : ''}`)
-    .join('\n');
-  const trailers: Record<string, string[]> = {};
-  if (actions.length > 0) trailers[TRAILER.action] = actions;
-  if (backups.length > 0) trailers[TRAILER.backup] = backups;
-  if (restores.length > 0) trailers[TRAILER.restore] = restores;
-  return { message: body ? `${subject}\n\n${body}` : subject, trailers };
 }
 
 /** The plan hash a claim file names; '' when it cannot be read (the claim holds all the same). */
