@@ -77,8 +77,7 @@ function startWriter(namespace: string, maxOps = 6000): Writer {
   };
 }
 
-const byName = (objects: KubeObject[]) =>
-  new Map(objects.map((o) => [o.metadata.name ?? '', o] as const));
+const byName = (objects: KubeObject[]) => new Map(objects.map((o) => [o.metadata.name ?? '', o] as const));
 
 describe('a backup taken while objects change', () => {
   it('holds exactly the objects of its recorded revision', async () => {
@@ -111,7 +110,10 @@ describe('a backup taken while objects change', () => {
 
         // The writer really changed things while the backup listed (otherwise this proves nothing).
         expect(opsDuring).toBeGreaterThan(0);
-        const live = await listAtRevision(kube, configMaps, { namespace, revision: await kube.currentRevision() });
+        const live = await listAtRevision(kube, configMaps, {
+          namespace,
+          revision: await kube.currentRevision(),
+        });
         expect(new Set(live.map((o) => o.metadata.resourceVersion))).not.toEqual(
           new Set(atRevision.map((o) => o.metadata.resourceVersion)),
         );
@@ -121,7 +123,8 @@ describe('a backup taken while objects change', () => {
           objects.map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
         expect(pairs(archived)).toEqual(pairs(atRevision));
         // No object newer than the revision.
-        for (const o of archived) expect(Number(o.metadata.resourceVersion)).toBeLessThanOrEqual(Number(revision));
+        for (const o of archived)
+          expect(Number(o.metadata.resourceVersion)).toBeLessThanOrEqual(Number(revision));
         // And each object is the object as it was, field for field.
         const expected = byName(atRevision);
         for (const o of archived) expect(o).toEqual(expected.get(o.metadata.name ?? ''));

@@ -31,7 +31,12 @@ import {
 
 const p = uniqueName('flt');
 const ns = { a: `${p}-a`, b: `${p}-b`, c: `${p}-c` };
-const sprockets: CustomType = { group: `${p}.lifeboat.test`, kind: 'Sprocket', plural: 'sprockets' };
+// A kind of this file's own, so looking it up by kind is never ambiguous on a shared cluster.
+const sprockets: CustomType = {
+  group: `${p}.lifeboat.test`,
+  kind: `Sprocket${p.slice(-8)}`,
+  plural: 'sprockets',
+};
 const SPROCKETS = `sprockets.${sprockets.group}`;
 const names = {
   pv: `${p}-pv`,
@@ -206,7 +211,9 @@ describe('namespace filters', () => {
     expect(touches(keys, ns.b) || touches(keys, ns.c)).toBe(false);
     // Namespace-limited "auto": only the cluster objects Velero's actions pull in.
     const clusterKeys = keys.filter((k) => !k.includes('/'));
-    expect(clusterKeys).toEqual(sorted([cluster.nsA, cluster.pv, cluster.crd, cluster.binding, cluster.role]));
+    expect(clusterKeys).toEqual(
+      sorted([cluster.nsA, cluster.pv, cluster.crd, cluster.binding, cluster.role]),
+    );
   });
 
   it('takes namespace wildcards in includes and excludes', async () => {
@@ -237,12 +244,14 @@ describe('resource filters', () => {
     { written: ['deployments.apps'], expected: ['deployments.apps'] },
     { written: ['deploy'], expected: ['deployments.apps'] },
     { written: [SPROCKETS], expected: [SPROCKETS] },
-    { written: ['Sprocket'], expected: [SPROCKETS] },
+    { written: [sprockets.kind], expected: [SPROCKETS] },
   ])('includedResources $written backs up exactly $expected', async ({ written, expected }) => {
     const keys = await backupKeys({ includedNamespaces: [ns.a], includedResources: written });
     expect([...new Set(keys.map((k) => k.split('|')[0]))].sort()).toEqual([...expected].sort());
     // Every object of the named types in namespace a is there.
-    expect(keys).toEqual(expect.arrayContaining(ALL_A.filter((k) => expected.includes(k.split('|')[0] ?? ''))));
+    expect(keys).toEqual(
+      expect.arrayContaining(ALL_A.filter((k) => expected.includes(k.split('|')[0] ?? ''))),
+    );
   });
 
   it('excludedResources removes a type, and a dependency of an excluded type stays out', async () => {
@@ -251,7 +260,15 @@ describe('resource filters', () => {
       excludedResources: ['secrets', 'persistentvolumes'],
     });
     expect(keys).toEqual(
-      expect.arrayContaining([inA.web, inA.db, inA.claim, inA.robot, inA.sprocket, cluster.crd, cluster.role]),
+      expect.arrayContaining([
+        inA.web,
+        inA.db,
+        inA.claim,
+        inA.robot,
+        inA.sprocket,
+        cluster.crd,
+        cluster.role,
+      ]),
     );
     expect(keys).not.toContain(inA.secret);
     // The claim is backed up; the volume bound to it is not, because its type is excluded.
@@ -264,9 +281,7 @@ describe('resource filters', () => {
       includedNamespaceScopedResources: ['configmaps'],
       includedClusterScopedResources: ['persistentvolumes'],
     });
-    expect(keys).toEqual(
-      sorted([inA.web, inA.db, inA.rootCa, cluster.nsA, cluster.pv, cluster.freePv]),
-    );
+    expect(keys).toEqual(sorted([inA.web, inA.db, inA.rootCa, cluster.nsA, cluster.pv, cluster.freePv]));
   });
 });
 
@@ -274,7 +289,10 @@ describe('label selectors', () => {
   const three = [ns.a, ns.b, ns.c];
 
   it('matchLabels keeps matching objects; Namespace objects of included namespaces stay', async () => {
-    const keys = await backupKeys({ includedNamespaces: three, labelSelector: { matchLabels: { app: 'web' } } });
+    const keys = await backupKeys({
+      includedNamespaces: three,
+      labelSelector: { matchLabels: { app: 'web' } },
+    });
     expect(keys).toEqual(
       sorted([
         inA.web,
@@ -355,7 +373,11 @@ describe('includeClusterResources', () => {
         const gr = info.group === '' ? info.resource : `${info.resource}.${info.group}`;
         for (const o of await listAtRevision(kube, info, { revision })) {
           expected.add(
-            itemKey({ groupResource: gr, namespace: o.metadata.namespace ?? '', name: o.metadata.name ?? '' }),
+            itemKey({
+              groupResource: gr,
+              namespace: o.metadata.namespace ?? '',
+              name: o.metadata.name ?? '',
+            }),
           );
         }
       }

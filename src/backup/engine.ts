@@ -76,6 +76,11 @@ export interface BackupProgress {
   resourcesTotal: number;
 }
 
+/** Resource types listed at once, unless BackupDeps.concurrency says otherwise. */
+export const DEFAULT_LIST_CONCURRENCY = 6;
+/** Objects per list page (Velero's --client-page-size default is 500 too). */
+export const DEFAULT_PAGE_SIZE = 500;
+
 export interface BackupDeps {
   kube: KubeClient;
   store: BackupStore;
@@ -85,6 +90,8 @@ export interface BackupDeps {
   concurrency?: number;
   /** Objects per list page. */
   pageSize?: number;
+  /** gzip level of the archive, 1 (fastest) to 9 (smallest); zlib's default (6) otherwise, as Velero. */
+  gzipLevel?: number;
   /** How often to start again at a fresh revision when the chosen one is compacted away. */
   maxRevisionRetries?: number;
   /** Called once a revision is chosen, before listing (tests use it to force compaction). */
@@ -104,7 +111,12 @@ class RevisionGoneError extends Error {}
 
 export async function runBackup(req: BackupRequest, deps: BackupDeps): Promise<BackupResult> {
   assertValidName('backup', req.name);
-  ttlOf(req.spec); // a bad TTL fails before anything is written
+  // A bad TTL fails before anything is written, naming the field (the duration parser cannot).
+  try {
+    ttlOf(req.spec);
+  } catch (err) {
+    throw new Error(`backup ${req.name}: spec.ttl: ${errorText(err)}`);
+  }
   const log = deps.log ?? silentLogger();
   const clock = deps.clock ?? (() => new Date());
   const { store, kube } = deps;
@@ -171,7 +183,7 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
   await deps.onRevision?.(revision, ctx.attempt);
   ctx.log.info({ backup: req.name, revision, attempt: ctx.attempt }, 'listing at one revision');
 
-  const writer = createArchiveWriter();
+  const writer = createArchiveWriter(deps.gzipLevel === undefined ? {} : { gzipLevel: deps.gzipLevel });
   const upload = store.put(backupLayout.archive(req.name), writer.output, {
     contentType: 'application/gzip',
   });
@@ -213,7 +225,7 @@ class ListingState {
 
   /**
    * Write one page of objects. Pages from concurrent listers are serialized here, since a tar
-   * stream takes one entry at a time; the next page is fetched while this one is written.
+   * stream takes one entry at a time.
    */
   writePage(info: ResourceInfo, items: KubeObject[]): Promise<void> {
     const next = this.queue.then(async () => {
@@ -221,21 +233,16 @@ class ListingState {
       const listKey = `${info.group === '' ? info.version : `${info.group}/${info.version}`}/${info.kind}`;
       let names = this.resourceList.get(listKey);
       if (!names) this.resourceList.set(listKey, (names = []));
+      const versionDir = `${info.version}${PREFERRED_VERSION_SUFFIX}`;
       for (const obj of items) {
         const ns = obj.metadata.namespace ?? '';
         const name = obj.metadata.name ?? '';
         // Velero writes each item twice: unversioned (for old readers) and under the preferred
-        // version directory (pkg/backup/item_backupper.go).
-        await this.writer.addJson(itemPath({ groupResource: gr, namespace: ns, name, versionDir: '' }), obj);
-        await this.writer.addJson(
-          itemPath({
-            groupResource: gr,
-            namespace: ns,
-            name,
-            versionDir: `${info.version}${PREFERRED_VERSION_SUFFIX}`,
-          }),
-          obj,
-        );
+        // version directory (pkg/backup/item_backupper.go). Serialized once, as compact JSON
+        // like Velero's json.Marshal: serializing is the largest cost of writing a backup.
+        const json = Buffer.from(JSON.stringify(obj));
+        await this.writer.addFile(itemPath({ groupResource: gr, namespace: ns, name, versionDir: '' }), json);
+        await this.writer.addFile(itemPath({ groupResource: gr, namespace: ns, name, versionDir }), json);
         names.push(ns === '' ? name : `${ns}/${name}`);
         this.counts[gr] = (this.counts[gr] ?? 0) + 1;
         this.totalItems++;
@@ -249,7 +256,7 @@ class ListingState {
 async function listAll(opts: { ctx: AttemptContext; revision: string; state: ListingState }): Promise<void> {
   const { ctx, revision, state } = opts;
   const { deps, selection } = ctx;
-  const limit = pLimit(deps.concurrency ?? 6);
+  const limit = pLimit(deps.concurrency ?? DEFAULT_LIST_CONCURRENCY);
   const report = (): void =>
     deps.onProgress?.({
       itemsDone: state.totalItems,
@@ -286,6 +293,9 @@ async function listType(opts: {
   const pointInTime = !info.aggregated;
   if (!pointInTime) state.notPointInTime.push(gr);
   const namespaces = target.namespaces ?? [undefined];
+  // One page is written while the next is fetched: the listing waits on the API server, the
+  // writing on the CPU, and they overlap. At most two pages of this type are held at once.
+  let writing: Promise<void> = Promise.resolve();
   for (const namespace of namespaces) {
     let continueToken: string | undefined;
     do {
@@ -293,7 +303,7 @@ async function listType(opts: {
       try {
         page = await ctx.deps.kube.list(info, {
           ...(namespace ? { namespace } : {}),
-          limit: ctx.deps.pageSize ?? 500,
+          limit: ctx.deps.pageSize ?? DEFAULT_PAGE_SIZE,
           ...(continueToken ? { continueToken } : {}),
           ...(pointInTime ? { resourceVersion: revision, resourceVersionMatch: 'Exact' as const } : {}),
           ...(target.mode === 'all' && ctx.selection.serverLabelSelector
@@ -303,17 +313,23 @@ async function listType(opts: {
       } catch (err) {
         if (err instanceof KubeApiError && err.status === 410) throw new RevisionGoneError(err.message);
         // A type that cannot be listed (forbidden, unavailable) is a per-resource error: the
-        // rest of the backup goes on, and the phase becomes PartiallyFailed (Velero does the same).
+        // rest of the backup goes on — other namespaces too — and the phase becomes
+        // PartiallyFailed (Velero does the same).
         const message = errorText(err);
         state.errors.push({ resource: gr, ...(namespace ? { namespace } : {}), message });
         ctx.runLog.add('error', 'cannot list resource', { resource: gr, namespace, error: message });
-        return;
+        break;
       }
+      // Decided here, in page order: keepObject records dependencies as it goes.
       const kept = page.items.filter((o) => ctx.selection.keepObject(info, o));
-      if (kept.length > 0) await state.writePage(info, kept);
+      await writing;
+      writing = kept.length > 0 ? state.writePage(info, kept) : Promise.resolve();
+      // Awaited on the next round or below; until then a failure must not count as unhandled.
+      writing.catch(() => undefined);
       continueToken = page.continueToken;
     } while (continueToken);
   }
+  await writing;
 }
 
 async function completeBackup(opts: {
@@ -333,8 +349,11 @@ async function completeBackup(opts: {
   for (const [k, names] of [...state.resourceList.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     resourceList[k] = names.sort();
   }
-  await store.put(backupLayout.resourceList(req.name), gzipSync(JSON.stringify(resourceList)));
-  await store.put(backupLayout.log(req.name), runLog.gzip());
+  // Independent of each other; both must be stored before the metadata below.
+  await Promise.all([
+    store.put(backupLayout.resourceList(req.name), gzipSync(JSON.stringify(resourceList))),
+    store.put(backupLayout.log(req.name), runLog.gzip()),
+  ]);
 
   const metadata = buildVeleroBackup({
     name: req.name,

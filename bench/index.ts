@@ -1,0 +1,25 @@
+// `npm run bench -- <name> [options]`: the benchmarks, by name. Each one starts what it needs
+// (usually its own test ground), measures, prints its figures and says whether they meet
+// their targets. Add a benchmark by adding an entry to `benchmarks`.
+import { backupBenchmark } from './backup.js';
+import { restoreBenchmark } from './restore.js';
+import type { Benchmark } from './benchmark.js';
+
+const benchmarks: Record<string, Benchmark> = {
+  backup: backupBenchmark,
+  restore: restoreBenchmark,
+};
+
+function usage(): string {
+  const lines = Object.entries(benchmarks).map(([name, b]) => `  ${name.padEnd(10)} ${b.description}`);
+  return `usage: npm run bench -- <benchmark> [options]\n\nbenchmarks:\n${lines.join('\n')}\n`;
+}
+
+const [name, ...args] = process.argv.slice(2);
+const benchmark = name ? benchmarks[name] : undefined;
+if (!benchmark) {
+  process.stderr.write(name ? `unknown benchmark ${JSON.stringify(name)}\n\n${usage()}` : usage());
+  process.exitCode = 2;
+} else {
+  process.exitCode = await benchmark.run(args);
+}
