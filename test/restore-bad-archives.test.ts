@@ -29,7 +29,10 @@ let world: RestoreWorld;
 let ns: string;
 let validBackup: { metadata: object; archive: Buffer };
 const settings = (): Seeded => configMap(ns, 'settings', {});
-const namespaceOf = (): Seeded => ({ gr: 'namespaces', obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
+const namespaceOf = (): Seeded => ({
+  gr: 'namespaces',
+  obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+});
 
 async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -40,7 +43,11 @@ async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
 beforeAll(async () => {
   world = await localWorld();
   ns = uniqueName('badarch');
-  await createAll(world.kube, [namespaceOf(), configMap(ns, 'settings', { color: 'blue' }), configMap(ns, 'other', { a: 'b' })]);
+  await createAll(world.kube, [
+    namespaceOf(),
+    configMap(ns, 'settings', { color: 'blue' }),
+    configMap(ns, 'other', { a: 'b' }),
+  ]);
   const backup = await backupOf(world, { includedNamespaces: [ns] });
   validBackup = {
     metadata: await getBackup(world.store, backup.name),
@@ -53,7 +60,9 @@ beforeAll(async () => {
 /** Store `archive` as backup `name` beside a copy of the valid backup's velero-backup.json. */
 async function storeBackup(archive: Buffer, opts: { keepChecksum?: boolean } = {}): Promise<string> {
   const name = uniqueName('bad');
-  const metadata = structuredClone(validBackup.metadata) as { metadata: { name: string; annotations: Record<string, string> } };
+  const metadata = structuredClone(validBackup.metadata) as {
+    metadata: { name: string; annotations: Record<string, string> };
+  };
   metadata.metadata.name = name;
   // Without the checksum the archive's own problems are what the reader meets (as with an
   // archive Velero wrote); with it, any change to the bytes is caught.
@@ -83,7 +92,11 @@ async function expectRefused(name: string, problem: RegExp): Promise<void> {
 async function validEntriesThen(extra: TarFile[]): Promise<Buffer> {
   const files = veleroArchiveFiles([
     { groupResource: 'namespaces', object: namespaceOf().obj, placement: 'preferred' },
-    { groupResource: 'configmaps', object: configMap(ns, 'settings', { color: 'blue' }).obj, placement: 'preferred' },
+    {
+      groupResource: 'configmaps',
+      object: configMap(ns, 'settings', { color: 'blue' }).obj,
+      placement: 'preferred',
+    },
   ]);
   return tarGz([...files, ...extra]);
 }
@@ -131,7 +144,14 @@ describe('a restore from a bad archive', () => {
     const absolute = await validEntriesThen([{ path: '/etc/cron.d/evil.json', content: '{}' }]);
     const name = await storeBackup(absolute);
     await expectRefused(name, /escapes the archive/);
-    const cli = await runCli([...cliGlobals(world), 'restore', 'plan', uniqueName('r'), '--from-backup', name]);
+    const cli = await runCli([
+      ...cliGlobals(world),
+      'restore',
+      'plan',
+      uniqueName('r'),
+      '--from-backup',
+      name,
+    ]);
     expect(cli.code).toBe(EXIT.error);
     expect(cli.stdout).toBe('');
     expect(cli.stderr).toContain(`error: archive ${world.store.describe}/${backupLayout.archive(name)}: `);

@@ -35,7 +35,10 @@ describe('a restore with a namespace mapping', () => {
     const objects: Seeded[] = [
       configMap(shop, 'settings', { color: 'blue' }),
       secret(shop, 'db', { password: secretValue('pw') }),
-      { gr: 'serviceaccounts', obj: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'api', namespace: shop } } },
+      {
+        gr: 'serviceaccounts',
+        obj: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'api', namespace: shop } },
+      },
       {
         gr: 'roles.rbac.authorization.k8s.io',
         obj: {
@@ -71,7 +74,10 @@ describe('a restore with a namespace mapping', () => {
       },
     ];
     await createAll(w.kube, [
-      { gr: 'namespaces', obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: shop, labels: { team: 'shop' } } } },
+      {
+        gr: 'namespaces',
+        obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: shop, labels: { team: 'shop' } } },
+      },
       ...objects,
     ]);
     const originals = new Map<string, unknown>();
@@ -82,10 +88,20 @@ describe('a restore with a namespace mapping', () => {
     const name = uniqueName('copy');
     const { plan } = await planRestore({ name, spec }, w.deps());
     // Nothing of the plan touches the source namespace: it creates the copy.
-    expect(plan.items.filter((i) => i.namespace === shop || (i.groupResource === 'namespaces' && i.name === shop))).toEqual([]);
-    expect(plan.items.find((i) => i.groupResource === 'namespaces')).toMatchObject({ name: copy, action: 'create' });
+    expect(
+      plan.items.filter((i) => i.namespace === shop || (i.groupResource === 'namespaces' && i.name === shop)),
+    ).toEqual([]);
+    expect(plan.items.find((i) => i.groupResource === 'namespaces')).toMatchObject({
+      name: copy,
+      action: 'create',
+    });
     for (const s of objects) {
-      expect(plan.items.find((i) => i.groupResource === s.gr && i.namespace === copy && i.name === s.obj.metadata.name)?.action, ref(s)).toBe('create');
+      expect(
+        plan.items.find(
+          (i) => i.groupResource === s.gr && i.namespace === copy && i.name === s.obj.metadata.name,
+        )?.action,
+        ref(s),
+      ).toBe('create');
     }
 
     const result = await applyRestore({ name, spec }, w.deps());
@@ -93,9 +109,17 @@ describe('a restore with a namespace mapping', () => {
     expect(result.phase).toBe('Completed');
 
     // Both namespaces exist; the copy carries the source's labels, with its own name label.
-    const nsCopy = await read(w.kube, { gr: 'namespaces', obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: copy } } });
+    const nsCopy = await read(w.kube, {
+      gr: 'namespaces',
+      obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: copy } },
+    });
     expect(nsCopy?.metadata.labels).toMatchObject({ team: 'shop', 'kubernetes.io/metadata.name': copy });
-    expect(await read(w.kube, { gr: 'namespaces', obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: shop } } })).not.toBeNull();
+    expect(
+      await read(w.kube, {
+        gr: 'namespaces',
+        obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: shop } },
+      }),
+    ).not.toBeNull();
 
     for (const s of objects) {
       // The original is exactly as it was (same resourceVersion: never written).

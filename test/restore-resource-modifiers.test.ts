@@ -2,8 +2,9 @@
 // merge patch, each chosen by different conditions (group-resource glob, name regex,
 // namespaces, label selector, matches). Objects no rule selects are restored as backed up.
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyRestore, planRestore } from '../src/restore/engine.js';
+import { applyRestore, planRestore, RestoreSpecError } from '../src/restore/engine.js';
 import type { RestoreSpec } from '../src/restore/spec.js';
+import type { KubeObject } from '../src/kube/types.js';
 import {
   backupOf,
   configMap,
@@ -27,7 +28,7 @@ interface Container {
   env?: unknown[];
   ports?: unknown[];
 }
-const containersOf = (d: { spec?: unknown } | null): Container[] =>
+const containersOf = (d: KubeObject | null): Container[] =>
   (d?.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers;
 
 describe('resource modifiers', () => {
@@ -82,7 +83,9 @@ describe('resource modifiers', () => {
             // Strategic merge patch; `matches` on a field value. Containers merge by name.
             conditions: {
               groupResource: 'deployments.apps',
-              matches: [{ path: '/spec/template/spec/containers/0/image', value: 'registry.example/shop/web:1.0' }],
+              matches: [
+                { path: '/spec/template/spec/containers/0/image', value: 'registry.example/shop/web:1.0' },
+              ],
             },
             strategicPatches: [
               {
@@ -109,10 +112,17 @@ describe('resource modifiers', () => {
     const name = uniqueName('mods');
     const { plan } = await planRestore({ name, spec }, w.deps());
     const planned = (s: Seeded) =>
-      plan.items.find((i) => i.groupResource === s.gr && i.namespace === s.obj.metadata.namespace && i.name === s.obj.metadata.name);
+      plan.items.find(
+        (i) =>
+          i.groupResource === s.gr &&
+          i.namespace === s.obj.metadata.namespace &&
+          i.name === s.obj.metadata.name,
+      );
     // The plan shows the objects as the modifiers leave them.
     expect(planned(appConfig)?.changes).toContainEqual({ path: 'data.color', op: 'add', after: 'green' });
-    expect(planned(dbConfig)?.changes).not.toContainEqual(expect.objectContaining({ path: 'data.deprecated' }));
+    expect(planned(dbConfig)?.changes).not.toContainEqual(
+      expect.objectContaining({ path: 'data.deprecated' }),
+    );
 
     const result = await applyRestore({ name, spec }, w.deps());
     expect(result.items.filter((i) => i.result === 'failed')).toEqual([]);
@@ -138,5 +148,34 @@ describe('resource modifiers', () => {
 
     expect((await read(w.kube, webService))?.metadata.labels?.['matched-by']).toBe('star');
     expect((await read(w.kube, web))?.metadata.labels?.['matched-by']).toBeUndefined();
+  });
+
+  it('refuse an invalid document before anything is read or written, naming each field', async () => {
+    world = await localWorld();
+    const spec: RestoreSpec = {
+      backupName: 'does-not-matter',
+      namespaceMapping: { shop: 'Shop Copy' },
+      resourceModifiers: {
+        version: 'v1',
+        resourceModifierRules: [
+          { conditions: { groupResource: '' }, mergePatches: [{ patchData: '{}' }] },
+          { conditions: { groupResource: 'configmaps', resourceNameRegex: '(' }, patches: [] },
+        ],
+      },
+    };
+    const error = await planRestore({ name: uniqueName('bad-spec'), spec }, world.deps()).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RestoreSpecError);
+    expect((error as RestoreSpecError).problems).toEqual([
+      'namespaceMapping.shop: target "Shop Copy" is not a valid namespace name',
+      'resourceModifiers.resourceModifierRules[0].conditions.groupResource: must not be empty',
+      'resourceModifiers.resourceModifierRules[1].conditions.resourceNameRegex: invalid regular expression',
+      'resourceModifiers.resourceModifierRules[1]: no patches, mergePatches or strategicPatches',
+    ]);
+    const applied = await applyRestore({ name: uniqueName('bad-spec'), spec }, world.deps()).catch(
+      (e: unknown) => e,
+    );
+    expect(applied).toBeInstanceOf(RestoreSpecError);
   });
 });

@@ -60,7 +60,10 @@ describe('a restore after the namespaces are lost', () => {
       secret(billing, 'api-key', { key: secretValue('key') }),
       deployment(billing, 'invoicer'),
     ];
-    const namespaces = [namespaceObject(shop, { team: 'shop' }), namespaceObject(billing, { team: 'billing' })];
+    const namespaces = [
+      namespaceObject(shop, { team: 'shop' }),
+      namespaceObject(billing, { team: 'billing' }),
+    ];
     // billing's deployment runs as `api` too; give it one.
     others.push({
       gr: 'serviceaccounts',
@@ -83,7 +86,12 @@ describe('a restore after the namespaces are lost', () => {
 
     const name = uniqueName('rt');
     const planned = await planRestore({ name, spec: { backupName: backup.name } }, w.deps());
-    const actions = new Map(planned.plan.items.map((i) => [`${i.groupResource} ${i.namespace ? `${i.namespace}/` : ''}${i.name}`, i.action]));
+    const actions = new Map(
+      planned.plan.items.map((i) => [
+        `${i.groupResource} ${i.namespace ? `${i.namespace}/` : ''}${i.name}`,
+        i.action,
+      ]),
+    );
     for (const s of everything) expect(actions.get(ref(s)), ref(s)).toBe('create');
     expect(planned.plan.summary.total.invalid).toBe(0);
     expect(planned.plan.summary.total.conflict).toBe(0);
@@ -117,7 +125,10 @@ describe('a restore after the namespaces are lost', () => {
       crd,
       configMap(ns, 'settings', { color: 'green' }),
       secret(ns, 'token', { token: secretValue('tok') }),
-      { gr: 'serviceaccounts', obj: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'api', namespace: ns } } },
+      {
+        gr: 'serviceaccounts',
+        obj: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'api', namespace: ns } },
+      },
       deployment(ns, 'web'),
       widget({ group, ns, name: 'w1', spec: { size: 1 } }),
     ];
@@ -127,7 +138,10 @@ describe('a restore after the namespaces are lost', () => {
     await deleteNamespaces(s3.kube, [ns]);
     await deleteAndWait(s3.kube, crd);
 
-    const result = await applyRestore({ name: uniqueName('rt-s3'), spec: { backupName: backup.name } }, s3.deps());
+    const result = await applyRestore(
+      { name: uniqueName('rt-s3'), spec: { backupName: backup.name } },
+      s3.deps(),
+    );
     expect(result.items.filter((i) => i.result === 'failed')).toEqual([]);
     expect(result.phase).toBe('Completed');
     const after = await snapshot(s3, objects);

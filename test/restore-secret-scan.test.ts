@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { planRestore } from '../src/restore/engine.js';
 import { renderPlanJson, renderPlanMarkdown } from '../src/restore/plan-render.js';
 import { restoreLayout } from '../src/storage/layout.js';
+import type { RestorePlan } from '../src/restore/plan.js';
 import type { KubeObject } from '../src/kube/types.js';
 import {
   b64,
@@ -56,7 +57,9 @@ async function installEchoingPolicy(w: RestoreWorld, ns: string): Promise<() => 
           { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['secrets'] },
         ],
       },
-      matchConditions: [{ name: 'rejected-only', expression: "object.metadata.name.startsWith('rejected-')" }],
+      matchConditions: [
+        { name: 'rejected-only', expression: "object.metadata.name.startsWith('rejected-')" },
+      ],
       validations: [
         {
           expression: "object.metadata.name != 'rejected-always' && request.dryRun == true",
@@ -106,51 +109,149 @@ async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * Seven Secrets backed up, then made to diverge: deleted (so created again), left alone,
+ * changed (so updated), made immutable with another value (a conflict), and three that the
+ * echoing policy refuses. Returns every value that ever was in them, by label.
+ */
+async function secretsThatDiverge(
+  w: RestoreWorld,
+  ns: string,
+): Promise<{ backupName: string; values: Map<string, string>; updated: Seeded }> {
+  const values = new Map<string, string>();
+  const make = (name: string, extra: Partial<KubeObject> = {}): Seeded => {
+    const password = secretValue(name);
+    const user = secretValue(`user-of-${name}`);
+    values.set(`backup ${name} password`, password);
+    values.set(`backup ${name} user`, user);
+    const s = secret(ns, name, { password, user });
+    Object.assign(s.obj, extra);
+    return s;
+  };
+  const updated = make('updated');
+  // kubectl apply keeps the whole Secret, values included, in this annotation.
+  updated.obj.metadata.annotations = {
+    'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({
+      ...updated.obj,
+      metadata: { name: 'updated', namespace: ns },
+    }),
+  };
+  const names = [
+    'created',
+    'unchanged',
+    'immutable',
+    'rejected-always',
+    'rejected-on-apply',
+    'rejected-update',
+  ];
+  const all = [updated, ...names.map((n) => make(n, n === 'immutable' ? { immutable: true } : {}))];
+  await createAll(w.kube, [
+    { gr: 'namespaces', obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } },
+    ...all,
+  ]);
+  const backup = await backupOf(w, { includedNamespaces: [ns] });
+
+  const secrets = await infoFor(w.kube, 'secrets');
+  const liveSecret = (name: string): KubeObject => {
+    const password = secretValue(`live-${name}`);
+    values.set(`live ${name} password`, password);
+    return secret(ns, name, { password }).obj;
+  };
+  for (const name of ['created', 'rejected-always', 'rejected-on-apply'])
+    await w.kube.delete(secrets, ns, name);
+  for (const name of ['updated', 'rejected-update']) {
+    await w.kube.apply(secrets, liveSecret(name), { fieldManager: 'someone', force: true });
+  }
+  await w.kube.delete(secrets, ns, 'immutable');
+  await eventually(
+    async () => ((await w.kube.get(secrets, ns, 'immutable')) === null ? true : undefined),
+    'immutable to be gone',
+  );
+  await w.kube.create(secrets, { ...liveSecret('immutable'), immutable: true });
+  return { backupName: backup.name, values, updated };
+}
+
+function expectPlanActions(plan: RestorePlan): void {
+  const item = (n: string) => plan.items.find((i) => i.groupResource === 'secrets' && i.name === n);
+  expect(
+    Object.fromEntries(
+      [
+        'created',
+        'unchanged',
+        'updated',
+        'immutable',
+        'rejected-always',
+        'rejected-on-apply',
+        'rejected-update',
+      ].map((n) => [n, item(n)?.action]),
+    ),
+  ).toEqual({
+    created: 'create',
+    unchanged: 'unchanged',
+    updated: 'update',
+    immutable: 'conflict',
+    'rejected-always': 'invalid',
+    'rejected-on-apply': 'create',
+    'rejected-update': 'update',
+  });
+  expect(item('immutable')?.reason).toBe('update would change immutable field data.password');
+  // The dry run was refused with the value in the message; the plan shows its fingerprint.
+  expect(item('rejected-always')?.reason).toMatch(
+    /refusing rejected-always with password sha256:[0-9a-f]{12}/,
+  );
+  // The update shows that the password changes, by fingerprint, and names the key.
+  expect(item('updated')?.changes).toContainEqual(
+    expect.objectContaining({
+      path: 'data.password',
+      op: 'change',
+      before: expect.stringMatching(/^sha256:/),
+    }),
+  );
+}
+
+function expectOutcomes(result: {
+  phase: string;
+  items: { name: string; result: string; message?: string }[];
+}): void {
+  const outcome = (n: string) => result.items.find((i) => i.name === n);
+  expect(result.phase).toBe('PartiallyFailed');
+  expect(
+    Object.fromEntries(
+      [
+        'created',
+        'unchanged',
+        'updated',
+        'immutable',
+        'rejected-always',
+        'rejected-on-apply',
+        'rejected-update',
+      ].map((n) => [n, outcome(n)?.result]),
+    ),
+  ).toEqual({
+    created: 'created',
+    unchanged: 'skipped',
+    updated: 'updated',
+    immutable: 'failed',
+    'rejected-always': 'failed',
+    'rejected-on-apply': 'failed',
+    'rejected-update': 'failed',
+  });
+  // Apply-time refusals quote the new value and the old one: both fingerprinted.
+  expect(outcome('rejected-on-apply')?.message).toMatch(
+    /refusing rejected-on-apply with password sha256:[0-9a-f]{12}/,
+  );
+  expect(outcome('rejected-update')?.message).toMatch(
+    /with password sha256:[0-9a-f]{12} \(was sha256:[0-9a-f]{12}\)/,
+  );
+}
+
 describe('Secret values in restore outputs', () => {
   it('appear nowhere: plans, stored results and log, CLI output', async () => {
     world = await localWorld();
     const w = world;
     const ns = uniqueName('secrets');
-    const values = new Map<string, string>();
-    const make = (name: string, extra: Partial<KubeObject> = {}): Seeded => {
-      const password = secretValue(name);
-      values.set(`backup ${name}`, password);
-      const s = secret(ns, name, { password, user: `user-of-${name}` });
-      Object.assign(s.obj, extra);
-      return s;
-    };
-    const created = make('created');
-    const unchanged = make('unchanged');
-    const updated = make('updated');
-    // kubectl apply keeps the whole Secret, values included, in this annotation.
-    updated.obj.metadata.annotations = {
-      'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ ...updated.obj, metadata: { name: 'updated', namespace: ns } }),
-    };
-    const immutable = make('immutable', { immutable: true });
-    const rejectedAlways = make('rejected-always');
-    const rejectedOnApply = make('rejected-on-apply');
-    const rejectedUpdate = make('rejected-update');
-    const all = [created, unchanged, updated, immutable, rejectedAlways, rejectedOnApply, rejectedUpdate];
-    await createAll(w.kube, [{ gr: 'namespaces', obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } }, ...all]);
-    const backup = await backupOf(w, { includedNamespaces: [ns] });
-
-    // After the backup: some Secrets are gone, some have other values now.
-    const secrets = await infoFor(w.kube, 'secrets');
-    for (const s of [created, rejectedAlways, rejectedOnApply]) await w.kube.delete(secrets, ns, s.obj.metadata.name ?? '');
-    const liveValue = (name: string): string => {
-      const v = secretValue(`live-${name}`);
-      values.set(`live ${name}`, v);
-      return v;
-    };
-    for (const s of [updated, rejectedUpdate]) {
-      const name = s.obj.metadata.name ?? '';
-      await w.kube.apply(secrets, { ...secret(ns, name, { password: liveValue(name) }).obj }, { fieldManager: 'someone', force: true });
-    }
-    await w.kube.delete(secrets, ns, 'immutable');
-    await eventually(async () => ((await read(w.kube, immutable)) === null ? true : undefined), 'immutable to be gone');
-    await w.kube.create(secrets, { ...secret(ns, 'immutable', { password: liveValue('immutable') }).obj, immutable: true });
+    const { backupName, values, updated } = await secretsThatDiverge(w, ns);
     cleanup = await installEchoingPolicy(w, ns);
-
     const forms = [...values.entries()].flatMap(([label, v]) => [
       { label: `${label} (plain)`, form: v },
       { label: `${label} (base64)`, form: b64(v) },
@@ -159,27 +260,14 @@ describe('Secret values in restore outputs', () => {
 
     // --- the plan ----------------------------------------------------------------------
     const name = uniqueName('scan');
-    const spec = { backupName: backup.name, existingResourcePolicy: 'update' as const };
+    const spec = { backupName, existingResourcePolicy: 'update' as const };
     const { plan } = await planRestore({ name, spec }, w.deps());
-    const action = (n: string) => plan.items.find((i) => i.groupResource === 'secrets' && i.name === n);
-    expect(action('created')?.action).toBe('create');
-    expect(action('unchanged')?.action).toBe('unchanged');
-    expect(action('updated')?.action).toBe('update');
-    expect(action('immutable')).toMatchObject({ action: 'conflict', reason: 'update would change immutable field data.password' });
-    expect(action('rejected-on-apply')?.action).toBe('create');
-    expect(action('rejected-update')?.action).toBe('update');
-    // The dry run was refused with the value in the message; the plan shows its fingerprint.
-    expect(action('rejected-always')?.action).toBe('invalid');
-    expect(action('rejected-always')?.reason).toMatch(/refusing rejected-always with password sha256:[0-9a-f]{12}/);
-    // The update shows that the password changes, by fingerprint, and names the key.
-    expect(action('updated')?.changes).toContainEqual(
-      expect.objectContaining({ path: 'data.password', op: 'change', before: expect.stringMatching(/^sha256:/) }),
-    );
+    expectPlanActions(plan);
     expect(leaks(renderPlanMarkdown(plan))).toEqual([]);
     expect(leaks(renderPlanJson(plan))).toEqual([]);
 
     // --- the CLI: plan, apply, describe, logs, list ------------------------------------
-    const flags = ['--from-backup', backup.name, '--existing-resource-policy', 'update'];
+    const flags = ['--from-backup', backupName, '--existing-resource-policy', 'update'];
     const outputs: { what: string; text: string }[] = [];
     const cli = async (what: string, args: string[], code: number) => {
       const run = await runCli([...cliGlobals(w), ...args]);
@@ -190,20 +278,11 @@ describe('Secret values in restore outputs', () => {
     await cli('plan (md)', ['restore', 'plan', name, ...flags], 0);
     await cli('plan (json)', ['restore', 'plan', name, ...flags, '-f', 'json'], 0);
     const applied = await cli('apply', ['-o', 'json', 'restore', 'apply', name, ...flags], 3);
-    const result = JSON.parse(applied.stdout) as { phase: string; items: { name: string; result: string; message?: string }[] };
-    const outcome = (n: string) => result.items.find((i) => i.name === n);
-    expect(result.phase).toBe('PartiallyFailed');
-    expect(outcome('created')?.result).toBe('created');
-    expect(outcome('unchanged')?.result).toBe('skipped');
-    expect(outcome('updated')?.result).toBe('updated');
-    for (const n of ['immutable', 'rejected-always', 'rejected-on-apply', 'rejected-update']) {
-      expect(outcome(n)?.result, n).toBe('failed');
-    }
-    // Apply-time refusals quote the new value and the old one: both fingerprinted.
-    expect(outcome('rejected-on-apply')?.message).toMatch(/refusing rejected-on-apply with password sha256:[0-9a-f]{12}/);
-    expect(outcome('rejected-update')?.message).toMatch(/with password sha256:[0-9a-f]{12} \(was sha256:[0-9a-f]{12}\)/);
+    expectOutcomes(JSON.parse(applied.stdout) as Parameters<typeof expectOutcomes>[0]);
     // The update did happen.
-    expect((await read(w.kube, updated))?.data).toMatchObject({ password: b64(values.get('backup updated') ?? '') });
+    expect((await read(w.kube, updated))?.data).toMatchObject({
+      password: b64(values.get('backup updated password') ?? ''),
+    });
 
     // Again, in the table format: only the failures are left to attempt, so the phase is Failed.
     const again = await cli('apply (table)', ['restore', 'apply', `${name}-again`, ...flags], 1);
@@ -220,7 +299,12 @@ describe('Secret values in restore outputs', () => {
     const stored: string[] = [];
     for await (const o of w.store.list(restoreLayout.dir(name))) stored.push(o.key);
     expect(stored.sort()).toEqual(
-      [restoreLayout.log(name), restoreLayout.results(name), restoreLayout.resourceList(name), restoreLayout.record(name)].sort(),
+      [
+        restoreLayout.log(name),
+        restoreLayout.results(name),
+        restoreLayout.resourceList(name),
+        restoreLayout.record(name),
+      ].sort(),
     );
     for (const key of stored) {
       const bytes = await readAll(await w.store.get(key));

@@ -48,7 +48,9 @@ describe('a stale restore plan', () => {
     await createAll(w.kube, [namespace(target, { team: 'other' })]);
     const copied = configMap(target, 'settings', {});
 
-    const error = await applyRestore({ name, spec }, w.deps(), { approvedHash: approved.hash }).catch((e: unknown) => e);
+    const error = await applyRestore({ name, spec }, w.deps(), { approvedHash: approved.hash }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(StalePlanError);
     const stale = error as StalePlanError;
     expect(stale.approvedHash).toBe(approved.hash);
@@ -77,10 +79,17 @@ describe('a stale restore plan', () => {
 
     const planned = await runCli([
       ...cliGlobals(w),
-      'restore', 'plan', name,
-      '--from-backup', backup.name,
-      '--namespace-mappings', `${ns}:${target}`,
-      '-f', 'json', '--out', planFile,
+      'restore',
+      'plan',
+      name,
+      '--from-backup',
+      backup.name,
+      '--namespace-mappings',
+      `${ns}:${target}`,
+      '-f',
+      'json',
+      '--out',
+      planFile,
     ]);
     expect(planned.stderr).toBe('');
     expect(planned.code).toBe(EXIT.ok);
@@ -91,13 +100,23 @@ describe('a stale restore plan', () => {
     await createAll(w.kube, [namespace(target), configMap(target, 'settings', { color: 'red' })]);
 
     const refused = await runCli([...cliGlobals(w), 'restore', 'apply', name, '--plan', planFile]);
-    expect(refused.code).toBe(EXIT.stale);
+    // The documented exit code for a stale plan (README "Exit codes"; EXIT.stale).
     expect(refused.code).toBe(5);
     expect(refused.stderr).toContain('the approved plan is stale');
     expect(refused.stdout).toBe('');
     expect(await w.store.exists(`restores/${name}/lifeboat-restore.json`)).toBe(false);
 
-    const forced = await runCli([...cliGlobals(w), '-o', 'json', 'restore', 'apply', name, '--plan', planFile, '--force']);
+    const forced = await runCli([
+      ...cliGlobals(w),
+      '-o',
+      'json',
+      'restore',
+      'apply',
+      name,
+      '--plan',
+      planFile,
+      '--force',
+    ]);
     expect(forced.code).toBe(EXIT.ok);
     const result = JSON.parse(forced.stdout) as { phase: string; items: { name: string; result: string }[] };
     expect(result.phase).toBe('Completed');

@@ -22,7 +22,14 @@ import {
   type RestoreWorld,
   type Seeded,
 } from './fixtures/restore-fixtures.js';
-import { asServed, putBackup, tarGz, veleroArchiveFiles, veleroBackupJson, type VeleroItem } from './fixtures/velero-archives.js';
+import {
+  asServed,
+  putBackup,
+  tarGz,
+  veleroArchiveFiles,
+  veleroBackupJson,
+  type VeleroItem,
+} from './fixtures/velero-archives.js';
 
 let world: RestoreWorld;
 let group: string;
@@ -68,12 +75,24 @@ describe('a backup written by Velero', () => {
     const creds = secret(ns, 'creds', { password: 'hunter2-but-longer' });
     const web = deployment(ns, 'web');
     const items: VeleroItem[] = [
-      { groupResource: 'namespaces', object: asServed(namespace(ns), { status: { phase: 'Active' } }), placement: 'preferred' },
+      {
+        groupResource: 'namespaces',
+        object: asServed(namespace(ns), { status: { phase: 'Active' } }),
+        placement: 'preferred',
+      },
       { groupResource: 'configmaps', object: asServed(settings.obj), placement: 'preferred' },
       { groupResource: 'secrets', object: asServed(creds.obj), placement: 'preferred' },
-      { groupResource: 'deployments.apps', object: asServed(web.obj, { status: { replicas: 2 } }), placement: 'preferred' },
+      {
+        groupResource: 'deployments.apps',
+        object: asServed(web.obj, { status: { replicas: 2 } }),
+        placement: 'preferred',
+      },
       // The CRD itself, as Velero backs it up with its custom resources.
-      { groupResource: CRD_RESOURCE, object: asServed(crd.obj, { status: { acceptedNames: {} } }), placement: 'preferred' },
+      {
+        groupResource: CRD_RESOURCE,
+        object: asServed(crd.obj, { status: { acceptedNames: {} } }),
+        placement: 'preferred',
+      },
       // One custom object, in both versions the source served; their contents tell them apart.
       {
         groupResource: `widgets.${group}`,
@@ -110,7 +129,10 @@ describe('a backup written by Velero', () => {
     }
     expect((await read(world.kube, settings))?.data).toEqual({ color: 'blue' });
     expect((await read(world.kube, creds))?.data).toEqual(creds.obj.data);
-    expect((await read(world.kube, web))?.spec).toMatchObject({ replicas: 2, selector: { matchLabels: { app: 'web' } } });
+    expect((await read(world.kube, web))?.spec).toMatchObject({
+      replicas: 2,
+      selector: { matchLabels: { app: 'web' } },
+    });
   });
 
   it('restores an old archive with only unversioned directories', async () => {

@@ -199,6 +199,10 @@ export class KubeClient {
           if (err instanceof KubeApiError && err.status === 503) {
             return { ...t, resources: [], aggregated: true, unavailable: err.message };
           }
+          // A group announced by /apis a moment ago can be gone now (its CRD was just deleted).
+          if (err instanceof KubeApiError && err.status === 404) {
+            return { ...t, resources: [], aggregated: aggregated.has(apiVersionOf(t)), unavailable: err.message };
+          }
           throw err;
         }
       }),

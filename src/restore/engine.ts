@@ -21,6 +21,8 @@ import { resolveRestoreSource } from './source.js';
 import type { RestoreSpec } from './spec.js';
 import { scrubText, secretValueForms } from './redact.js';
 import type { Priorities } from './order.js';
+import { validateNamespaceMapping } from './namespace-mapping.js';
+import { validateResourceModifiers } from './modifiers.js';
 
 export { FIELD_MANAGER };
 
@@ -96,9 +98,37 @@ export interface PlannedRestore {
   secretForms: string[];
 }
 
+/** A restore spec that cannot be carried out; `problems` are `field: message` lines. */
+export class RestoreSpecError extends Error {
+  constructor(
+    readonly restoreName: string,
+    readonly problems: string[],
+  ) {
+    super(`restore ${restoreName}: invalid spec: ${problems.join('; ')}`);
+    this.name = 'RestoreSpecError';
+  }
+}
+
+/**
+ * Velero validates a restore before it starts (pkg/controller/restore_controller.go
+ * validateAndComplete; resource modifiers: FailedValidation) and restores nothing from an
+ * invalid one. Policy documents are checked when they are loaded; the CLI and other callers
+ * pass specs straight in, so the engine checks again rather than failing object by object.
+ */
+function checkSpec(req: RestoreRequest): void {
+  const problems = [
+    ...validateNamespaceMapping(req.spec.namespaceMapping),
+    ...(req.spec.resourceModifiers
+      ? validateResourceModifiers(req.spec.resourceModifiers).map((p) => `resourceModifiers.${p}`)
+      : []),
+  ];
+  if (problems.length > 0) throw new RestoreSpecError(req.name, problems);
+}
+
 /** Plan a restore: a pure function of the verified archive and the live cluster (see plan.ts). */
 export async function planRestore(req: RestoreRequest, deps: RestoreDeps): Promise<PlannedRestore> {
   assertValidName('restore', req.name);
+  checkSpec(req);
   const backup = await resolveRestoreSource(deps.store, req.spec);
   const prepared = await prepareRestore({
     kube: deps.kube,

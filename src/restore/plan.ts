@@ -18,7 +18,7 @@ import { applyResourceModifiers, ResourceModifierError } from './modifiers.js';
 import { applyNamespaceMapping } from './namespace-mapping.js';
 import type { Priorities } from './order.js';
 import { DEFAULT_RESTORE_PRIORITIES, restoreTiers } from './order.js';
-import { redactEntries, redactObject, scrubText, secretValueForms } from './redact.js';
+import { isSecret, redactEntries, redactObject, scrubText, secretValueForms } from './redact.js';
 import { SanitizeError, sanitizeForRestore } from './sanitize.js';
 import type { RestoreSpec } from './spec.js';
 import { groupOfApiVersion } from './strategic-merge.js';
@@ -392,7 +392,8 @@ function planHash(input: PlanInput, items: PlanItem[], ordered: PlanInputItem[])
         namespace: item.namespace,
         name: item.name,
         action: item.action,
-        desired: desired ? redactObject(desired) : null,
+        // Only Secrets need a redacted copy; the rest is hashed as it is (no copy of every object).
+        desired: desired ? (isSecret(desired) ? redactObject(desired) : desired) : null,
       };
     }),
   };
@@ -475,6 +476,8 @@ export function prepareDesiredObject(obj: KubeObject, opts: PrepareOptions): Pre
     });
     if (sanitized.skip !== undefined) return { desired: null, skipReason: sanitized.skip };
     const mapped = applyNamespaceMapping(sanitized.object, opts.groupResource, opts.spec.namespaceMapping);
+    // `mapped` is this call's own copy; without rules there is nothing to copy it again for.
+    if (!opts.spec.resourceModifiers?.resourceModifierRules?.length) return { desired: mapped, applied: [] };
     const modified = applyResourceModifiers(mapped, opts.groupResource, opts.spec.resourceModifiers);
     return { desired: modified.object, applied: modified.applied };
   } catch (err) {

@@ -20,6 +20,7 @@ import {
 } from './archive-items.js';
 import { prepareDesiredObject, type PlanInputItem } from './plan.js';
 import { mapNamespace } from './namespace-mapping.js';
+import { liveKey, readLiveObjects, type LiveRead, type LiveRef } from './live-objects.js';
 import type { RestoreSpec } from './spec.js';
 
 export interface PreparedRestore {
@@ -119,26 +120,25 @@ export async function prepareRestore(opts: {
   addMissingNamespaces(selected);
 
   const crdsRestored = new Set(selected.filter((s) => s.gr === CRDS).map((s) => s.obj.metadata.name ?? ''));
-  const limit = pLimit(opts.concurrency ?? 16);
+  const drafts = selected.map(({ gr, obj }) =>
+    draftItem({
+      gr,
+      obj,
+      spec,
+      backupName,
+      restoreName: opts.restoreName,
+      served,
+      versionsOf,
+      crdsRestored,
+    }),
+  );
+  const concurrency = opts.concurrency ?? 16;
+  await readLive({ kube, drafts, namespacesInfo: served.get('namespaces'), concurrency });
   const desired = new Map<string, KubeObject>();
+  const limit = pLimit(concurrency);
   const items = await Promise.all(
-    selected.map(({ gr, obj }) =>
-      limit(() =>
-        prepareItem({
-          gr,
-          obj,
-          kube,
-          spec,
-          backupName,
-          restoreName: opts.restoreName,
-          served,
-          versionsOf,
-          crdsRestored,
-          facts,
-          dryRun: opts.dryRun ?? true,
-          desired,
-        }),
-      ),
+    drafts.map((d) =>
+      limit(() => finishItem({ draft: d, kube, spec, dryRun: opts.dryRun ?? true, desired })),
     ),
   );
   return { items, desired, resources: served, index };
@@ -178,10 +178,29 @@ function pseudoInfo(gr: string, f: ArchiveTypeFacts): ResourceInfo {
   };
 }
 
-async function prepareItem(o: {
+type ItemBase = Pick<PlanInputItem, 'groupResource' | 'apiVersion' | 'kind' | 'namespace' | 'name'>;
+
+/**
+ * One selected object on its way to a plan item: decided already without the cluster (skipped,
+ * invalid, or a custom resource whose CRD the restore brings), or waiting for its live object.
+ */
+type Draft =
+  | { decided: PlanInputItem; desired?: KubeObject }
+  | {
+      base: ItemBase;
+      desired: KubeObject;
+      /** The resource at the object's version. */
+      info: ResourceInfo;
+      /** Filled by readLive; null when the object (or its namespace) does not exist. */
+      live?: LiveRead;
+      /** Its namespace does not exist: nothing can exist in it, and nothing can be dry-run there. */
+      namespaceMissing?: boolean;
+    };
+
+/** Everything about one object that needs no cluster call: target, sanitizing, modifiers, served version. */
+function draftItem(o: {
   gr: string;
   obj: KubeObject;
-  kube: KubeClient;
   spec: RestoreSpec;
   backupName: string;
   restoreName: string;
@@ -189,11 +208,8 @@ async function prepareItem(o: {
   /** API group → the versions the cluster serves. */
   versionsOf: Map<string, string[]>;
   crdsRestored: Set<string>;
-  facts: Map<string, ArchiveTypeFacts>;
-  dryRun: boolean;
-  desired: Map<string, KubeObject>;
-}): Promise<PlanInputItem> {
-  const { gr, obj, kube, spec } = o;
+}): Draft {
+  const { gr, obj, spec } = o;
   const targetNamespace = obj.metadata.namespace
     ? mapNamespace(obj.metadata.namespace, spec.namespaceMapping)
     : '';
@@ -201,7 +217,7 @@ async function prepareItem(o: {
     gr === 'namespaces'
       ? mapNamespace(obj.metadata.name ?? '', spec.namespaceMapping)
       : (obj.metadata.name ?? '');
-  const base = {
+  const base: ItemBase = {
     groupResource: gr,
     apiVersion: obj.apiVersion,
     kind: obj.kind,
@@ -217,8 +233,8 @@ async function prepareItem(o: {
   });
   if (prepared.desired === null) {
     return 'skipReason' in prepared
-      ? { ...base, desired: null, live: null, skipReason: prepared.skipReason }
-      : { ...base, desired: null, live: null, invalidReason: prepared.invalidReason };
+      ? { decided: { ...base, desired: null, live: null, skipReason: prepared.skipReason } }
+      : { decided: { ...base, desired: null, live: null, invalidReason: prepared.invalidReason } };
   }
   const desiredObj = prepared.desired;
   const preferred = o.served.get(gr);
@@ -226,42 +242,116 @@ async function prepareItem(o: {
     // Not served by the cluster: fine when the backup brings its CRD (it is created in an
     // earlier tier, and apply waits for it); otherwise nothing can be created.
     if (o.crdsRestored.has(gr)) {
-      o.desired.set(itemKey(base), desiredObj);
-      return { ...base, desired: desiredObj, live: null };
+      return { decided: { ...base, desired: desiredObj, live: null }, desired: desiredObj };
     }
     return {
-      ...base,
-      desired: desiredObj,
-      live: null,
-      invalidReason: `the cluster does not serve ${gr} and the backup has no CustomResourceDefinition for it`,
+      decided: {
+        ...base,
+        desired: desiredObj,
+        live: null,
+        invalidReason: `the cluster does not serve ${gr} and the backup has no CustomResourceDefinition for it`,
+      },
     };
   }
   const info = atObjectVersion(preferred, desiredObj.apiVersion);
   const versions = o.versionsOf.get(info.group) ?? [];
   if (!versions.includes(info.version)) {
     return {
-      ...base,
-      desired: desiredObj,
-      live: null,
-      invalidReason: `the cluster serves ${gr} at ${versions.join(', ') || 'no version'}, not at ${desiredObj.apiVersion}`,
+      decided: {
+        ...base,
+        desired: desiredObj,
+        live: null,
+        invalidReason: `the cluster serves ${gr} at ${versions.join(', ') || 'no version'}, not at ${desiredObj.apiVersion}`,
+      },
     };
   }
-  let live: KubeObject | null;
-  try {
-    live = await kube.get(info, targetNamespace, name);
-  } catch (err) {
+  return { base, desired: desiredObj, info };
+}
+
+/**
+ * Read the live object of every draft that needs one (live-objects.ts: a LIST where a namespace
+ * has many of a type). Cluster-scoped objects and the target namespaces first: objects in a
+ * namespace that does not exist do not exist either, and are not read at all — a restore into
+ * new namespaces, the usual case after a disaster, then costs the cluster nothing to plan.
+ */
+async function readLive(o: {
+  kube: KubeClient;
+  drafts: Draft[];
+  namespacesInfo: ResourceInfo | undefined;
+  concurrency: number;
+}): Promise<void> {
+  const pending = o.drafts.filter((d): d is Extract<Draft, { info: ResourceInfo }> => 'info' in d);
+  const refOf = (d: (typeof pending)[number]): LiveRef => ({
+    info: d.info,
+    namespace: d.base.namespace,
+    name: d.base.name,
+  });
+  const clusterScoped = pending.filter((d) => d.base.namespace === '');
+  const namespaced = pending.filter((d) => d.base.namespace !== '');
+  const targets = [...new Set(namespaced.map((d) => d.base.namespace))];
+  const namespaceRefs: LiveRef[] = o.namespacesInfo
+    ? targets.map((name) => ({ info: o.namespacesInfo as ResourceInfo, namespace: '', name }))
+    : [];
+  const first = await readLiveObjects({
+    kube: o.kube,
+    refs: [...clusterScoped.map(refOf), ...namespaceRefs],
+    concurrency: o.concurrency,
+  });
+  for (const d of clusterScoped) d.live = first.get(liveKey(refOf(d)));
+  // A namespace that could not be read counts as existing: its objects are then read one by
+  // one, and each reports its own error.
+  const missing = new Set(
+    namespaceRefs
+      .filter((r) => {
+        const read = first.get(liveKey(r));
+        return read !== undefined && 'object' in read && read.object === null;
+      })
+      .map((r) => r.name),
+  );
+  const toRead = namespaced.filter((d) => !missing.has(d.base.namespace));
+  for (const d of namespaced) {
+    if (missing.has(d.base.namespace)) {
+      d.live = { object: null };
+      d.namespaceMissing = true;
+    }
+  }
+  const second = await readLiveObjects({ kube: o.kube, refs: toRead.map(refOf), concurrency: o.concurrency });
+  for (const d of toRead) d.live = second.get(liveKey(refOf(d)));
+}
+
+/** The plan input of one draft, with the dry run where one can tell something. */
+async function finishItem(o: {
+  draft: Draft;
+  kube: KubeClient;
+  spec: RestoreSpec;
+  dryRun: boolean;
+  desired: Map<string, KubeObject>;
+}): Promise<PlanInputItem> {
+  const { draft } = o;
+  if ('decided' in draft) {
+    if (draft.desired) o.desired.set(itemKey(draft.decided), draft.desired);
+    return draft.decided;
+  }
+  const { base, info } = draft;
+  const read = draft.live ?? { error: 'not read' };
+  if ('error' in read) {
     return {
       ...base,
-      desired: desiredObj,
+      desired: draft.desired,
       live: null,
-      invalidReason: `cannot read the live object: ${errorText(err)}`,
+      invalidReason: `cannot read the live object: ${read.error}`,
     };
   }
-  o.desired.set(itemKey(base), desiredObj);
-  let dryRunError: string | undefined;
-  if (o.dryRun)
-    dryRunError = await dryRunFor({ kube, info, desired: desiredObj, live, spec, targetNamespace });
-  return { ...base, desired: desiredObj, live, ...(dryRunError ? { dryRunError } : {}) };
+  const live = read.object;
+  o.desired.set(itemKey(base), draft.desired);
+  // A create into a namespace that does not exist yet is refused by the dry run (the namespace
+  // comes in an earlier tier), which tells nothing; the apiserver also holds each such request
+  // 50 ms waiting for the namespace to appear (NamespaceLifecycle admission), so none is sent.
+  const dryRunError =
+    o.dryRun && !draft.namespaceMissing
+      ? await dryRunFor({ kube: o.kube, info, desired: draft.desired, live, spec: o.spec })
+      : undefined;
+  return { ...base, desired: draft.desired, live, ...(dryRunError ? { dryRunError } : {}) };
 }
 
 /**
@@ -290,7 +380,6 @@ async function dryRunFor(o: {
   desired: KubeObject;
   live: KubeObject | null;
   spec: RestoreSpec;
-  targetNamespace: string;
 }): Promise<string | undefined> {
   try {
     if (o.live === null) await o.kube.create(o.info, o.desired, { dryRun: true });
