@@ -220,7 +220,13 @@ Examples:
     }),
   );
 
-  const logs = new Command('logs').description("print a backup's log").argument('<name>');
+  const logs = new Command('logs')
+    .description("print a backup's log")
+    .argument('<name>')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  lifeboat backup logs nightly-20261125020000 --storage s3://backups/prod',
+    );
   logs.action(
     act<[string]>(logs, async (ctx, _format, name) => {
       process.stdout.write(await readBackupLog(await ctx.store(), name));
@@ -231,7 +237,11 @@ Examples:
   const download = new Command('download')
     .description("save a backup's archive (tar.gz, Velero's layout) to a file")
     .argument('<name>')
-    .option('--file <path>', 'where to write it (default: <name>-data.tar.gz)');
+    .option('--file <path>', 'where to write it (default: <name>-data.tar.gz)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  lifeboat backup download shop-before-upgrade --file /tmp/shop.tar.gz',
+    );
   download.action(
     act<[string, { file?: string }]>(download, async (ctx, _format, name, flags) => {
       const store = await ctx.store();

@@ -226,7 +226,9 @@ Examples:
     }),
   );
 
-  const ls = new Command('list').description('list restores recorded in the storage location');
+  const ls = new Command('list')
+    .description('list restores recorded in the storage location')
+    .addHelpText('after', '\nExamples:\n  lifeboat restore list -o json');
   ls.action(
     act<[]>(ls, async (ctx, format) => {
       const rs = await listRestores(await ctx.store());
@@ -253,7 +255,8 @@ Examples:
 
   const describe = new Command('describe')
     .description('show one restore and its per-object results')
-    .argument('<name>');
+    .argument('<name>')
+    .addHelpText('after', '\nExamples:\n  lifeboat restore describe shop-restore -o yaml');
   describe.action(
     act<[string]>(describe, async (ctx, format, name) => {
       const r = await getRestore(await ctx.store(), name);
@@ -273,7 +276,10 @@ Examples:
     }),
   );
 
-  const logs = new Command('logs').description("print a restore's log").argument('<name>');
+  const logs = new Command('logs')
+    .description("print a restore's log")
+    .argument('<name>')
+    .addHelpText('after', '\nExamples:\n  lifeboat restore logs shop-restore');
   logs.action(
     act<[string]>(logs, async (ctx, _format, name) => {
       process.stdout.write(await readRestoreLog(await ctx.store(), name));
