@@ -201,7 +201,12 @@ export class KubeClient {
           }
           // A group announced by /apis a moment ago can be gone now (its CRD was just deleted).
           if (err instanceof KubeApiError && err.status === 404) {
-            return { ...t, resources: [], aggregated: aggregated.has(apiVersionOf(t)), unavailable: err.message };
+            return {
+              ...t,
+              resources: [],
+              aggregated: aggregated.has(apiVersionOf(t)),
+              unavailable: err.message,
+            };
           }
           throw err;
         }

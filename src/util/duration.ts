@@ -13,7 +13,10 @@ const UNIT_MS: Record<string, number> = {
 const PART = /(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
 
 export class DurationError extends Error {
-  constructor(readonly input: string, reason: string) {
+  constructor(
+    readonly input: string,
+    reason: string,
+  ) {
     super(`invalid duration ${JSON.stringify(input)}: ${reason} (use Go syntax like "720h" or "1h30m")`);
     this.name = 'DurationError';
   }
