@@ -101,7 +101,15 @@ async function compileMeasure(log: (line: string) => void): Promise<string> {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const args = [
     ...['--outDir', out, '--rootDir', root, '--target', 'ES2023', '--module', 'NodeNext'],
-    ...['--moduleResolution', 'NodeNext', '--skipLibCheck', '--resolveJsonModule', '--types', 'node'],
+    ...[
+      '--moduleResolution',
+      'NodeNext',
+      '--skipLibCheck',
+      '--resolveJsonModule',
+      '--types',
+      'node',
+      '--strict',
+    ],
     join(root, 'bench', 'backup-measure.ts'),
   ];
   const child = spawn(process.execPath, [tsc, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

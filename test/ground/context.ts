@@ -17,9 +17,3 @@ export interface GroundInfo {
   /** A directory the tests may create files in (temporary, removed at teardown). */
   workDir: string;
 }
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    ground: GroundInfo;
-  }
-}

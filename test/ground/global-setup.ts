@@ -3,7 +3,7 @@
 // run with its reason; nothing is skipped.
 import type { TestProject } from 'vitest/node';
 import { startGround, type Ground } from './ground.js';
-import './context.js';
+import './vitest-context.js';
 
 let ground: Ground | undefined;
 

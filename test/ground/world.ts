@@ -9,7 +9,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import type { GroundInfo } from './context.js';
-import './context.js';
+import './vitest-context.js';
 
 const run = promisify(execFile);
 
