@@ -37,30 +37,33 @@ function indent(text: string, lines = 40): string {
   return shown.join('\n');
 }
 
-const info = (
-  group: string,
-  version: string,
+/** How to reach a built-in resource (`group/version`, plural, kind); cluster-scoped when marked. */
+function info(
+  apiVersion: string,
   resource: string,
   kind: string,
-  namespaced = true,
-): ResourceInfo => ({
-  group,
-  version,
-  resource,
-  kind,
-  namespaced,
-  verbs: [],
-  shortNames: [],
-  singularName: kind.toLowerCase(),
-  preferredVersion: version,
-});
+  scope: 'cluster' | 'namespaced' = 'namespaced',
+): ResourceInfo {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  return {
+    group: group ?? '',
+    version: version ?? '',
+    resource,
+    kind,
+    namespaced: scope === 'namespaced',
+    verbs: [],
+    shortNames: [],
+    singularName: kind.toLowerCase(),
+    preferredVersion: version ?? '',
+  };
+}
 const R = {
-  namespaces: info('', 'v1', 'namespaces', 'Namespace', false),
-  configmaps: info('', 'v1', 'configmaps', 'ConfigMap'),
-  secrets: info('', 'v1', 'secrets', 'Secret'),
-  services: info('', 'v1', 'services', 'Service'),
-  serviceaccounts: info('', 'v1', 'serviceaccounts', 'ServiceAccount'),
-  deployments: info('apps', 'v1', 'deployments', 'Deployment'),
+  namespaces: info('v1', 'namespaces', 'Namespace', 'cluster'),
+  configmaps: info('v1', 'configmaps', 'ConfigMap'),
+  secrets: info('v1', 'secrets', 'Secret'),
+  services: info('v1', 'services', 'Service'),
+  serviceaccounts: info('v1', 'serviceaccounts', 'ServiceAccount'),
+  deployments: info('apps/v1', 'deployments', 'Deployment'),
 };
 
 async function git(cwd: string, args: string[], who?: { name: string; email: string }): Promise<string> {

@@ -81,30 +81,14 @@ export function buildVeleroBackup(opts: {
 }): VeleroBackup {
   const { spec } = opts;
   const ttlMs = ttlOf(spec);
+  // The filters as given (Velero omits unset fields), ttl normalized the way Go prints it.
+  const { ttl: _ttl, includeClusterResources, ...filters } = spec;
   const specOut: VeleroBackup['spec'] = {
-    ...(spec.includedNamespaces ? { includedNamespaces: spec.includedNamespaces } : {}),
-    ...(spec.excludedNamespaces ? { excludedNamespaces: spec.excludedNamespaces } : {}),
-    ...(spec.includedResources ? { includedResources: spec.includedResources } : {}),
-    ...(spec.excludedResources ? { excludedResources: spec.excludedResources } : {}),
-    ...(spec.includedClusterScopedResources
-      ? { includedClusterScopedResources: spec.includedClusterScopedResources }
+    ...definedOnly(filters),
+    ...(includeClusterResources !== undefined && includeClusterResources !== null
+      ? { includeClusterResources }
       : {}),
-    ...(spec.excludedClusterScopedResources
-      ? { excludedClusterScopedResources: spec.excludedClusterScopedResources }
-      : {}),
-    ...(spec.includedNamespaceScopedResources
-      ? { includedNamespaceScopedResources: spec.includedNamespaceScopedResources }
-      : {}),
-    ...(spec.excludedNamespaceScopedResources
-      ? { excludedNamespaceScopedResources: spec.excludedNamespaceScopedResources }
-      : {}),
-    ...(spec.includeClusterResources !== undefined && spec.includeClusterResources !== null
-      ? { includeClusterResources: spec.includeClusterResources }
-      : {}),
-    ...(spec.labelSelector ? { labelSelector: spec.labelSelector } : {}),
-    ...(spec.orLabelSelectors ? { orLabelSelectors: spec.orLabelSelectors } : {}),
     ttl: formatDuration(ttlMs),
-    ...(spec.storageLocation ? { storageLocation: spec.storageLocation } : {}),
     hooks: {},
     metadata: {},
     // lifeboat backs up cluster objects only; no volume snapshots or file-system backups.
@@ -138,6 +122,10 @@ export function buildVeleroBackup(opts: {
       ...(opts.failureReason ? { failureReason: opts.failureReason } : {}),
     },
   };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Read a BackupSpec back out of a stored Velero Backup (lifeboat's or Velero's own). */
