@@ -2,7 +2,7 @@
 // Velero persists it (pkg/persistence/object_store.go PutBackup). lifeboat's own facts (archive
 // checksum, etcd revision, resources not read at that revision) travel as annotations, which
 // Velero preserves and ignores.
-import type { BackupSpec, LabelSelector } from './spec.js';
+import type { BackupSpec } from './spec.js';
 import { DEFAULT_TTL } from './spec.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { BACKUP_FORMAT_VERSION } from '../archive/paths.js';
@@ -25,20 +25,9 @@ export interface VeleroBackup {
     annotations?: Record<string, string>;
     creationTimestamp?: string;
   };
-  spec: {
-    includedNamespaces?: string[];
-    excludedNamespaces?: string[];
-    includedResources?: string[];
-    excludedResources?: string[];
-    includedClusterScopedResources?: string[];
-    excludedClusterScopedResources?: string[];
-    includedNamespaceScopedResources?: string[];
-    excludedNamespaceScopedResources?: string[];
-    includeClusterResources?: boolean | null;
-    labelSelector?: LabelSelector;
-    orLabelSelectors?: LabelSelector[];
+  /** Velero's BackupSpec: the filters of BackupSpec (spec.ts), ttl as Go prints it, and the rest. */
+  spec: Omit<BackupSpec, 'ttl'> & {
     ttl: string;
-    storageLocation?: string;
     hooks: Record<string, never>;
     metadata: Record<string, never>;
     snapshotVolumes?: boolean;
