@@ -25,7 +25,7 @@ command -v go >/dev/null || { log "go is not installed; it is needed to build th
 build_kube() {
   local out="$CACHE/kube/$KUBE_VERSION"
   if [[ -x "$out/kube-apiserver" && -x "$out/kube-controller-manager" ]]; then return; fi
-  log "building kube-apiserver and kube-controller-manager $KUBE_VERSION (cold: 10-25 min on 2 cores)"
+  log "building kube-apiserver and kube-controller-manager $KUBE_VERSION (about 6 min cold on 2 cores)"
   local work; work=$(mktemp -d)
   local minor="v0.${KUBE_VERSION#v1.}"
   (
