@@ -5,8 +5,7 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import type { WorkingCopy } from '../gitops/working-copy.js';
 import { loadPolicyFiles, loadPolicyRepo } from '../policy/load.js';
-import { documentsOfKind, resolveStorageLocation, toRestoreSpec } from '../policy/convert.js';
-import { BUILT_IN_STORAGE_LOCATION } from '../policy/convert.js';
+import { BUILT_IN_STORAGE_LOCATION, documentsOfKind, toRestoreSpec } from '../policy/convert.js';
 import type { PolicyDocument, PolicyError, RestoreDocument } from '../policy/types.js';
 import { listBackups } from '../backup/catalog.js';
 import type { VeleroBackup } from '../backup/velero-backup.js';
@@ -289,5 +288,3 @@ export async function restoreRecord(
     throw err;
   }
 }
-
-export { resolveStorageLocation };
