@@ -12,6 +12,7 @@ import {
   cliGlobals,
   configMap,
   createAll,
+  eventually,
   localWorld,
   read,
   runCli,
@@ -28,6 +29,17 @@ const namespace = (name: string, labels: Record<string, string> = {}): Seeded =>
   gr: 'namespaces',
   obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } },
 });
+
+async function serviceAccountCreated(w: RestoreWorld, ns: string): Promise<void> {
+  const account: Seeded = {
+    gr: 'serviceaccounts',
+    obj: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } },
+  };
+  await eventually(
+    async () => ((await read(w.kube, account)) ? true : undefined),
+    `${ns}/default ServiceAccount`,
+  );
+}
 
 describe('a stale restore plan', () => {
   it('is refused after the cluster changed, and applied with force', async () => {
@@ -46,6 +58,9 @@ describe('a stale restore plan', () => {
 
     // Someone creates the target namespace, differently, after the plan was approved.
     await createAll(w.kube, [namespace(target, { team: 'other' })]);
+    // The service account controller adds `default` to a new namespace a moment later; wait for
+    // it, or the stale plan and the forced one would differ by that ServiceAccount's action.
+    await serviceAccountCreated(w, target);
     const copied = configMap(target, 'settings', {});
 
     const error = await applyRestore({ name, spec }, w.deps(), { approvedHash: approved.hash }).catch(
