@@ -6,7 +6,7 @@ import pLimit from 'p-limit';
 import { gzipSync } from 'node:zlib';
 import type { KubeClient } from '../kube/client.js';
 import { KubeApiError } from '../kube/client.js';
-import type { KubeObject, ResourceInfo } from '../kube/types.js';
+import type { ResourceInfo } from '../kube/types.js';
 import { groupResource } from '../kube/types.js';
 import type { BackupStore } from '../storage/store.js';
 import { assertValidName, restoreLayout } from '../storage/layout.js';
@@ -15,11 +15,12 @@ import { discover } from '../backup/discover.js';
 import type { Logger } from '../observe/logger.js';
 import { silentLogger } from '../observe/logger.js';
 import { RunLog } from '../observe/run-log.js';
-import { buildPlan, type PlanItem, type RestorePlan } from './plan.js';
+import { assemblePlan, type PlanItem, type RestorePlan } from './plan.js';
+import type { ObjectSpool } from './spool.js';
 import { atObjectVersion, FIELD_MANAGER, itemKey, prepareRestore } from './prepare.js';
 import { resolveRestoreSource } from './source.js';
 import type { RestoreSpec } from './spec.js';
-import { scrubText, secretValueForms } from './redact.js';
+import { scrubText } from './redact.js';
 import type { Priorities } from './order.js';
 import { validateNamespaceMapping } from './namespace-mapping.js';
 import { validateResourceModifiers } from './modifiers.js';
@@ -88,7 +89,12 @@ export class StalePlanError extends Error {
 export interface PlannedRestore {
   plan: RestorePlan;
   backup: VeleroBackup;
-  desired: Map<string, KubeObject>;
+}
+
+/** A plan with what applying it needs; `spool` must be closed. */
+interface ApplicablePlan extends PlannedRestore {
+  /** Item key (see itemKey) → the object apply writes. */
+  spool: ObjectSpool;
   resources: Map<string, ResourceInfo>;
   /**
    * Every form of every Secret value the restore has seen, in the backup and in the live
@@ -127,6 +133,12 @@ function checkSpec(req: RestoreRequest): void {
 
 /** Plan a restore: a pure function of the verified archive and the live cluster (see plan.ts). */
 export async function planRestore(req: RestoreRequest, deps: RestoreDeps): Promise<PlannedRestore> {
+  const planned = await prepareAndPlan(req, deps);
+  await planned.spool.close();
+  return { plan: planned.plan, backup: planned.backup };
+}
+
+async function prepareAndPlan(req: RestoreRequest, deps: RestoreDeps): Promise<ApplicablePlan> {
   assertValidName('restore', req.name);
   checkSpec(req);
   const backup = await resolveRestoreSource(deps.store, req.spec);
@@ -138,17 +150,27 @@ export async function planRestore(req: RestoreRequest, deps: RestoreDeps): Promi
     spec: req.spec,
     ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
   });
-  const plan = buildPlan({
+  const header = {
     restoreName: req.name,
     backupName: backup.metadata.name,
     backupSha256: backup.metadata.annotations?.[ANNOTATION_SHA256] ?? '',
     // The hash covers the spec as approved, with the schedule resolved to a backup.
     spec: { ...req.spec, backupName: backup.metadata.name },
-    items: prepared.items,
     ...(deps.priorities ? { priorities: deps.priorities } : {}),
-  });
-  const secretForms = secretValueForms(prepared.items.flatMap((i) => [i.desired, i.live]));
-  return { plan, backup, desired: prepared.desired, resources: prepared.resources, secretForms };
+  };
+  try {
+    const plan = assemblePlan(header, prepared.decided, prepared.secretForms);
+    return {
+      plan,
+      backup,
+      spool: prepared.spool,
+      resources: prepared.resources,
+      secretForms: prepared.secretForms,
+    };
+  } catch (err) {
+    await prepared.spool.close();
+    throw err;
+  }
 }
 
 /**
@@ -163,7 +185,24 @@ export async function applyRestore(
   const clock = deps.clock ?? (() => new Date());
   const log = deps.log ?? silentLogger();
   const start = clock();
-  const planned = await planRestore(req, deps);
+  const planned = await prepareAndPlan(req, deps);
+  try {
+    return await applyPlanned({ req, deps, opts, planned, start, clock, log });
+  } finally {
+    await planned.spool.close();
+  }
+}
+
+async function applyPlanned(o: {
+  req: RestoreRequest;
+  deps: RestoreDeps;
+  opts: { approvedHash?: string; force?: boolean };
+  planned: ApplicablePlan;
+  start: Date;
+  clock: () => Date;
+  log: Logger;
+}): Promise<RestoreResult> {
+  const { req, deps, opts, planned, clock, log } = o;
   if (opts.approvedHash && opts.approvedHash !== planned.plan.hash && !opts.force) {
     throw new StalePlanError(opts.approvedHash, planned.plan);
   }
@@ -188,7 +227,7 @@ export async function applyRestore(
     backupName: planned.backup.metadata.name,
     phase,
     planHash: planned.plan.hash,
-    startTimestamp: start.toISOString(),
+    startTimestamp: o.start.toISOString(),
     completionTimestamp: clock().toISOString(),
     counts,
     items: outcomes,
@@ -199,7 +238,7 @@ export async function applyRestore(
 }
 
 async function executePlan(o: {
-  planned: PlannedRestore;
+  planned: ApplicablePlan;
   deps: RestoreDeps;
   runLog: RunLog;
 }): Promise<RestoreItemOutcome[]> {
@@ -239,7 +278,7 @@ async function executePlan(o: {
 
 async function applyItem(o: {
   item: PlanItem;
-  planned: PlannedRestore;
+  planned: ApplicablePlan;
   resources: Map<string, ResourceInfo>;
   deps: RestoreDeps;
   scrub: (t: string) => string;
@@ -257,7 +296,7 @@ async function applyItem(o: {
     default:
       break;
   }
-  const desired = o.planned.desired.get(itemKey(item));
+  const desired = await o.planned.spool.get(itemKey(item));
   const served = o.resources.get(item.groupResource);
   if (!desired || !served) {
     return { ...base, result: 'failed', message: `the cluster does not serve ${item.groupResource}` };

@@ -53,56 +53,71 @@ export function planLiveReads(refs: LiveRef[], threshold = LIST_THRESHOLD): Live
   return plan;
 }
 
-/** Read every referenced object, at most `concurrency` requests at a time. Never throws per object. */
-export async function readLiveObjects(o: {
+/**
+ * Read every referenced object and hand each to `onRead` as soon as it is known, at most
+ * `concurrency` requests at a time. A LIST's next page is fetched only once `onRead` has
+ * finished with the objects of this one, so at most `concurrency` pages are held at once
+ * however many objects there are. Never throws per object: a failed read is reported to
+ * `onRead` as `{ error }` for each object it concerned.
+ */
+export async function forEachLiveObject(o: {
   kube: KubeClient;
   refs: LiveRef[];
   concurrency: number;
   threshold?: number;
-}): Promise<Map<string, LiveRead>> {
+  onRead: (ref: LiveRef, read: LiveRead) => Promise<void>;
+}): Promise<void> {
   const plan = planLiveReads(o.refs, o.threshold);
-  const out = new Map<string, LiveRead>();
   const limit = pLimit(o.concurrency);
   await Promise.all([
     ...plan.gets.map((ref) =>
       limit(async () => {
+        let read: LiveRead;
         try {
-          out.set(liveKey(ref), { object: await o.kube.get(ref.info, ref.namespace, ref.name) });
+          read = { object: await o.kube.get(ref.info, ref.namespace, ref.name) };
         } catch (err) {
-          out.set(liveKey(ref), { error: errorText(err) });
+          read = { error: errorText(err) };
         }
+        await o.onRead(ref, read);
       }),
     ),
-    ...plan.lists.map((group) => limit(() => listGroup(o.kube, group, out))),
+    ...plan.lists.map((group) => limit(() => listGroup(o.kube, group, o.onRead))),
   ]);
-  return out;
 }
 
 async function listGroup(
   kube: KubeClient,
   group: LiveReadPlan['lists'][number],
-  out: Map<string, LiveRead>,
+  onRead: (ref: LiveRef, read: LiveRead) => Promise<void>,
 ): Promise<void> {
-  const wanted = new Map(group.refs.map((r) => [r.name, r]));
-  try {
-    let continueToken: string | undefined;
-    do {
-      const page = await kube.list(group.info, {
+  const unseen = new Map(group.refs.map((r) => [r.name, r]));
+  let continueToken: string | undefined;
+  do {
+    let page;
+    try {
+      page = await kube.list(group.info, {
         ...(group.namespace ? { namespace: group.namespace } : {}),
         limit: PAGE_SIZE,
         ...(continueToken ? { continueToken } : {}),
       });
-      // Only the wanted objects are kept; the rest of the page is dropped with it.
-      for (const obj of page.items) {
-        const ref = wanted.get(obj.metadata.name ?? '');
-        if (ref) out.set(liveKey(ref), { object: obj });
-      }
-      continueToken = page.continueToken;
-    } while (continueToken);
-    for (const ref of group.refs) if (!out.has(liveKey(ref))) out.set(liveKey(ref), { object: null });
-  } catch (err) {
-    for (const ref of group.refs) out.set(liveKey(ref), { error: errorText(err) });
-  }
+    } catch (err) {
+      // Objects already handed on keep their reading; the rest report why they could not be read.
+      const error = errorText(err);
+      await Promise.all([...unseen.values()].map((ref) => onRead(ref, { error })));
+      return;
+    }
+    // Only the wanted objects are handed on; the rest of the page is dropped with it.
+    const found: [LiveRef, KubeObject][] = [];
+    for (const obj of page.items) {
+      const ref = unseen.get(obj.metadata.name ?? '');
+      if (!ref) continue;
+      unseen.delete(ref.name);
+      found.push([ref, obj]);
+    }
+    await Promise.all(found.map(([ref, object]) => onRead(ref, { object })));
+    continueToken = page.continueToken;
+  } while (continueToken);
+  await Promise.all([...unseen.values()].map((ref) => onRead(ref, { object: null })));
 }
 
 function errorText(err: unknown): string {

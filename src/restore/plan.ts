@@ -103,20 +103,71 @@ export class PlanInputError extends Error {
   }
 }
 
+/**
+ * One object decided: its plan item (the tier is assigned when the plan is assembled) and the
+ * digest the plan hash is built from. What the planner keeps of an object once it has been
+ * decided, so planning a large restore holds no objects, only these.
+ */
+export interface DecidedItem {
+  item: Omit<PlanItem, 'tier'>;
+  /** sha256 of the item's identity, action and redacted target object (see itemDigest). */
+  digest: string;
+}
+
+export type PlanHeader = Omit<PlanInput, 'items'>;
+
+/** The whole plan from its input at once: decideItem for each, then assemblePlan. */
 export function buildPlan(input: PlanInput): RestorePlan {
   checkInput(input);
+  // Every form of every Secret value in the input, to scrub free text (errors, reasons) with.
+  const secretForms = secretValueForms(input.items.flatMap((i) => [i.desired, i.live]));
+  return assemblePlan(
+    input,
+    input.items.map((i) => decideItem(i, input.spec)),
+    secretForms,
+  );
+}
+
+/** What a restore would do with one object. Pure; needs only this object and its live twin. */
+export function decideItem(item: PlanInputItem, spec: RestoreSpec): DecidedItem {
+  checkItem(item);
+  const decided = decide(item, spec);
+  // This object's own Secret values are scrubbed here; assemblePlan scrubs with all of them.
+  const scrub = (text: string) => scrubText(text, secretValueForms([item.desired, item.live]));
+  const planItem: Omit<PlanItem, 'tier'> = {
+    groupResource: item.groupResource,
+    apiVersion: item.apiVersion,
+    kind: item.kind,
+    namespace: item.namespace,
+    name: item.name,
+    action: decided.action,
+  };
+  if (decided.reason !== undefined) planItem.reason = scrub(decided.reason);
+  if (decided.warnings.length > 0) planItem.warnings = decided.warnings.map(scrub);
+  if (decided.entries.length > 0 && item.desired) {
+    planItem.changes = toFieldChanges(redactEntries(decided.entries, item.desired));
+  }
+  return { item: planItem, digest: itemDigest(planItem, item.desired) };
+}
+
+/**
+ * The plan from its decided items, in any order: sorted into restore tiers, counted, hashed.
+ * `secretForms` are every form of every Secret value the restore has seen; free text is
+ * scrubbed of them once more, since a message about one object may quote another.
+ */
+export function assemblePlan(header: PlanHeader, decided: DecidedItem[], secretForms: string[]): RestorePlan {
+  checkUnique(decided.map((d) => d.item));
   const tiers = restoreTiers(
-    unique(input.items.map((i) => i.groupResource)),
-    input.priorities ?? DEFAULT_RESTORE_PRIORITIES,
+    unique(decided.map((d) => d.item.groupResource)),
+    header.priorities ?? DEFAULT_RESTORE_PRIORITIES,
   );
   const tierOf = new Map(
     tiers.flatMap((tier, t) => tier.map((gr, position) => [gr, { t, position }] as const)),
   );
-  // Every form of every Secret value in the input, to scrub free text (errors, reasons) with.
-  const secretForms = secretValueForms(input.items.flatMap((i) => [i.desired, i.live]));
   const scrub = (text: string) => scrubText(text, secretForms);
-
-  const ordered = [...input.items].sort((a, b) => {
+  const ordered = [...decided].sort((x, y) => {
+    const a = x.item;
+    const b = y.item;
     const ta = tierOf.get(a.groupResource);
     const tb = tierOf.get(b.groupResource);
     return (
@@ -126,32 +177,20 @@ export function buildPlan(input: PlanInput): RestorePlan {
       compare(a.name, b.name)
     );
   });
-  const items = ordered.map((item) => {
-    const decided = decide(item, input.spec);
-    const planItem: PlanItem = {
-      groupResource: item.groupResource,
-      apiVersion: item.apiVersion,
-      kind: item.kind,
-      namespace: item.namespace,
-      name: item.name,
-      action: decided.action,
-      tier: tierOf.get(item.groupResource)?.t ?? 0,
-    };
-    if (decided.reason !== undefined) planItem.reason = scrub(decided.reason);
-    if (decided.warnings.length > 0) planItem.warnings = decided.warnings.map(scrub);
-    if (decided.entries.length > 0 && item.desired) {
-      planItem.changes = toFieldChanges(redactEntries(decided.entries, item.desired));
-    }
+  const items = ordered.map(({ item }): PlanItem => {
+    const planItem: PlanItem = { ...item, tier: tierOf.get(item.groupResource)?.t ?? 0 };
+    if (planItem.reason !== undefined) planItem.reason = scrub(planItem.reason);
+    if (planItem.warnings) planItem.warnings = planItem.warnings.map(scrub);
     return planItem;
   });
   return {
     apiVersion: 'lifeboat.dev/v1',
     kind: 'RestorePlan',
-    restoreName: input.restoreName,
-    backupName: input.backupName,
-    backupSha256: input.backupSha256,
-    spec: input.spec,
-    hash: planHash(input, items, ordered),
+    restoreName: header.restoreName,
+    backupName: header.backupName,
+    backupSha256: header.backupSha256,
+    spec: header.spec,
+    hash: planHash(header, ordered),
     tiers,
     summary: summarize(items),
     items,
@@ -374,30 +413,33 @@ function summarize(items: PlanItem[]): PlanSummary {
 
 /**
  * What the plan commits to: the backup's checksum, the spec, and per object its identity,
- * action and the object it would write. The objects are hashed *redacted*: a Secret value that
- * changes still changes its fingerprint and so the hash, and the hash then carries no more
- * about a value than the plan file shows. Free text (reasons, dry-run messages) and the live
- * objects are left out, so the hash moves only when what would be written moves, not when an
- * error message or a defaulted field does.
+ * action and the object it would write — each object as its digest (itemDigest), so the hash
+ * is built without holding every object at once. The objects are hashed *redacted*: a Secret
+ * value that changes still changes its fingerprint and so the hash, and the hash then carries
+ * no more about a value than the plan file shows. Free text (reasons, dry-run messages) and the
+ * live objects are left out, so the hash moves only when what would be written moves, not when
+ * an error message or a defaulted field does.
  */
-function planHash(input: PlanInput, items: PlanItem[], ordered: PlanInputItem[]): string {
+function planHash(header: PlanHeader, ordered: DecidedItem[]): string {
   const content = {
-    format: 1,
-    backupSha256: input.backupSha256,
-    spec: input.spec,
-    items: items.map((item, i) => {
-      const desired = ordered[i]?.desired;
-      return {
-        groupResource: item.groupResource,
-        namespace: item.namespace,
-        name: item.name,
-        action: item.action,
-        // Only Secrets need a redacted copy; the rest is hashed as it is (no copy of every object).
-        desired: desired ? (isSecret(desired) ? redactObject(desired) : desired) : null,
-      };
-    }),
+    format: 2,
+    backupSha256: header.backupSha256,
+    spec: header.spec,
+    items: ordered.map((d) => d.digest),
   };
   return `sha256:${createHash('sha256').update(canonicalJson(content)).digest('hex')}`;
+}
+
+function itemDigest(item: Omit<PlanItem, 'tier'>, desired: KubeObject | null): string {
+  const content = {
+    groupResource: item.groupResource,
+    namespace: item.namespace,
+    name: item.name,
+    action: item.action,
+    // Only Secrets need a redacted copy; the rest is hashed as it is (no copy of every object).
+    desired: desired ? (isSecret(desired) ? redactObject(desired) : desired) : null,
+  };
+  return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
 /** JSON with object keys sorted at every level and undefined members dropped. */
@@ -418,20 +460,32 @@ export function sortKeys(value: unknown): unknown {
   return value;
 }
 
+function idOf(item: Pick<PlanInputItem, 'groupResource' | 'namespace' | 'name'>): string {
+  return `${item.groupResource} ${item.namespace ? `${item.namespace}/` : ''}${item.name}`;
+}
+
 function checkInput(input: PlanInput): void {
+  for (const item of input.items) checkItem(item);
+  checkUnique(input.items);
+}
+
+function checkItem(item: PlanInputItem): void {
+  if (!item.groupResource || !item.name)
+    throw new PlanInputError(`${idOf(item)}: groupResource and name are required`);
+  if (item.desired === null && item.skipReason === undefined && item.invalidReason === undefined) {
+    throw new PlanInputError(
+      `${idOf(item)}: desired is null but neither skipReason nor invalidReason is given`,
+    );
+  }
+}
+
+function checkUnique(items: Pick<PlanInputItem, 'groupResource' | 'namespace' | 'name'>[]): void {
   const seen = new Set<string>();
-  input.items.forEach((item, i) => {
-    const id = `${item.groupResource} ${item.namespace ? `${item.namespace}/` : ''}${item.name}`;
-    if (!item.groupResource || !item.name)
-      throw new PlanInputError(`items[${i}]: groupResource and name are required`);
-    if (seen.has(id)) throw new PlanInputError(`items[${i}]: ${id} appears twice`);
+  for (const item of items) {
+    const id = idOf(item);
+    if (seen.has(id)) throw new PlanInputError(`${id} appears twice`);
     seen.add(id);
-    if (item.desired === null && item.skipReason === undefined && item.invalidReason === undefined) {
-      throw new PlanInputError(
-        `items[${i}] ${id}: desired is null but neither skipReason nor invalidReason is given`,
-      );
-    }
-  });
+  }
 }
 
 function unique(values: string[]): string[] {

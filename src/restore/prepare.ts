@@ -18,18 +18,22 @@ import {
   type ArchiveIndex,
   type ArchiveTypeFacts,
 } from './archive-items.js';
-import { prepareDesiredObject, type PlanInputItem } from './plan.js';
+import { decideItem, prepareDesiredObject, type DecidedItem, type PlanInputItem } from './plan.js';
 import { mapNamespace } from './namespace-mapping.js';
-import { liveKey, readLiveObjects, type LiveRead, type LiveRef } from './live-objects.js';
+import { forEachLiveObject, liveKey, type LiveRead, type LiveRef } from './live-objects.js';
+import { secretValueForms } from './redact.js';
+import { ObjectSpool } from './spool.js';
 import type { RestoreSpec } from './spec.js';
 
 export interface PreparedRestore {
-  items: PlanInputItem[];
-  /** Item key (see itemKey) → the object apply will write. */
-  desired: Map<string, KubeObject>;
+  /** Every selected object, decided (plan.ts decideItem); in no particular order. */
+  decided: DecidedItem[];
+  /** Item key (see itemKey) → the object apply would write. The caller closes it. */
+  spool: ObjectSpool;
+  /** Every form of every Secret value seen, in the backup and in the live cluster. */
+  secretForms: string[];
   /** groupResource → how to reach it in the target cluster (absent: not served yet). */
   resources: Map<string, ResourceInfo>;
-  index: ArchiveIndex;
 }
 
 /** The server-side apply field manager of everything a restore writes. */
@@ -51,6 +55,12 @@ function restoresStatus(spec: RestoreSpec, gr: string): boolean {
   return inc.includes('*') || inc.includes(gr);
 }
 
+/**
+ * Read the archive and the cluster and decide every selected object. Memory holds one small
+ * record per object (a Draft, then a DecidedItem), never the objects: each prepared object goes
+ * to the spool as it streams out of the archive, and comes back from it when its live twin —
+ * read a page at a time — is at hand to decide it.
+ */
 export async function prepareRestore(opts: {
   kube: KubeClient;
   store: BackupStore;
@@ -61,7 +71,6 @@ export async function prepareRestore(opts: {
   concurrency?: number;
 }): Promise<PreparedRestore> {
   const { kube, store, backup, spec } = opts;
-  const backupName = backup.metadata.name;
   // Pass 1 verifies the whole archive before anything is decided (archive-items.ts).
   const index = await indexArchive(store, backup);
   const api = await discover(kube);
@@ -69,7 +78,90 @@ export async function prepareRestore(opts: {
   const versionsOf = new Map(
     api.groups.map((g) => [g.group, g.versions.filter((v) => v.available).map((v) => v.version)]),
   );
+  const spool = await ObjectSpool.create();
+  try {
+    const ctx: DraftContext = {
+      spec,
+      backupName: backup.metadata.name,
+      restoreName: opts.restoreName,
+      served,
+      versionsOf,
+      spool,
+    };
+    const drafts = await selectAndDraft({ store, backup, index, api, ctx });
+    const secretForms = new Set<string>();
+    const decided = await decideAll({
+      kube,
+      drafts,
+      ctx,
+      dryRun: opts.dryRun ?? true,
+      concurrency: opts.concurrency ?? 16,
+      secretForms,
+    });
+    return { decided, spool, secretForms: [...secretForms], resources: served };
+  } catch (err) {
+    await spool.close();
+    throw err;
+  }
+}
 
+interface DraftContext {
+  spec: RestoreSpec;
+  backupName: string;
+  restoreName: string;
+  served: Map<string, ResourceInfo>;
+  /** API group → the versions the cluster serves. */
+  versionsOf: Map<string, string[]>;
+  spool: ObjectSpool;
+}
+
+/** Spool keys of archive objects kept aside while their selection is decided. */
+const candidateKey = (gr: string, name: string): string => `candidate:${gr}/${name}`;
+
+/**
+ * The cluster-scoped candidates that the filters or the namespaced objects ask for, drafted
+ * into `drafts`. Returns the names of the Namespace objects among them.
+ */
+async function draftCandidates(o: {
+  candidates: { gr: string; name: string }[];
+  filter: ReturnType<typeof compileFilter>;
+  collector: ReturnType<typeof createClusterDependencyCollector>;
+  infoOf: (gr: string) => ResourceInfo | undefined;
+  ctx: DraftContext;
+  drafts: Draft[];
+}): Promise<Set<string>> {
+  const { filter, collector } = o;
+  const namespaceObjects = new Set<string>();
+  for (const c of o.candidates) {
+    const info = o.infoOf(c.gr);
+    const obj = await o.ctx.spool.get(candidateKey(c.gr, c.name));
+    if (!info || !obj) continue;
+    const keep =
+      c.gr === 'namespaces'
+        ? collector.includesNamespaceObject(obj)
+        : filter.includesResource(info)
+          ? filter.includesObject(obj)
+          : collector.has(c.gr, c.name) && filter.includesDependency(obj, info);
+    if (!keep) continue;
+    if (c.gr === 'namespaces') namespaceObjects.add(c.name);
+    o.drafts.push(await draftItem(c.gr, obj, o.ctx));
+  }
+  return namespaceObjects;
+}
+
+/**
+ * Pass 2 over the archive: select objects with the restore's filters and draft each selected
+ * one (drafts hold no objects; the prepared objects are in the spool).
+ */
+async function selectAndDraft(o: {
+  store: BackupStore;
+  backup: VeleroBackup;
+  index: ArchiveIndex;
+  api: Awaited<ReturnType<typeof discover>>;
+  ctx: DraftContext;
+}): Promise<Draft[]> {
+  const { ctx, index, api } = o;
+  const { served, versionsOf, spec, spool } = ctx;
   // Resources that exist only in the archive (custom resources whose CRD is not installed
   // yet), so filters can name them and the plan can report them.
   const chosenDir = new Map<string, string>();
@@ -77,87 +169,49 @@ export async function prepareRestore(opts: {
     const group = gr.includes('.') ? gr.slice(gr.indexOf('.') + 1) : '';
     chosenDir.set(gr, chooseVersionDir(dirs, versionsOf.get(group) ?? []));
   }
-  const facts = index.types;
-  const archiveOnly: ResourceInfo[] = [...facts]
-    .filter(([gr]) => !served.has(gr))
-    .map(([gr, f]) => pseudoInfo(gr, f));
-  const filter = compileFilter(spec, [...api.resources, ...archiveOnly], { purpose: 'restore' });
-  const infoOf = (gr: string): ResourceInfo | undefined =>
-    served.get(gr) ?? archiveOnly.find((r) => groupResource(r) === gr);
+  const archiveOnly = new Map<string, ResourceInfo>(
+    [...index.types].filter(([gr]) => !served.has(gr)).map(([gr, f]) => [gr, pseudoInfo(gr, f)]),
+  );
+  const filter = compileFilter(spec, [...api.resources, ...archiveOnly.values()], { purpose: 'restore' });
+  const infoOf = (gr: string): ResourceInfo | undefined => served.get(gr) ?? archiveOnly.get(gr);
 
   // Cluster-scoped objects under "auto" follow what is restored (PVs of PVCs, CRDs of CRs),
-  // exactly as in a backup; pass 2 learns the dependencies from the namespaced objects.
+  // exactly as in a backup; the namespaced objects teach the collector what they need, so the
+  // cluster-scoped candidates wait in the spool until the whole archive has been read.
   const collector = createClusterDependencyCollector({ filter });
-  const selected: { gr: string; obj: KubeObject }[] = [];
-  const clusterCandidates: { gr: string; obj: KubeObject }[] = [];
-  for await (const item of archiveItems({ store, backup, chosen: (gr) => chosenDir.get(gr) ?? '' })) {
+  const drafts: Draft[] = [];
+  const candidates: { gr: string; name: string }[] = [];
+  const sourceNamespaces = new Set<string>();
+  for await (const item of archiveItems({
+    store: o.store,
+    backup: o.backup,
+    chosen: (gr) => chosenDir.get(gr) ?? '',
+  })) {
     const info = infoOf(item.groupResource);
     if (!info) continue;
     if (item.namespace !== '') {
       if (!filter.includesResource(info) || !filter.includesNamespace(item.namespace)) continue;
       if (!filter.includesObject(item.object)) continue;
       collector.add(item.object, item.groupResource);
-      selected.push({ gr: item.groupResource, obj: item.object });
+      sourceNamespaces.add(item.object.metadata.namespace ?? item.namespace);
+      drafts.push(await draftItem(item.groupResource, item.object, ctx));
     } else {
       if (item.groupResource === 'clusterrolebindings.rbac.authorization.k8s.io') {
         collector.addClusterRoleBinding(item.object);
       }
-      clusterCandidates.push({ gr: item.groupResource, obj: item.object });
+      const name = item.object.metadata.name ?? '';
+      await spool.put(candidateKey(item.groupResource, name), item.object);
+      candidates.push({ gr: item.groupResource, name });
     }
   }
-  for (const c of clusterCandidates) {
-    const info = infoOf(c.gr);
-    if (!info) continue;
-    const name = c.obj.metadata.name ?? '';
-    const keep =
-      c.gr === 'namespaces'
-        ? collector.includesNamespaceObject(c.obj)
-        : filter.includesResource(info)
-          ? filter.includesObject(c.obj)
-          : collector.has(c.gr, name) && filter.includesDependency(c.obj, info);
-    if (keep) selected.push({ gr: c.gr, obj: c.obj });
+  const namespaceObjects = await draftCandidates({ candidates, filter, collector, infoOf, ctx, drafts });
+  // Velero creates the target namespace of restored objects when the backup does not hold it
+  // (restore.go: namespace is created on demand); the plan shows it as a create.
+  for (const ns of [...sourceNamespaces].filter((n) => !namespaceObjects.has(n)).sort()) {
+    const obj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
+    drafts.push(await draftItem('namespaces', obj, ctx));
   }
-  addMissingNamespaces(selected);
-
-  const crdsRestored = new Set(selected.filter((s) => s.gr === CRDS).map((s) => s.obj.metadata.name ?? ''));
-  const drafts = selected.map(({ gr, obj }) =>
-    draftItem({
-      gr,
-      obj,
-      spec,
-      backupName,
-      restoreName: opts.restoreName,
-      served,
-      versionsOf,
-      crdsRestored,
-    }),
-  );
-  const concurrency = opts.concurrency ?? 16;
-  await readLive({ kube, drafts, namespacesInfo: served.get('namespaces'), concurrency });
-  const desired = new Map<string, KubeObject>();
-  const limit = pLimit(concurrency);
-  const items = await Promise.all(
-    drafts.map((d) =>
-      limit(() => finishItem({ draft: d, kube, spec, dryRun: opts.dryRun ?? true, desired })),
-    ),
-  );
-  return { items, desired, resources: served, index };
-}
-
-/**
- * Velero creates the target namespace of restored objects when the backup does not hold it
- * (restore.go: namespace is created on demand); the plan shows it as a create.
- */
-function addMissingNamespaces(selected: { gr: string; obj: KubeObject }[]): void {
-  const present = new Set(selected.filter((s) => s.gr === 'namespaces').map((s) => s.obj.metadata.name));
-  const needed = new Set<string>();
-  for (const s of selected) {
-    const ns = s.obj.metadata.namespace;
-    if (ns && !present.has(ns)) needed.add(ns);
-  }
-  for (const ns of [...needed].sort()) {
-    selected.push({ gr: 'namespaces', obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
-  }
+  return drafts;
 }
 
 function pseudoInfo(gr: string, f: ArchiveTypeFacts): ResourceInfo {
@@ -181,35 +235,23 @@ function pseudoInfo(gr: string, f: ArchiveTypeFacts): ResourceInfo {
 type ItemBase = Pick<PlanInputItem, 'groupResource' | 'apiVersion' | 'kind' | 'namespace' | 'name'>;
 
 /**
- * One selected object on its way to a plan item: decided already without the cluster (skipped,
- * invalid, or a custom resource whose CRD the restore brings), or waiting for its live object.
+ * One selected object on its way to a plan item, without the object itself: that is in the
+ * spool under `key` when `spooled`. Some are decided without the cluster (`skipReason`,
+ * `invalidReason`); the others wait for their live object, or for their CRD (`info` absent).
  */
-type Draft =
-  | { decided: PlanInputItem; desired?: KubeObject }
-  | {
-      base: ItemBase;
-      desired: KubeObject;
-      /** The resource at the object's version. */
-      info: ResourceInfo;
-      /** Filled by readLive; null when the object (or its namespace) does not exist. */
-      live?: LiveRead;
-      /** Its namespace does not exist: nothing can exist in it, and nothing can be dry-run there. */
-      namespaceMissing?: boolean;
-    };
+interface Draft {
+  base: ItemBase;
+  key: string;
+  spooled: boolean;
+  skipReason?: string;
+  invalidReason?: string;
+  /** The resource at the object's version; absent when the cluster does not serve it. */
+  info?: ResourceInfo;
+}
 
 /** Everything about one object that needs no cluster call: target, sanitizing, modifiers, served version. */
-function draftItem(o: {
-  gr: string;
-  obj: KubeObject;
-  spec: RestoreSpec;
-  backupName: string;
-  restoreName: string;
-  served: Map<string, ResourceInfo>;
-  /** API group → the versions the cluster serves. */
-  versionsOf: Map<string, string[]>;
-  crdsRestored: Set<string>;
-}): Draft {
-  const { gr, obj, spec } = o;
+async function draftItem(gr: string, obj: KubeObject, ctx: DraftContext): Promise<Draft> {
+  const { spec } = ctx;
   const targetNamespace = obj.metadata.namespace
     ? mapNamespace(obj.metadata.namespace, spec.namespaceMapping)
     : '';
@@ -224,134 +266,168 @@ function draftItem(o: {
     namespace: targetNamespace,
     name,
   };
+  const key = itemKey(base);
   const prepared = prepareDesiredObject(obj, {
     groupResource: gr,
     spec,
-    backupName: o.backupName,
-    restoreName: o.restoreName,
+    backupName: ctx.backupName,
+    restoreName: ctx.restoreName,
     restoreStatus: restoresStatus(spec, gr),
   });
   if (prepared.desired === null) {
     return 'skipReason' in prepared
-      ? { decided: { ...base, desired: null, live: null, skipReason: prepared.skipReason } }
-      : { decided: { ...base, desired: null, live: null, invalidReason: prepared.invalidReason } };
+      ? { base, key, spooled: false, skipReason: prepared.skipReason }
+      : { base, key, spooled: false, invalidReason: prepared.invalidReason };
   }
-  const desiredObj = prepared.desired;
-  const preferred = o.served.get(gr);
-  if (!preferred) {
-    // Not served by the cluster: fine when the backup brings its CRD (it is created in an
-    // earlier tier, and apply waits for it); otherwise nothing can be created.
-    if (o.crdsRestored.has(gr)) {
-      return { decided: { ...base, desired: desiredObj, live: null }, desired: desiredObj };
-    }
-    return {
-      decided: {
-        ...base,
-        desired: desiredObj,
-        live: null,
-        invalidReason: `the cluster does not serve ${gr} and the backup has no CustomResourceDefinition for it`,
-      },
-    };
-  }
-  const info = atObjectVersion(preferred, desiredObj.apiVersion);
-  const versions = o.versionsOf.get(info.group) ?? [];
+  const desired = prepared.desired;
+  await ctx.spool.put(key, desired);
+  const preferred = ctx.served.get(gr);
+  // Not served: decided once every CRD the backup brings is known (decideAll).
+  if (!preferred) return { base, key, spooled: true };
+  const info = atObjectVersion(preferred, desired.apiVersion);
+  const versions = ctx.versionsOf.get(info.group) ?? [];
   if (!versions.includes(info.version)) {
     return {
-      decided: {
-        ...base,
-        desired: desiredObj,
-        live: null,
-        invalidReason: `the cluster serves ${gr} at ${versions.join(', ') || 'no version'}, not at ${desiredObj.apiVersion}`,
-      },
+      base,
+      key,
+      spooled: true,
+      invalidReason: `the cluster serves ${gr} at ${versions.join(', ') || 'no version'}, not at ${desired.apiVersion}`,
     };
   }
-  return { base, desired: desiredObj, info };
+  return { base, key, spooled: true, info };
 }
 
 /**
- * Read the live object of every draft that needs one (live-objects.ts: a LIST where a namespace
- * has many of a type). Cluster-scoped objects and the target namespaces first: objects in a
- * namespace that does not exist do not exist either, and are not read at all — a restore into
- * new namespaces, the usual case after a disaster, then costs the cluster nothing to plan.
+ * Decide every draft. Cluster-scoped objects and the target namespaces are read first: objects
+ * in a namespace that does not exist do not exist either, and are not read at all — a restore
+ * into new namespaces, the usual case after a disaster, then costs the cluster nothing to plan.
+ * Live objects are read a page at a time (live-objects.ts) and each is decided as it arrives.
  */
-async function readLive(o: {
+async function decideAll(o: {
   kube: KubeClient;
   drafts: Draft[];
-  namespacesInfo: ResourceInfo | undefined;
+  ctx: DraftContext;
+  dryRun: boolean;
   concurrency: number;
-}): Promise<void> {
-  const pending = o.drafts.filter((d): d is Extract<Draft, { info: ResourceInfo }> => 'info' in d);
-  const refOf = (d: (typeof pending)[number]): LiveRef => ({
-    info: d.info,
-    namespace: d.base.namespace,
-    name: d.base.name,
-  });
-  const clusterScoped = pending.filter((d) => d.base.namespace === '');
-  const namespaced = pending.filter((d) => d.base.namespace !== '');
+  secretForms: Set<string>;
+}): Promise<DecidedItem[]> {
+  const { ctx, drafts } = o;
+  const decided: DecidedItem[] = [];
+  const crdsRestored = new Set(
+    drafts.filter((d) => d.base.groupResource === CRDS && d.spooled).map((d) => d.base.name),
+  );
+  const dryRuns = pLimit(o.concurrency);
+  const finish = async (
+    draft: Draft,
+    live: LiveRead | undefined,
+    namespaceMissing = false,
+  ): Promise<void> => {
+    const desired = draft.spooled ? ((await ctx.spool.get(draft.key)) ?? null) : null;
+    const input = await planInput({ draft, desired, live, namespaceMissing, crdsRestored, o, dryRuns });
+    for (const form of secretValueForms([input.desired, input.live])) o.secretForms.add(form);
+    decided.push(decideItem(input, ctx.spec));
+  };
+
+  const waiting = drafts.filter(
+    (d): d is Draft & { info: ResourceInfo } =>
+      d.info !== undefined && d.skipReason === undefined && d.invalidReason === undefined,
+  );
+  const waits = new Set<Draft>(waiting);
+  // Decided without a live object: read back and decided a few at a time, like the rest.
+  const decisions = pLimit(o.concurrency);
+  const finishAll = (list: Draft[], live: LiveRead | undefined, namespaceMissing = false) =>
+    Promise.all(list.map((d) => decisions(() => finish(d, live, namespaceMissing))));
+  await finishAll(
+    drafts.filter((d) => !waits.has(d)),
+    undefined,
+  );
+  const byRef = new Map<string, Draft>();
+  const refOf = (d: Draft & { info: ResourceInfo }): LiveRef => {
+    const ref = { info: d.info, namespace: d.base.namespace, name: d.base.name };
+    byRef.set(liveKey(ref), d);
+    return ref;
+  };
+  const clusterScoped = waiting.filter((d) => d.base.namespace === '');
+  const namespaced = waiting.filter((d) => d.base.namespace !== '');
+  const namespacesInfo = ctx.served.get('namespaces');
   const targets = [...new Set(namespaced.map((d) => d.base.namespace))];
-  const namespaceRefs: LiveRef[] = o.namespacesInfo
-    ? targets.map((name) => ({ info: o.namespacesInfo as ResourceInfo, namespace: '', name }))
+  const namespaceRefs: LiveRef[] = namespacesInfo
+    ? targets.map((name) => ({ info: namespacesInfo, namespace: '', name }))
     : [];
-  const first = await readLiveObjects({
+  const namespaceKeys = new Set(namespaceRefs.map(liveKey));
+  // A namespace that could not be read counts as existing: its objects are then read one by
+  // one, and each reports its own error.
+  const missing = new Set<string>();
+  await forEachLiveObject({
     kube: o.kube,
     refs: [...clusterScoped.map(refOf), ...namespaceRefs],
     concurrency: o.concurrency,
+    onRead: async (ref, read) => {
+      const key = liveKey(ref);
+      if (namespaceKeys.has(key) && 'object' in read && read.object === null) missing.add(ref.name);
+      const draft = byRef.get(key);
+      if (draft) await finish(draft, read);
+    },
   });
-  for (const d of clusterScoped) d.live = first.get(liveKey(refOf(d)));
-  // A namespace that could not be read counts as existing: its objects are then read one by
-  // one, and each reports its own error.
-  const missing = new Set(
-    namespaceRefs
-      .filter((r) => {
-        const read = first.get(liveKey(r));
-        return read !== undefined && 'object' in read && read.object === null;
-      })
-      .map((r) => r.name),
+  await finishAll(
+    namespaced.filter((d) => missing.has(d.base.namespace)),
+    { object: null },
+    true,
   );
-  const toRead = namespaced.filter((d) => !missing.has(d.base.namespace));
-  for (const d of namespaced) {
-    if (missing.has(d.base.namespace)) {
-      d.live = { object: null };
-      d.namespaceMissing = true;
-    }
-  }
-  const second = await readLiveObjects({ kube: o.kube, refs: toRead.map(refOf), concurrency: o.concurrency });
-  for (const d of toRead) d.live = second.get(liveKey(refOf(d)));
+  await forEachLiveObject({
+    kube: o.kube,
+    refs: namespaced.filter((d) => !missing.has(d.base.namespace)).map(refOf),
+    concurrency: o.concurrency,
+    onRead: async (ref, read) => {
+      const draft = byRef.get(liveKey(ref));
+      if (draft) await finish(draft, read);
+    },
+  });
+  return decided;
 }
 
 /** The plan input of one draft, with the dry run where one can tell something. */
-async function finishItem(o: {
+async function planInput(a: {
   draft: Draft;
-  kube: KubeClient;
-  spec: RestoreSpec;
-  dryRun: boolean;
-  desired: Map<string, KubeObject>;
+  desired: KubeObject | null;
+  live: LiveRead | undefined;
+  namespaceMissing: boolean;
+  crdsRestored: Set<string>;
+  o: { kube: KubeClient; ctx: DraftContext; dryRun: boolean };
+  dryRuns: ReturnType<typeof pLimit>;
 }): Promise<PlanInputItem> {
-  const { draft } = o;
-  if ('decided' in draft) {
-    if (draft.desired) o.desired.set(itemKey(draft.decided), draft.desired);
-    return draft.decided;
+  const { draft, desired } = a;
+  const { base } = draft;
+  if (draft.skipReason !== undefined)
+    return { ...base, desired: null, live: null, skipReason: draft.skipReason };
+  if (draft.invalidReason !== undefined || desired === null) {
+    return { ...base, desired, live: null, invalidReason: draft.invalidReason ?? 'not prepared' };
   }
-  const { base, info } = draft;
-  const read = draft.live ?? { error: 'not read' };
-  if ('error' in read) {
+  if (!draft.info) {
+    // Not served by the cluster: fine when the backup brings its CRD (it is created in an
+    // earlier tier, and apply waits for it); otherwise nothing can be created.
+    if (a.crdsRestored.has(base.groupResource)) return { ...base, desired, live: null };
     return {
       ...base,
-      desired: draft.desired,
+      desired,
       live: null,
-      invalidReason: `cannot read the live object: ${read.error}`,
+      invalidReason: `the cluster does not serve ${base.groupResource} and the backup has no CustomResourceDefinition for it`,
     };
   }
+  const read = a.live ?? { error: 'not read' };
+  if ('error' in read) {
+    return { ...base, desired, live: null, invalidReason: `cannot read the live object: ${read.error}` };
+  }
   const live = read.object;
-  o.desired.set(itemKey(base), draft.desired);
+  const { info } = draft;
   // A create into a namespace that does not exist yet is refused by the dry run (the namespace
   // comes in an earlier tier), which tells nothing; the apiserver also holds each such request
   // 50 ms waiting for the namespace to appear (NamespaceLifecycle admission), so none is sent.
   const dryRunError =
-    o.dryRun && !draft.namespaceMissing
-      ? await dryRunFor({ kube: o.kube, info, desired: draft.desired, live, spec: o.spec })
+    a.o.dryRun && !a.namespaceMissing
+      ? await a.dryRuns(() => dryRunFor({ kube: a.o.kube, info, desired, live, spec: a.o.ctx.spec }))
       : undefined;
-  return { ...base, desired: draft.desired, live, ...(dryRunError ? { dryRunError } : {}) };
+  return { ...base, desired, live, ...(dryRunError ? { dryRunError } : {}) };
 }
 
 /**

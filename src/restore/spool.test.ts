@@ -1,0 +1,65 @@
+import { mkdtemp, readdir, readFile, readlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../kube/types.js';
+import { ObjectSpool } from './spool.js';
+
+const secret = (name: string, value: string): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name, namespace: 'shop' },
+  data: { password: Buffer.from(value).toString('base64') },
+});
+
+describe('ObjectSpool', () => {
+  it('gives back each object stored, by key, with many writes in flight at once', async () => {
+    const spool = await ObjectSpool.create();
+    try {
+      const objects = Array.from({ length: 200 }, (_, i) => secret(`s-${i}`, `value-${i}`));
+      await Promise.all(objects.map((o) => spool.put(o.metadata.name ?? '', o)));
+      expect(spool.count).toBe(200);
+      for (const o of objects) expect(await spool.get(o.metadata.name ?? '')).toEqual(o);
+      expect(await spool.get('absent')).toBeUndefined();
+      expect(spool.has('s-7')).toBe(true);
+    } finally {
+      await spool.close();
+    }
+  });
+
+  it('keeps the last object put under a key', async () => {
+    const spool = await ObjectSpool.create();
+    try {
+      await spool.put('k', secret('a', 'one'));
+      await spool.put('k', secret('a', 'two'));
+      expect((await spool.get('k'))?.data).toEqual({ password: Buffer.from('two').toString('base64') });
+    } finally {
+      await spool.close();
+    }
+  });
+
+  it('leaves no file behind, and none of its content readable while it is open', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'spool-test-'));
+    const spool = await ObjectSpool.create(dir);
+    try {
+      await spool.put('k', secret('db', 'hunter2-very-secret'));
+      // Reading it back writes it out first.
+      expect((await spool.get('k'))?.metadata.name).toBe('db');
+      // The directory is empty: the file was unlinked as soon as it was opened.
+      expect(await readdir(dir)).toEqual([]);
+      // Even through the open descriptor (Linux shows it as deleted) the bytes are ciphertext.
+      const fds = await readdir('/proc/self/fd');
+      const links = await Promise.all(
+        fds.map(async (fd) => [fd, await readlink(join('/proc/self/fd', fd)).catch(() => '')] as const),
+      );
+      const spooled = links.filter(([, target]) => target.startsWith(dir));
+      expect(spooled).toHaveLength(1);
+      const content = await readFile(join('/proc/self/fd', spooled[0]?.[0] ?? ''));
+      expect(content.length).toBeGreaterThan(0);
+      expect(content.includes('hunter2-very-secret')).toBe(false);
+      expect(content.includes(Buffer.from('hunter2-very-secret').toString('base64'))).toBe(false);
+    } finally {
+      await spool.close();
+    }
+  });
+});
