@@ -1,8 +1,6 @@
 // Ten thousand objects: streamed to S3 (multipart) and to a directory, the two archives are the
 // same bytes, every object is in them, and the process's heap stays bounded while they are
 // written — objects flow through, they do not pile up.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBackup, type BackupResult } from '../src/backup/engine.js';
 import { readResourceList } from '../src/backup/catalog.js';
@@ -12,11 +10,11 @@ import type { BackupStore } from '../src/storage/store.js';
 import { newBucket, uniqueName } from './ground/world.js';
 import { archiveEntries, groundKube, localStore, s3Store, unversioned } from './fixtures/backups.js';
 import { seedNamespaces, type Seeded } from './fixtures/seed.js';
+import { describeGrowth, MB, measureMemory, type MemoryMeasured } from './fixtures/memory.js';
 
 const NAMESPACES = 20;
 const PER_NAMESPACE = 500;
 const PAYLOAD_BYTES = 16 * 1024;
-const MB = 1024 * 1024;
 /** Generous, and still below the 160 MB of object data that passes through. */
 const MAX_MEMORY_GROWTH = 150 * MB;
 
@@ -37,53 +35,16 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => kube?.close());
 
-interface Measured {
-  result: BackupResult;
-  /** Peak growth of live memory: the JS heap after a collection, plus Buffers and zlib state. */
-  memoryGrowth: number;
-  peakRss: number;
-}
-
-/**
- * The garbage collector, for measuring what is live rather than what is not yet collected (a
- * busy heap holds 100+ MB of garbage between collections, which says nothing about leaks).
- * Vitest starts workers without --expose-gc; V8 lets us turn it on here.
- */
-function collector(): () => void {
-  setFlagsFromString('--expose-gc');
-  const gc: unknown = runInNewContext('gc');
-  if (typeof gc !== 'function') throw new Error('cannot expose the garbage collector');
-  return gc as () => void;
-}
-
-function liveMemory(gc: () => void): number {
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.external;
-}
-
-/** Run a backup while sampling live memory every 100 ms. */
-async function measuredBackup(store: BackupStore, name: string): Promise<Measured> {
-  const gc = collector();
-  const before = liveMemory(gc);
-  let peak = before;
-  let peakRss = process.memoryUsage().rss;
-  const sample = (): void => {
-    peak = Math.max(peak, liveMemory(gc));
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  };
-  const sampler = setInterval(sample, 100);
-  try {
-    const result = await runBackup(
+/** Run a backup while sampling live memory. */
+function measuredBackup(store: BackupStore, name: string): Promise<MemoryMeasured<BackupResult>> {
+  return measureMemory(() =>
+    runBackup(
       // One resource type, so the entry order is fixed and two runs give the same bytes
       // (types listed concurrently interleave their pages in the order they arrive).
       { name, spec: { includedNamespaces: seeded.namespaces, includedResources: ['configmaps'] } },
       { kube, store },
-    );
-    return { result, memoryGrowth: peak - before, peakRss };
-  } finally {
-    clearInterval(sampler);
-  }
+    ),
+  );
 }
 
 describe('a backup of 10,000 objects', () => {
@@ -101,8 +62,7 @@ describe('a backup of 10,000 objects', () => {
       expect(run.result.phase).toBe('Completed');
       expect(run.result.totalItems).toBe(expectedItems);
       expect(run.result.counts).toEqual({ configmaps: expectedItems });
-      const grew = `live memory grew by ${Math.round(run.memoryGrowth / MB)} MB (peak RSS ${Math.round(run.peakRss / MB)} MB)`;
-      expect(run.memoryGrowth, grew).toBeLessThan(MAX_MEMORY_GROWTH);
+      expect(run.memoryGrowth, describeGrowth(run)).toBeLessThan(MAX_MEMORY_GROWTH);
     }
     // Several multipart parts (8 MiB each) went to S3.
     expect(inS3.result.bytes).toBeGreaterThan(8 * MB);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../kube/types.js';
 import type { FieldChange } from './diff.js';
-import { diffObjects, fieldNames, formatPath } from './diff.js';
+import { diffObjects, fieldNames, formatPath, MAX_SHOWN_LENGTH, shownValue } from './diff.js';
 
 interface Container {
   name: string;
@@ -177,6 +177,40 @@ describe('diffObjects', () => {
       op: 'add',
       after: 2,
     });
+  });
+});
+
+describe('shownValue', () => {
+  it('shows short values as they are', () => {
+    for (const v of ['web', 3, true, null, ['a', 'b'], { k: 'v' }, 'x'.repeat(MAX_SHOWN_LENGTH)]) {
+      expect(shownValue(v)).toEqual(v);
+    }
+  });
+
+  it('cuts a long value to its beginning, its length and a fingerprint that follows the content', () => {
+    const config = `# nginx.conf\n${'server { listen 80; }\n'.repeat(100)}`;
+    const shown = shownValue(config) as string;
+    expect(shown.startsWith('# nginx.conf\nserver { listen 80; }')).toBe(true);
+    expect(shown).toMatch(new RegExp(`… \\[${config.length} characters in all, sha256:[0-9a-f]{12}\\]$`));
+    expect(shown.length).toBeLessThan(300);
+    expect(shownValue(`${config}#`)).not.toBe(shown);
+    expect(shownValue(config)).toBe(shown);
+  });
+
+  it('cuts long lists and maps by their JSON', () => {
+    const list = Array.from({ length: 200 }, (_, i) => `host-${i}.example.com`);
+    expect(shownValue(list)).toMatch(/^\["host-0\.example\.com".*characters in all/);
+  });
+
+  it('is what plans show for long data', () => {
+    const cm: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'big', namespace: 'shop' },
+      data: { blob: 'ab'.repeat(8192) },
+    };
+    const blob = diffObjects(cm, null).find((c) => c.path === 'data.blob');
+    expect(blob?.after).toMatch(/^(ab){100}… \[16384 characters in all, sha256:/);
   });
 });
 

@@ -10,6 +10,7 @@
 //   - server-set fields (uid, resourceVersion, generation, timestamps, managedFields, selfLink),
 //     status, and the restore's own labels are never compared.
 // When there is no live object every leaf of the desired object is an `add`.
+import { createHash } from 'node:crypto';
 import type { KubeObject } from '../kube/types.js';
 import { RESTORE_LABELS } from './sanitize.js';
 import type { SchemaNode } from './strategic-merge.js';
@@ -61,10 +62,33 @@ export function diffObjects(desired: KubeObject, live: KubeObject | null): Field
 export function toFieldChanges(entries: DiffEntry[]): FieldChange[] {
   return entries.map((e) => {
     const change: FieldChange = { path: formatPath(e.segments), op: e.op };
-    if (e.op !== 'add') change.before = e.before;
-    if (e.op !== 'remove') change.after = e.after;
+    if (e.op !== 'add') change.before = shownValue(e.before);
+    if (e.op !== 'remove') change.after = shownValue(e.after);
     return change;
   });
+}
+
+/** Values longer than this (as JSON) are shown abbreviated in plans. */
+export const MAX_SHOWN_LENGTH = 512;
+/** How much of an abbreviated value is shown. */
+const SHOWN_PREFIX_LENGTH = 200;
+
+/**
+ * A value as a plan shows it. A long value — a config file in a ConfigMap, a certificate — is
+ * cut to its beginning plus its length and a fingerprint: a reviewer still sees what it starts
+ * with and whether it changes, and a plan (and the planner's memory) stays proportional to the
+ * number of fields, not to the size of the data being restored.
+ */
+export function shownValue(value: unknown): unknown {
+  if (value === undefined || value === null || typeof value === 'number' || typeof value === 'boolean')
+    return value;
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  if (text.length <= MAX_SHOWN_LENGTH) return value;
+  const digest = createHash('sha256').update(text).digest('hex').slice(0, 12);
+  // Copied out through a Buffer: V8 keeps a slice of a long string as a view of the whole
+  // string, which would keep every abbreviated value alive in full inside the plan.
+  const prefix = Buffer.from(text.slice(0, SHOWN_PREFIX_LENGTH), 'utf8').toString('utf8');
+  return `${prefix}… [${text.length} characters in all, sha256:${digest}]`;
 }
 
 interface WalkState {

@@ -21,7 +21,13 @@ export type LiveRead = { object: KubeObject | null } | { error: string };
 
 /** From this many objects of one resource in one namespace on, they are read with one LIST. */
 export const LIST_THRESHOLD = 16;
-const PAGE_SIZE = 500;
+/**
+ * Objects per LIST page, and LISTs in flight at once. A page is held until every object on it
+ * is decided, so these two bound the memory of reading the cluster: with ConfigMaps of 64 KiB,
+ * 4 × 100 objects are 25 MB; with typical objects of a few KiB, about 1 MB.
+ */
+const PAGE_SIZE = 100;
+const LISTS_IN_FLIGHT = 4;
 
 export function liveKey(ref: LiveRef): string {
   return `${apiVersionOf(ref.info)}/${ref.info.resource}/${ref.namespace}/${ref.name}`;
@@ -69,6 +75,7 @@ export async function forEachLiveObject(o: {
 }): Promise<void> {
   const plan = planLiveReads(o.refs, o.threshold);
   const limit = pLimit(o.concurrency);
+  const listLimit = pLimit(Math.min(o.concurrency, LISTS_IN_FLIGHT));
   await Promise.all([
     ...plan.gets.map((ref) =>
       limit(async () => {
@@ -81,7 +88,7 @@ export async function forEachLiveObject(o: {
         await o.onRead(ref, read);
       }),
     ),
-    ...plan.lists.map((group) => limit(() => listGroup(o.kube, group, o.onRead))),
+    ...plan.lists.map((group) => listLimit(() => listGroup(o.kube, group, o.onRead))),
   ]);
 }
 

@@ -366,7 +366,7 @@ async function decideAll(o: {
       const key = liveKey(ref);
       if (namespaceKeys.has(key) && 'object' in read && read.object === null) missing.add(ref.name);
       const draft = byRef.get(key);
-      if (draft) await finish(draft, read);
+      if (draft) await decisions(() => finish(draft, read));
     },
   });
   await finishAll(
@@ -380,7 +380,7 @@ async function decideAll(o: {
     concurrency: o.concurrency,
     onRead: async (ref, read) => {
       const draft = byRef.get(liveKey(ref));
-      if (draft) await finish(draft, read);
+      if (draft) await decisions(() => finish(draft, read));
     },
   });
   return decided;
