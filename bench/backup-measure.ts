@@ -14,7 +14,7 @@ import type { BackupSpec } from '../src/backup/spec.js';
 import { KubeClient } from '../src/kube/client.js';
 import { S3Store } from '../src/storage/s3-store.js';
 import type { S3Endpoint } from '../test/ground/context.js';
-import { RssSampler } from './benchmark.js';
+import { machineBusyMs, RssSampler } from './benchmark.js';
 
 export interface MeasureConfig {
   mode: 'raw' | 'backup';
@@ -36,6 +36,8 @@ export interface MeasureResult {
    * in milliseconds. Less sensitive than wall time to other work on a shared machine.
    */
   cpuMs: number[];
+  /** Busy CPU time of the whole machine (this process, the API server, etcd, S3) per measured run. */
+  machineCpuMs: number[];
   /** Objects seen (raw) or backed up (backup) in the last run. */
   items: number;
   archiveBytes: number;
@@ -92,6 +94,7 @@ async function measure(config: MeasureConfig): Promise<MeasureResult> {
   const result: MeasureResult = {
     ms: [],
     cpuMs: [],
+    machineCpuMs: [],
     items: 0,
     archiveBytes: 0,
     phase: '',
@@ -103,6 +106,7 @@ async function measure(config: MeasureConfig): Promise<MeasureResult> {
     for (let run = 0; run <= config.runs; run++) {
       const started = performance.now();
       const cpuBefore = process.cpuUsage();
+      const machineBefore = machineBusyMs();
       if (config.mode === 'raw') {
         result.items = await rawList(kube, config);
         result.phase = 'Listed';
@@ -127,6 +131,7 @@ async function measure(config: MeasureConfig): Promise<MeasureResult> {
         result.ms.push(performance.now() - started);
         const cpu = process.cpuUsage(cpuBefore);
         result.cpuMs.push((cpu.user + cpu.system) / 1000);
+        result.machineCpuMs.push(machineBusyMs() - machineBefore);
       }
     }
   } finally {

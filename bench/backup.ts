@@ -157,12 +157,23 @@ function report(options: Options, seeded: number, raw: MeasureResult, backup: Me
     secs(medianMs),
     String(Math.round(r.items / (medianMs / 1000))),
     `${Math.round(median(r.cpuMs))} ms`,
+    `${Math.round(median(r.machineCpuMs))} ms`,
     mb(r.baselineRss),
     mb(r.firstRunPeakRss),
     mb(r.peakRss),
   ];
   const rows = [
-    ['', 'runs', 'median', 'objects/s', 'CPU / run', 'RSS at start', 'peak RSS, 1st run', 'peak RSS'],
+    [
+      '',
+      'runs',
+      'median',
+      'objects/s',
+      'CPU / run',
+      'machine CPU / run',
+      'RSS at start',
+      'peak RSS, 1st run',
+      'peak RSS',
+    ],
     row('raw LIST', raw, rawMs),
     row('backup', backup, backupMs),
   ];

@@ -64,7 +64,7 @@ describe('a backup of 10,000 objects', () => {
       expect(run.result.counts).toEqual({ configmaps: expectedItems });
       expect(run.memoryGrowth, describeGrowth(run)).toBeLessThan(MAX_MEMORY_GROWTH);
     }
-    // Several multipart parts (8 MiB each) went to S3.
+    // Several multipart parts (5 MiB each) went to S3.
     expect(inS3.result.bytes).toBeGreaterThan(8 * MB);
     // The same bytes in both places, by the digest taken while writing and by the stored one.
     expect(inS3.result.sha256).toBe(inDir.result.sha256);

@@ -58,7 +58,16 @@ export class UnsafeArchivePathError extends Error {
 }
 
 export function assertSafeEntryPath(path: string): void {
-  if (path.startsWith('/') || path.includes('\\') || path.split('/').some((s) => s === '..')) {
+  // A segment '..' is the whole path, or at its start, its end or between two slashes: the
+  // same test as splitting on '/', without building an array for each of a backup's entries.
+  if (
+    path.startsWith('/') ||
+    path.includes('\\') ||
+    path === '..' ||
+    path.startsWith('../') ||
+    path.endsWith('/..') ||
+    path.includes('/../')
+  ) {
     throw new UnsafeArchivePathError(path);
   }
 }

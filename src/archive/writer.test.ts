@@ -115,6 +115,70 @@ describe('createArchiveWriter', () => {
     expect(entries.map((e) => e.item?.name)).toEqual(names);
   });
 
+  it('writes a batch exactly as the same entries added one by one', async () => {
+    const files = Array.from({ length: 300 }, (_, i) => ({
+      path: itemPath({ groupResource: 'pods', namespace: 'a', name: `p-${i}`, versionDir: '' }),
+      content: i % 2 === 0 ? JSON.stringify(pod(`p-${i}`)) : Buffer.from(JSON.stringify(pod(`p-${i}`))),
+    }));
+    const oneByOne = createArchiveWriter();
+    const oneByOneOut = collect(oneByOne.output);
+    for (const f of files) await oneByOne.addFile(f.path, f.content);
+    const a = await oneByOne.finish();
+
+    const batched = createArchiveWriter();
+    const batchedOut = collect(batched.output);
+    await batched.addFiles(files.slice(0, 100));
+    await batched.addFiles([]);
+    await batched.addFiles(files.slice(100));
+    const b = await batched.finish();
+
+    expect(b).toEqual(a);
+    expect((await batchedOut).equals(await oneByOneOut)).toBe(true);
+  });
+
+  it('keeps the order of batches added without waiting for each other', async () => {
+    const writer = createArchiveWriter();
+    const out = collect(writer.output);
+    const batches = Array.from({ length: 5 }, (_, b) =>
+      Array.from({ length: 150 }, (_, i) => ({
+        path: itemPath({ groupResource: 'pods', namespace: 'a', name: `b${b}-${i}`, versionDir: '' }),
+        content: JSON.stringify(pod(`b${b}-${i}`)),
+      })),
+    );
+    await Promise.all(batches.map((files) => writer.addFiles(files)));
+    await writer.finish();
+    const entries = await readAllEntries(await out);
+    expect(entries.map((e) => e.path)).toEqual(batches.flat().map((f) => f.path));
+  });
+
+  it('refuses a batch with an unsafe path whole, writing none of it', async () => {
+    const writer = createArchiveWriter();
+    const out = collect(writer.output);
+    const good = itemPath({ groupResource: 'pods', namespace: 'a', name: 'ok', versionDir: '' });
+    await expect(
+      writer.addFiles([
+        { path: good, content: '{}' },
+        { path: '../escape.json', content: '{}' },
+      ]),
+    ).rejects.toThrow(UnsafeArchivePathError);
+    await writer.finish();
+    expect(await readAllEntries(await out)).toEqual([]);
+  });
+
+  it('abort() fails a batch that is waiting on backpressure', async () => {
+    const writer = createArchiveWriter();
+    writer.output.on('error', () => undefined);
+    // Nobody reads the output, and 4 MB of incompressible data is more than the streams buffer.
+    const files = Array.from({ length: 1024 }, (_, i) => ({ path: `blob/${i}`, content: randomBytes(4096) }));
+    const pending = writer.addFiles(files);
+    pending.catch(() => undefined);
+    await sleep(50);
+    const cause = new Error('upload failed');
+    writer.abort(cause);
+    await expect(pending).rejects.toBe(cause);
+    await expect(writer.addFiles(files.slice(0, 1))).rejects.toBe(cause);
+  });
+
   it.each(['/etc/passwd', '../outside.json', 'resources/../../x.json', 'a\\b'])(
     'refuses the unsafe entry path %j',
     async (path) => {

@@ -2,13 +2,13 @@
 // any io.Writer and leaves uploading to someone else (velero pkg/backup/backup.go); we do the
 // same: `output` is a Readable that a BackupStore.put consumes while entries are still added.
 //
-// Memory stays bounded: each add* call resolves only once the tar packer has accepted the
-// entry, and the packer stops accepting while gzip and the consumer of `output` lag behind.
+// Memory stays bounded: each add* call resolves only once the tar packer has accepted its
+// entries, and the packer stops accepting while gzip and the consumer of `output` lag behind.
 import { createHash } from 'node:crypto';
-import { pipeline, Transform } from 'node:stream';
-import type { Readable, TransformCallback } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
+import type { TransformCallback } from 'node:stream';
 import { constants as zlibConstants, createGzip } from 'node:zlib';
-import { pack as tarPack } from 'tar-stream';
+import { pack as tarPack, type Pack } from 'tar-stream';
 import { assertSafeEntryPath } from './paths.js';
 
 export interface ArchiveWriterOptions {
@@ -28,12 +28,24 @@ export interface ArchiveDigest {
   bytes: number;
 }
 
+export interface ArchiveFile {
+  path: string;
+  content: string | Buffer;
+}
+
 export interface ArchiveWriter {
   /** The tar.gz bytes. Must be consumed, or add* and finish() wait forever (backpressure). */
   readonly output: Readable;
   /** Add `value` as compact JSON, as Velero's json.Marshal writes items. */
   addJson(path: string, value: unknown): Promise<void>;
   addFile(path: string, content: string | Buffer): Promise<void>;
+  /**
+   * Add `files` in this order, as one batch: the packer takes them all without a round trip
+   * per entry, and the promise resolves once it has accepted the last one, so backpressure is
+   * awaited once per batch. Memory stays bounded by the batch the caller holds anyway (a page
+   * of objects). A batch with an unsafe path is refused whole, before any of it is written.
+   */
+  addFiles(files: readonly ArchiveFile[]): Promise<void>;
   /** End the archive; resolves once every gzip byte has passed into `output`. */
   finish(): Promise<ArchiveDigest>;
   /** Stop writing: pending and later calls reject, and `output` is destroyed with `err`. */
@@ -44,8 +56,16 @@ const FILE_MODE = 0o644;
 /**
  * zlib compresses each write as a separate thread-pool job; a tar entry arrives as two or
  * three small writes, so batching them first makes writing many small objects ~4× faster.
+ * 256 KiB rather than 64: a quarter of the jobs, each waking a pool thread that competes with
+ * the listing for the CPU, measured ~5% faster on 2 cores; gzip's output does not change.
  */
-const COALESCE_BYTES = 64 * 1024;
+const COALESCE_BYTES = 256 * 1024;
+/**
+ * Entries of a batch handed to the packer at once. Each one costs the packer a stream object
+ * (~1.6 KB) until it is written out; a few dozen keep it busy, a whole page's worth (1,000)
+ * only keeps more objects alive long enough to be promoted and collected the expensive way.
+ */
+const ENTRIES_PER_STEP = 64;
 
 export function createArchiveWriter(opts: ArchiveWriterOptions = {}): ArchiveWriter {
   const mtime = opts.mtime ?? new Date(0);
@@ -67,7 +87,7 @@ export function createArchiveWriter(opts: ArchiveWriterOptions = {}): ArchiveWri
   // root cause (say, the upload consuming `output` failed) rather than "entry destroyed".
   for (const stream of [gzip, output]) stream.on('error', (err) => (failure ??= err));
   const done = new Promise<void>((resolve, reject) => {
-    pipeline(pack, coalesce(COALESCE_BYTES), gzip, output, (err) => {
+    pipeline(coalesced(pack, COALESCE_BYTES), gzip, output, (err) => {
       if (err) {
         failure ??= err;
         reject(failure);
@@ -77,40 +97,62 @@ export function createArchiveWriter(opts: ArchiveWriterOptions = {}): ArchiveWri
   // finish() reports the failure; this keeps an abort before finish() from being unhandled.
   done.catch(() => undefined);
 
-  // Entries go into the tar one after another; chaining makes concurrent calls safe too.
+  // Batches go into the tar one after another; chaining makes concurrent calls safe too.
   let tail: Promise<void> = Promise.resolve();
   let finishing = false;
 
-  // async, so a bad path rejects like every other failure instead of throwing synchronously.
-  async function addEntry(path: string, content: Buffer): Promise<void> {
-    assertSafeEntryPath(path);
-    if (finishing) throw new Error(`archive writer: cannot add ${path} after finish()`);
-    const next = tail.then(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          if (failure) return reject(failure);
-          // Only fixed values besides name and size: identical input, identical bytes.
-          const header = {
-            name: path,
-            type: 'file' as const,
-            mode: FILE_MODE,
-            mtime,
-            uid: 0,
-            gid: 0,
-            uname: '',
-            gname: '',
-          };
-          // The callback fires once the packer has taken all bytes, i.e. after backpressure.
-          const sink = pack.entry(header, content, (err) => {
-            if (err) reject(failure ?? (err instanceof Error ? err : new Error(String(err))));
-            else resolve();
-          });
-          // The entry stream re-emits the pack's destruction; the callback above reports it.
-          sink.on('error', () => undefined);
-        }),
-    );
-    tail = next.catch(() => undefined);
-    await next;
+  /** Hand `files` to the packer a step at a time; resolves once it has taken the last one. */
+  async function writeEntries(files: readonly ArchiveFile[]): Promise<void> {
+    for (let start = 0; start < files.length; start += ENTRIES_PER_STEP) {
+      if (failure) throw failure;
+      const end = Math.min(start + ENTRIES_PER_STEP, files.length);
+      await new Promise<void>((resolve, reject) => {
+        // Entries complete in order and a failed one destroys the packer, which fails every
+        // entry after it: the last entry's callback speaks for the whole step.
+        const settle = (err?: Error | null): void => {
+          if (err) reject(failure ?? err);
+          else resolve();
+        };
+        try {
+          for (let i = start; i < end; i++) {
+            const { path, content } = files[i] as ArchiveFile;
+            // Only fixed values besides name and size: identical input, identical bytes.
+            // A fresh header each time: the packer fills in size and defaults in place.
+            const header = {
+              name: path,
+              type: 'file' as const,
+              mode: FILE_MODE,
+              mtime,
+              uid: 0,
+              gid: 0,
+              uname: '',
+              gname: '',
+            };
+            const body = typeof content === 'string' ? Buffer.from(content) : content;
+            // The packer queues entries past its high-water mark and takes them as `output`
+            // is read: the callback of the last one fires after backpressure.
+            const sink = pack.entry(header, body, i === end - 1 ? settle : undefined);
+            // The entry stream re-emits the pack's destruction; the callback above reports it.
+            sink.on('error', ignore);
+          }
+        } catch (err) {
+          // The packer was destroyed under us (abort, or the pipeline failed).
+          settle(err instanceof Error ? err : new Error('archive writer: the packer is closed'));
+        }
+      });
+    }
+  }
+
+  // async, so a bad path rejects like every other failure instead of throwing synchronously;
+  // everything up to the chaining runs at call time, which keeps batches in call order.
+  async function addEntries(files: readonly ArchiveFile[]): Promise<void> {
+    // Every path is checked before any entry of the batch is written.
+    for (const f of files) assertSafeEntryPath(f.path);
+    if (finishing)
+      throw new Error(`archive writer: cannot add ${files[0]?.path ?? 'entries'} after finish()`);
+    const next = tail.then(() => writeEntries(files));
+    tail = next.catch(ignore);
+    return next;
   }
 
   return {
@@ -118,9 +160,10 @@ export function createArchiveWriter(opts: ArchiveWriterOptions = {}): ArchiveWri
     addJson: (path, value) => {
       const json = JSON.stringify(value) as string | undefined;
       if (json === undefined) return Promise.reject(new Error(`archive entry ${path}: value is not JSON`));
-      return addEntry(path, Buffer.from(json));
+      return addEntries([{ path, content: json }]);
     },
-    addFile: (path, content) => addEntry(path, typeof content === 'string' ? Buffer.from(content) : content),
+    addFile: (path, content) => addEntries([{ path, content }]),
+    addFiles: addEntries,
     async finish() {
       finishing = true;
       await tail;
@@ -137,26 +180,45 @@ export function createArchiveWriter(opts: ArchiveWriterOptions = {}): ArchiveWri
   };
 }
 
-/** Joins small chunks into chunks of at least `size` bytes (the last one may be smaller). */
-function coalesce(size: number): Transform {
-  let chunks: Buffer[] = [];
+function ignore(): void {
+  // deliberately nothing: the failure is reported elsewhere
+}
+
+/**
+ * The packer's output in chunks of at least `size` bytes (the last one may be smaller). Reads
+ * the packer's own 'data' events rather than piping it through a Transform: a tar entry comes
+ * out as two or three small pieces, and a Node stream write per piece cost more than the copy.
+ * Backpressure: the packer is paused while the reader of the result lags behind.
+ */
+function coalesced(source: Pack, size: number): Readable {
+  let parts: Buffer[] = [];
   let buffered = 0;
   const take = (): Buffer => {
-    const joined = Buffer.concat(chunks, buffered);
-    chunks = [];
+    const joined = Buffer.concat(parts, buffered);
+    parts = [];
     buffered = 0;
     return joined;
   };
-  return new Transform({
-    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      chunks.push(chunk);
-      buffered += chunk.length;
-      if (buffered >= size) cb(null, take());
-      else cb();
+  const out = new Readable({
+    read() {
+      source.resume();
     },
-    flush(cb: TransformCallback) {
-      if (buffered > 0) cb(null, take());
-      else cb();
+    destroy(err, cb) {
+      // Fails the entries still waiting in the packer (abort, or a failed upload).
+      if (!source.destroyed) source.destroy(err ?? undefined);
+      cb(err);
     },
   });
+  source.on('data', (data: unknown) => {
+    const chunk = data as Buffer; // the packer emits Buffers only
+    parts.push(chunk);
+    buffered += chunk.length;
+    if (buffered >= size && !out.push(take())) source.pause();
+  });
+  source.on('end', () => {
+    if (buffered > 0) out.push(take());
+    out.push(null);
+  });
+  source.on('error', (err: Error) => out.destroy(err));
+  return out;
 }

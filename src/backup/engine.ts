@@ -12,7 +12,7 @@ import type { KubeObject, ResourceInfo } from '../kube/types.js';
 import { groupResource } from '../kube/types.js';
 import type { BackupStore } from '../storage/store.js';
 import { assertValidName, backupLayout } from '../storage/layout.js';
-import { createArchiveWriter, type ArchiveWriter } from '../archive/writer.js';
+import { createArchiveWriter, type ArchiveFile, type ArchiveWriter } from '../archive/writer.js';
 import {
   itemPath,
   METADATA_VERSION_PATH,
@@ -216,7 +216,6 @@ class ListingState {
   readonly notPointInTime: string[] = [];
   totalItems = 0;
   resourcesDone = 0;
-  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     readonly selection: BackupSelection,
@@ -224,33 +223,50 @@ class ListingState {
   ) {}
 
   /**
-   * Write one page of objects. Pages from concurrent listers are serialized here, since a tar
-   * stream takes one entry at a time.
+   * Serialize one page of objects into archive entries. Done as soon as the page arrives, so
+   * the parsed objects (several times larger than their JSON) can go while the entries wait
+   * for the writer.
    */
-  writePage(info: ResourceInfo, items: KubeObject[]): Promise<void> {
-    const next = this.queue.then(async () => {
-      const gr = groupResource(info);
-      const listKey = `${info.group === '' ? info.version : `${info.group}/${info.version}`}/${info.kind}`;
-      let names = this.resourceList.get(listKey);
-      if (!names) this.resourceList.set(listKey, (names = []));
-      const versionDir = `${info.version}${PREFERRED_VERSION_SUFFIX}`;
-      for (const obj of items) {
-        const ns = obj.metadata.namespace ?? '';
-        const name = obj.metadata.name ?? '';
-        // Velero writes each item twice: unversioned (for old readers) and under the preferred
-        // version directory (pkg/backup/item_backupper.go). Serialized once, as compact JSON
-        // like Velero's json.Marshal: serializing is the largest cost of writing a backup.
-        const json = Buffer.from(JSON.stringify(obj));
-        await this.writer.addFile(itemPath({ groupResource: gr, namespace: ns, name, versionDir: '' }), json);
-        await this.writer.addFile(itemPath({ groupResource: gr, namespace: ns, name, versionDir }), json);
-        names.push(ns === '' ? name : `${ns}/${name}`);
-        this.counts[gr] = (this.counts[gr] ?? 0) + 1;
-        this.totalItems++;
-      }
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
+  serializePage(info: ResourceInfo, items: KubeObject[]): PageBatch {
+    const gr = groupResource(info);
+    const listKey = `${info.group === '' ? info.version : `${info.group}/${info.version}`}/${info.kind}`;
+    let names = this.resourceList.get(listKey);
+    if (!names) this.resourceList.set(listKey, (names = []));
+    const versionDir = `${info.version}${PREFERRED_VERSION_SUFFIX}`;
+    const files: ArchiveFile[] = [];
+    for (const obj of items) {
+      const ns = obj.metadata.namespace ?? '';
+      const name = obj.metadata.name ?? '';
+      // Velero writes each item twice: unversioned (for old readers) and under the preferred
+      // version directory (pkg/backup/item_backupper.go). Serialized once, as compact JSON
+      // like Velero's json.Marshal: serializing is the largest cost of writing a backup.
+      const json = Buffer.from(JSON.stringify(obj));
+      files.push(
+        { path: itemPath({ groupResource: gr, namespace: ns, name, versionDir: '' }), content: json },
+        { path: itemPath({ groupResource: gr, namespace: ns, name, versionDir }), content: json },
+      );
+      names.push(ns === '' ? name : `${ns}/${name}`);
+    }
+    return { groupResource: gr, files, items: items.length };
   }
+
+  /**
+   * Write a serialized page, as one batch: the writer awaits backpressure once per few dozen
+   * entries, not once per entry. Batches from concurrent listers go into the tar one after
+   * another, in call order.
+   */
+  async writeBatch(batch: PageBatch): Promise<void> {
+    await this.writer.addFiles(batch.files);
+    this.counts[batch.groupResource] = (this.counts[batch.groupResource] ?? 0) + batch.items;
+    this.totalItems += batch.items;
+  }
+}
+
+/** One page of objects, serialized into archive entries. */
+interface PageBatch {
+  groupResource: string;
+  files: ArchiveFile[];
+  items: number;
 }
 
 async function listAll(opts: { ctx: AttemptContext; revision: string; state: ListingState }): Promise<void> {
@@ -294,7 +310,8 @@ async function listType(opts: {
   if (!pointInTime) state.notPointInTime.push(gr);
   const namespaces = target.namespaces ?? [undefined];
   // One page is written while the next is fetched: the listing waits on the API server, the
-  // writing on the CPU, and they overlap. At most two pages of this type are held at once.
+  // writing on the CPU, and they overlap. At most two pages of this type are held at once,
+  // one of them as serialized entries only.
   let writing: Promise<void> = Promise.resolve();
   for (const namespace of namespaces) {
     let continueToken: string | undefined;
@@ -322,11 +339,17 @@ async function listType(opts: {
       }
       // Decided here, in page order: keepObject records dependencies as it goes.
       const kept = page.items.filter((o) => ctx.selection.keepObject(info, o));
+      continueToken = page.continueToken;
+      // Serialized before waiting for the previous page's write, so that only the compact
+      // JSON of this page is held meanwhile, not its parsed objects.
+      const batch = kept.length > 0 ? state.serializePage(info, kept) : undefined;
+      // Let the parsed objects go before waiting (locals of an async function live on).
+      page = undefined;
+      kept.length = 0;
       await writing;
-      writing = kept.length > 0 ? state.writePage(info, kept) : Promise.resolve();
+      writing = batch ? state.writeBatch(batch) : Promise.resolve();
       // Awaited on the next round or below; until then a failure must not count as unhandled.
       writing.catch(() => undefined);
-      continueToken = page.continueToken;
     } while (continueToken);
   }
   await writing;

@@ -1,14 +1,12 @@
 // The only module that talks to the Kubernetes API. @kubernetes/client-node loads the
-// kubeconfig and applies its credentials (tokens, client certificates, exec plugins); the
-// requests themselves go over one keep-alive HTTPS agent as raw JSON, because lifeboat works
-// on every resource generically (like client-node's KubernetesObjectApi) and the typed
-// (de)serializers would cost more than the listing itself on large clusters.
+// kubeconfig and applies its credentials (tokens, client certificates, exec plugins), in a
+// worker thread (kubeconfig.ts); the requests themselves go over one keep-alive HTTPS agent as
+// raw JSON, because lifeboat works on every resource generically (like client-node's
+// KubernetesObjectApi) and the typed (de)serializers would cost more than the listing itself
+// on large clusters.
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { resolveKubeconfig } from './kubeconfig.js';
 import type { KubeObject, ResourceInfo } from './types.js';
 import { apiVersionOf } from './types.js';
 
@@ -98,35 +96,12 @@ export class KubeClient {
   }
 
   static async create(opts: KubeClientOptions = {}): Promise<KubeClient> {
-    const kc = new KubeConfig();
-    if (opts.kubeconfig) {
-      try {
-        kc.loadFromFile(opts.kubeconfig);
-      } catch (err) {
-        throw new Error(`cannot read kubeconfig ${opts.kubeconfig}: ${(err as Error).message}`);
-      }
-    } else {
-      // client-node silently falls back to http://localhost:8080 when it finds nothing; say so.
-      const found =
-        Boolean(process.env.KUBECONFIG) ||
-        existsSync(join(homedir(), '.kube', 'config')) ||
-        Boolean(process.env.KUBERNETES_SERVICE_HOST);
-      if (!found) {
-        throw new Error('no kubeconfig: set --kubeconfig or $KUBECONFIG, or create ~/.kube/config');
-      }
-      kc.loadFromDefault();
-    }
-    if (opts.context) {
-      if (!kc.getContextObject(opts.context)) {
-        throw new Error(`kubeconfig has no context ${JSON.stringify(opts.context)}`);
-      }
-      kc.setCurrentContext(opts.context);
-    }
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster (set --kubeconfig or --context)');
-    const base: RequestOptions = {};
-    await kc.applyToHTTPSOptions(base);
-    return new KubeClient(cluster.server, base, opts.maxSockets ?? 16);
+    // client-node reads the kubeconfig in a worker thread, and never loads here (kubeconfig.ts).
+    const { server, options } = await resolveKubeconfig({
+      ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+      ...(opts.context ? { context: opts.context } : {}),
+    });
+    return new KubeClient(server, options, opts.maxSockets ?? 16);
   }
 
   close(): void {
