@@ -96,7 +96,8 @@ export class KubeClient {
   }
 
   static async create(opts: KubeClientOptions = {}): Promise<KubeClient> {
-    // client-node reads the kubeconfig in a worker thread, and never loads here (kubeconfig.ts).
+    // client-node reads the kubeconfig in a short-lived child process and never loads here
+    // (kubeconfig.ts).
     const { server, options } = await resolveKubeconfig({
       ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
       ...(opts.context ? { context: opts.context } : {}),

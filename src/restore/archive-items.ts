@@ -36,6 +36,8 @@ export interface ArchiveItem {
   /** The API version of the directory the object came from ('' when unversioned). */
   version: string;
   object: KubeObject;
+  /** Size of the object's JSON in the archive. */
+  bytes: number;
 }
 
 export async function indexArchive(store: BackupStore, backup: VeleroBackup): Promise<ArchiveIndex> {
@@ -98,6 +100,7 @@ export async function* archiveItems(opts: {
       name: item.name,
       version: versionOfDir(item.versionDir),
       object: entry.json as KubeObject,
+      bytes: entry.content.length,
     };
   }
 }

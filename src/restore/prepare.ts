@@ -115,6 +115,13 @@ interface DraftContext {
   spool: ObjectSpool;
 }
 
+/** A cluster-scoped archive object kept aside (in the spool) while its selection is decided. */
+interface Candidate {
+  gr: string;
+  name: string;
+  bytes: number;
+}
+
 /** Spool keys of archive objects kept aside while their selection is decided. */
 const candidateKey = (gr: string, name: string): string => `candidate:${gr}/${name}`;
 
@@ -123,7 +130,7 @@ const candidateKey = (gr: string, name: string): string => `candidate:${gr}/${na
  * into `drafts`. Returns the names of the Namespace objects among them.
  */
 async function draftCandidates(o: {
-  candidates: { gr: string; name: string }[];
+  candidates: Candidate[];
   filter: ReturnType<typeof compileFilter>;
   collector: ReturnType<typeof createClusterDependencyCollector>;
   infoOf: (gr: string) => ResourceInfo | undefined;
@@ -135,6 +142,7 @@ async function draftCandidates(o: {
   for (const c of o.candidates) {
     const info = o.infoOf(c.gr);
     const obj = await o.ctx.spool.get(candidateKey(c.gr, c.name));
+    o.ctx.spool.delete(candidateKey(c.gr, c.name));
     if (!info || !obj) continue;
     const keep =
       c.gr === 'namespaces'
@@ -144,7 +152,7 @@ async function draftCandidates(o: {
           : collector.has(c.gr, c.name) && filter.includesDependency(obj, info);
     if (!keep) continue;
     if (c.gr === 'namespaces') namespaceObjects.add(c.name);
-    o.drafts.push(await draftItem(c.gr, obj, o.ctx));
+    o.drafts.push(await draftItem(c.gr, obj, c.bytes, o.ctx));
   }
   return namespaceObjects;
 }
@@ -180,7 +188,7 @@ async function selectAndDraft(o: {
   // cluster-scoped candidates wait in the spool until the whole archive has been read.
   const collector = createClusterDependencyCollector({ filter });
   const drafts: Draft[] = [];
-  const candidates: { gr: string; name: string }[] = [];
+  const candidates: Candidate[] = [];
   const sourceNamespaces = new Set<string>();
   for await (const item of archiveItems({
     store: o.store,
@@ -194,14 +202,14 @@ async function selectAndDraft(o: {
       if (!filter.includesObject(item.object)) continue;
       collector.add(item.object, item.groupResource);
       sourceNamespaces.add(item.object.metadata.namespace ?? item.namespace);
-      drafts.push(await draftItem(item.groupResource, item.object, ctx));
+      drafts.push(await draftItem(item.groupResource, item.object, item.bytes, ctx));
     } else {
       if (item.groupResource === 'clusterrolebindings.rbac.authorization.k8s.io') {
         collector.addClusterRoleBinding(item.object);
       }
       const name = item.object.metadata.name ?? '';
-      await spool.put(candidateKey(item.groupResource, name), item.object);
-      candidates.push({ gr: item.groupResource, name });
+      await spool.put(candidateKey(item.groupResource, name), item.object, item.bytes);
+      candidates.push({ gr: item.groupResource, name, bytes: item.bytes });
     }
   }
   const namespaceObjects = await draftCandidates({ candidates, filter, collector, infoOf, ctx, drafts });
@@ -209,7 +217,7 @@ async function selectAndDraft(o: {
   // (restore.go: namespace is created on demand); the plan shows it as a create.
   for (const ns of [...sourceNamespaces].filter((n) => !namespaceObjects.has(n)).sort()) {
     const obj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
-    drafts.push(await draftItem('namespaces', obj, ctx));
+    drafts.push(await draftItem('namespaces', obj, JSON.stringify(obj).length, ctx));
   }
   return drafts;
 }
@@ -250,7 +258,7 @@ interface Draft {
 }
 
 /** Everything about one object that needs no cluster call: target, sanitizing, modifiers, served version. */
-async function draftItem(gr: string, obj: KubeObject, ctx: DraftContext): Promise<Draft> {
+async function draftItem(gr: string, obj: KubeObject, bytes: number, ctx: DraftContext): Promise<Draft> {
   const { spec } = ctx;
   const targetNamespace = obj.metadata.namespace
     ? mapNamespace(obj.metadata.namespace, spec.namespaceMapping)
@@ -280,7 +288,7 @@ async function draftItem(gr: string, obj: KubeObject, ctx: DraftContext): Promis
       : { base, key, spooled: false, invalidReason: prepared.invalidReason };
   }
   const desired = prepared.desired;
-  await ctx.spool.put(key, desired);
+  await ctx.spool.put(key, desired, bytes);
   const preferred = ctx.served.get(gr);
   // Not served: decided once every CRD the backup brings is known (decideAll).
   if (!preferred) return { base, key, spooled: true };
