@@ -410,6 +410,16 @@ describe('includesNamespaceObject (Velero nsTracker)', () => {
     ],
     ['terminating, no items', LIMITED, ns('shop', undefined, 'Terminating'), false, false],
     ['terminating, has items', LIMITED, ns('shop', undefined, 'Terminating'), true, true],
+    [
+      'being deleted, has items',
+      LIMITED,
+      {
+        ...ns('shop', undefined, 'Terminating'),
+        metadata: { name: 'shop', deletionTimestamp: '2026-11-25T00:00:00Z' },
+      },
+      true,
+      false,
+    ],
     ['includeClusterResources false', { includeClusterResources: false }, ns('shop'), true, false],
     ['namespaces not in includedResources', { includedResources: ['pods'] }, ns('shop'), true, false],
     ['exclude label', {}, ns('shop', { 'velero.io/exclude-from-backup': 'true' }), true, false],

@@ -654,7 +654,10 @@ class CompiledFilter implements ResourceFilter {
 
   includesNamespaceObject(namespace: KubeObject, context: { hasIncludedItems: boolean }): boolean {
     if (!this.includesResource(NAMESPACES)) return false;
-    if (this.purpose === 'backup' && hasExcludeLabel(namespace)) return false;
+    // Like every item (item_backupper.go): not when labelled to be excluded, nor when it is
+    // already being deleted — its remaining objects are still backed up, the Namespace is not.
+    if (this.purpose === 'backup' && (hasExcludeLabel(namespace) || namespace.metadata.deletionTimestamp))
+      return false;
     if (context.hasIncludedItems) return true;
     // nsTracker.init skips namespaces that are not Active; a Namespace read from the API always
     // has a phase, so only an explicit Terminating phase is skipped here.
