@@ -11,8 +11,13 @@ import { describeGrowth, MB, measureMemory } from './fixtures/memory.js';
 const NAMESPACES = 8;
 const PER_NAMESPACE = 250;
 const PAYLOAD_BYTES = 64 * 1024;
-/** 2,000 objects of 64 KiB: 128 MB of data. The bound is well under it. */
-const MAX_MEMORY_GROWTH = 80 * MB;
+/**
+ * 2,000 objects of 64 KiB: 128 MB of data, and more than that again as parsed objects. The
+ * bound is under the data itself. Measured: ~20 MB creating them (nothing to read), 50–70 MB
+ * comparing them with the cluster (up to four LIST pages of 100 objects, 6.4 MB each as JSON,
+ * are parsed and held at once, plus the spool's 32 MB budget).
+ */
+const MAX_MEMORY_GROWTH = 96 * MB;
 
 let world: RestoreWorld;
 let seeded: Seeded;
