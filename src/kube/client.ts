@@ -6,7 +6,7 @@
 // on large clusters.
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { resolveKubeconfig } from './kubeconfig.js';
+import { resolveKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
 import type { KubeObject, ResourceInfo } from './types.js';
 import { apiVersionOf } from './types.js';
 
@@ -15,6 +15,8 @@ export interface KubeClientOptions {
   context?: string;
   /** Concurrent connections to the apiserver. */
   maxSockets?: number;
+  /** Credentials are read again on a 401 at most this often; 30 s by default. */
+  credentialRefreshIntervalMs?: number;
 }
 
 export class KubeApiError extends Error {
@@ -81,36 +83,81 @@ interface RequestSpec {
   contentType?: string;
 }
 
+/** Credentials are read again on a 401 at most this often (each read starts a process). */
+const DEFAULT_CREDENTIAL_REFRESH_INTERVAL_MS = 30_000;
+
 export class KubeClient {
   readonly server: string;
-  private readonly agent: HttpsAgent | HttpAgent;
-  private readonly baseOptions: RequestOptions;
+  private agent: HttpsAgent | HttpAgent;
+  /** Agents replaced by a credential refresh; closed with the client (requests may still use them). */
+  private readonly retiredAgents: (HttpsAgent | HttpAgent)[] = [];
+  private baseOptions: RequestOptions;
+  private refreshing: Promise<void> | undefined;
+  private lastRefresh = Date.now();
 
-  private constructor(server: string, baseOptions: RequestOptions, maxSockets: number) {
-    this.server = server.replace(/\/$/, '');
-    this.baseOptions = baseOptions;
-    const agentOptions = { keepAlive: true, maxSockets, ...pickTls(baseOptions) };
-    this.agent = this.server.startsWith('https:')
-      ? new HttpsAgent(agentOptions)
-      : new HttpAgent(agentOptions);
+  private readonly maxSockets: number;
+  /** Where the credentials came from, to read them again; absent: they never change. */
+  private readonly source: KubeconfigOptions | undefined;
+  private readonly refreshIntervalMs: number;
+
+  private constructor(o: {
+    server: string;
+    baseOptions: RequestOptions;
+    maxSockets: number;
+    source?: KubeconfigOptions;
+    refreshIntervalMs?: number;
+  }) {
+    this.server = o.server.replace(/\/$/, '');
+    this.baseOptions = o.baseOptions;
+    this.maxSockets = o.maxSockets;
+    this.source = o.source;
+    this.refreshIntervalMs = o.refreshIntervalMs ?? DEFAULT_CREDENTIAL_REFRESH_INTERVAL_MS;
+    this.agent = this.newAgent();
   }
 
   static async create(opts: KubeClientOptions = {}): Promise<KubeClient> {
     // client-node reads the kubeconfig in a short-lived child process and never loads here
     // (kubeconfig.ts).
-    const { server, options } = await resolveKubeconfig({
+    const source: KubeconfigOptions = {
       ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
       ...(opts.context ? { context: opts.context } : {}),
+    };
+    const { server, options } = await resolveKubeconfig(source);
+    return new KubeClient({
+      server,
+      baseOptions: options,
+      maxSockets: opts.maxSockets ?? 16,
+      source,
+      ...(opts.credentialRefreshIntervalMs === undefined
+        ? {}
+        : { refreshIntervalMs: opts.credentialRefreshIntervalMs }),
     });
-    return new KubeClient(server, options, opts.maxSockets ?? 16);
   }
 
   close(): void {
     this.agent.destroy();
+    for (const agent of this.retiredAgents) agent.destroy();
   }
 
-  /** One JSON request. Non-2xx answers become KubeApiError with the API's own message. */
+  /**
+   * One JSON request. Non-2xx answers become KubeApiError with the API's own message. On a 401
+   * the credentials are read again once and the request repeated: tokens from exec plugins
+   * (cloud providers' short-lived tokens) and token files (rotated service-account tokens)
+   * expire while a reconciler runs for weeks.
+   */
   async request<T>(spec: RequestSpec): Promise<T> {
+    const started = this.lastRefresh;
+    const first = await this.send(spec);
+    if (first.status !== 401 || !(await this.refreshCredentials(started))) return this.answer<T>(spec, first);
+    return this.answer<T>(spec, await this.send(spec));
+  }
+
+  private answer<T>(spec: RequestSpec, res: { status: number; text: string; path: string }): T {
+    if (res.status >= 200 && res.status < 300) return (res.text === '' ? {} : JSON.parse(res.text)) as T;
+    throw toApiError(res.status, res.text, `${spec.method} ${res.path}`);
+  }
+
+  private async send(spec: RequestSpec): Promise<{ status: number; text: string; path: string }> {
     const url = new URL(this.server + spec.path);
     for (const [k, v] of Object.entries(spec.query ?? {})) {
       if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
@@ -139,8 +186,42 @@ export class KubeClient {
       if (body !== undefined) req.write(body);
       req.end();
     });
-    if (status >= 200 && status < 300) return (text === '' ? {} : JSON.parse(text)) as T;
-    throw toApiError(status, text, `${spec.method} ${url.pathname}`);
+    return { status, text, path: url.pathname };
+  }
+
+  /**
+   * Read the credentials again after a 401 on a request sent at `sentAfter` (a refresh time).
+   * Concurrent 401s share one refresh; one that a refresh has happened since is simply
+   * repeated; otherwise at most one refresh per interval, so wrong credentials cost a
+   * process start per interval, not per request. Whether the request should be repeated.
+   */
+  private async refreshCredentials(sentAfter: number): Promise<boolean> {
+    if (!this.source) return false;
+    if (this.lastRefresh !== sentAfter) return true;
+    if (!this.refreshing) {
+      if (Date.now() - this.lastRefresh < this.refreshIntervalMs) return false;
+      this.refreshing = (async () => {
+        try {
+          const { options } = await resolveKubeconfig(this.source);
+          const tlsChanged = JSON.stringify(pickTls(options)) !== JSON.stringify(pickTls(this.baseOptions));
+          this.baseOptions = options;
+          if (tlsChanged) {
+            this.retiredAgents.push(this.agent);
+            this.agent = this.newAgent();
+          }
+        } finally {
+          this.lastRefresh = Date.now();
+          this.refreshing = undefined;
+        }
+      })();
+    }
+    await this.refreshing.catch(() => undefined);
+    return true;
+  }
+
+  private newAgent(): HttpsAgent | HttpAgent {
+    const agentOptions = { keepAlive: true, maxSockets: this.maxSockets, ...pickTls(this.baseOptions) };
+    return this.server.startsWith('https:') ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
   }
 
   /** Raw discovery: every group/version with its resources, marking aggregated ones. */
