@@ -12,7 +12,7 @@ import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { documentsOfKind, resolveStorageLocation, toBackupSpec, toRestoreSpec } from '../policy/convert.js';
 import type { BackupScheduleDocument, RestoreDocument } from '../policy/types.js';
-import { runBackup } from '../backup/engine.js';
+import { runBackup, type BackupResult } from '../backup/engine.js';
 import { restoreLayout } from '../storage/layout.js';
 import { deleteBackup } from '../backup/catalog.js';
 import { canonicalJson, type RestorePlan } from '../restore/plan.js';
@@ -283,8 +283,7 @@ class PassContext {
         `storage location ${action.location} is not available: ${loc?.error ?? 'unknown location'}`,
       );
     const labels = action.schedule ? { [SCHEDULE_LABEL]: action.schedule } : undefined;
-    const m = this.deps.metrics;
-    m?.backupsStarted.inc({ schedule: action.schedule ?? '' });
+    this.deps.metrics?.backupsStarted.inc({ schedule: action.schedule ?? '' });
     const t0 = Date.now();
     // The pass's clock stamps the backup: its expiration (start + ttl) is later compared with
     // the same clock's now, as Velero's GC controller compares the stored expiration with its own.
@@ -292,16 +291,7 @@ class PassContext {
       { name: action.backupName, spec: action.spec, ...(labels ? { labels } : {}) },
       { kube: await this.deps.kube(), store: loc.store, log: this.deps.log, clock: this.clock },
     );
-    m?.backupsTotal.inc({ phase: result.phase, schedule: action.schedule ?? '' });
-    m?.backupDuration.observe({ phase: result.phase }, (Date.now() - t0) / 1000);
-    m?.backupItems.inc({ schedule: action.schedule ?? '' }, result.totalItems);
-    if (result.bytes) m?.backupBytes.inc({ schedule: action.schedule ?? '' }, result.bytes);
-    if (result.phase === 'Completed' && action.schedule) {
-      m?.lastSuccessfulBackup.set(
-        { schedule: action.schedule },
-        Date.parse(result.completionTimestamp) / 1000,
-      );
-    }
+    this.recordBackupMetrics(action.schedule, result, (Date.now() - t0) / 1000);
     loc.backups = [...(loc.backups ?? []), result.metadata];
     if (action.schedule) {
       this.lastBackups.set(action.schedule, {
@@ -316,6 +306,20 @@ class PassContext {
       outcome: result.phase,
       ...(result.failureReason ? { error: result.failureReason } : {}),
     });
+  }
+
+  /** `seconds`: wall time, not the pass's clock, which tests may hold still. */
+  private recordBackupMetrics(schedule: string | undefined, result: BackupResult, seconds: number): void {
+    const m = this.deps.metrics;
+    if (!m) return;
+    const s = schedule ?? '';
+    m.backupsTotal.inc({ phase: result.phase, schedule: s });
+    m.backupDuration.observe({ phase: result.phase }, seconds);
+    m.backupItems.inc({ schedule: s }, result.totalItems);
+    if (result.bytes) m.backupBytes.inc({ schedule: s }, result.bytes);
+    if (result.phase === 'Completed' && schedule) {
+      m.lastSuccessfulBackup.set({ schedule }, Date.parse(result.completionTimestamp) / 1000);
+    }
   }
 
   private async expire(action: Extract<Action, { type: 'expire' | 'cleanup' }>): Promise<void> {

@@ -70,44 +70,49 @@ function addSpecOptions(cmd: Command): Command {
 async function specFromFlags(f: SpecFlags): Promise<RestoreSpec> {
   if (!f.fromBackup && !f.fromSchedule)
     throw new UsageError('give --from-backup NAME or --from-schedule NAME');
+  const mapping = namespaceMappingFlag(f.namespaceMappings ?? []);
+  const includeClusterResources = includeClusterResourcesFlag(f.includeClusterResources);
+  const resourceModifiers = f.resourceModifiers
+    ? (parseYaml(await readFile(f.resourceModifiers, 'utf8')) as ResourceModifiers)
+    : undefined;
+  // Only the flags given become fields, so the spec (and the plan hash) says what was asked.
+  const fields: Partial<RestoreSpec> = {
+    backupName: f.fromBackup,
+    scheduleName: f.fromSchedule,
+    includedNamespaces: f.includeNamespaces,
+    excludedNamespaces: f.excludeNamespaces,
+    includedResources: f.includeResources,
+    excludedResources: f.excludeResources,
+    includeClusterResources,
+    labelSelector: f.selector ? parseLabelSelector(f.selector) : undefined,
+    orLabelSelectors: f.orSelector ? parseOrLabelSelectors(f.orSelector) : undefined,
+    namespaceMapping: Object.keys(mapping).length > 0 ? mapping : undefined,
+    existingResourcePolicy: f.existingResourcePolicy,
+    restoreStatus: f.restoreStatus ? { includedResources: f.restoreStatus } : undefined,
+    preserveNodePorts: f.preserveNodeports ? true : undefined,
+    restorePVs: f.restorePvs ? true : undefined,
+    resourceModifiers,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== ''));
+}
+
+function namespaceMappingFlag(pairs: string[]): Record<string, string> {
   const mapping: Record<string, string> = {};
-  for (const pair of f.namespaceMappings ?? []) {
+  for (const pair of pairs) {
     const [from, to, extra] = pair.split(':');
     if (!from || !to || extra !== undefined)
       throw new UsageError(`--namespace-mappings: ${JSON.stringify(pair)} is not FROM:TO`);
     mapping[from] = to;
   }
-  const icr = f.includeClusterResources;
-  if (icr !== undefined && !['true', 'false', 'auto'].includes(icr)) {
-    throw new UsageError(
-      `--include-cluster-resources must be true, false or auto, not ${JSON.stringify(icr)}`,
-    );
-  }
-  let resourceModifiers: ResourceModifiers | undefined;
-  if (f.resourceModifiers) {
-    resourceModifiers = parseYaml(await readFile(f.resourceModifiers, 'utf8')) as ResourceModifiers;
-  }
-  return {
-    ...(f.fromBackup ? { backupName: f.fromBackup } : {}),
-    ...(f.fromSchedule ? { scheduleName: f.fromSchedule } : {}),
-    ...(f.includeNamespaces ? { includedNamespaces: f.includeNamespaces } : {}),
-    ...(f.excludeNamespaces ? { excludedNamespaces: f.excludeNamespaces } : {}),
-    ...(f.includeResources ? { includedResources: f.includeResources } : {}),
-    ...(f.excludeResources ? { excludedResources: f.excludeResources } : {}),
-    ...(icr === 'true'
-      ? { includeClusterResources: true }
-      : icr === 'false'
-        ? { includeClusterResources: false }
-        : {}),
-    ...(f.selector ? { labelSelector: parseLabelSelector(f.selector) } : {}),
-    ...(f.orSelector ? { orLabelSelectors: parseOrLabelSelectors(f.orSelector) } : {}),
-    ...(Object.keys(mapping).length > 0 ? { namespaceMapping: mapping } : {}),
-    ...(f.existingResourcePolicy ? { existingResourcePolicy: f.existingResourcePolicy } : {}),
-    ...(f.restoreStatus ? { restoreStatus: { includedResources: f.restoreStatus } } : {}),
-    ...(f.preserveNodeports ? { preserveNodePorts: true } : {}),
-    ...(f.restorePvs ? { restorePVs: true } : {}),
-    ...(resourceModifiers ? { resourceModifiers } : {}),
-  };
+  return mapping;
+}
+
+function includeClusterResourcesFlag(value: string | undefined): boolean | undefined {
+  if (value === undefined || value === 'auto') return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new UsageError(
+    `--include-cluster-resources must be true, false or auto, not ${JSON.stringify(value)}`,
+  );
 }
 
 function resultSummary(r: RestoreResult): string {
