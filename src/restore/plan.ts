@@ -129,11 +129,16 @@ export function buildPlan(input: PlanInput): RestorePlan {
 }
 
 /** What a restore would do with one object. Pure; needs only this object and its live twin. */
-export function decideItem(item: PlanInputItem, spec: RestoreSpec): DecidedItem {
+export function decideItem(
+  item: PlanInputItem,
+  spec: RestoreSpec,
+  /** This object's Secret value forms, when the caller has them already. */
+  ownSecretForms: string[] = secretValueForms([item.desired, item.live]),
+): DecidedItem {
   checkItem(item);
   const decided = decide(item, spec);
   // This object's own Secret values are scrubbed here; assemblePlan scrubs with all of them.
-  const scrub = (text: string) => scrubText(text, secretValueForms([item.desired, item.live]));
+  const scrub = (text: string) => scrubText(text, ownSecretForms);
   const planItem: Omit<PlanItem, 'tier'> = {
     groupResource: item.groupResource,
     apiVersion: item.apiVersion,

@@ -332,21 +332,20 @@ async function decideAll(o: {
   ): Promise<void> => {
     const desired = draft.spooled ? ((await ctx.spool.get(draft.key)) ?? null) : null;
     const input = await planInput({ draft, desired, live, namespaceMissing, crdsRestored, o, dryRuns });
-    for (const form of secretValueForms([input.desired, input.live])) o.secretForms.add(form);
-    decided.push(decideItem(input, ctx.spec));
+    const forms = secretValueForms([input.desired, input.live]);
+    for (const form of forms) o.secretForms.add(form);
+    decided.push(decideItem(input, ctx.spec, forms));
   };
 
-  const waiting = drafts.filter(
-    (d): d is Draft & { info: ResourceInfo } =>
-      d.info !== undefined && d.skipReason === undefined && d.invalidReason === undefined,
-  );
-  const waits = new Set<Draft>(waiting);
+  const needsLive = (d: Draft): d is Draft & { info: ResourceInfo } =>
+    d.info !== undefined && d.skipReason === undefined && d.invalidReason === undefined;
+  const waiting = drafts.filter(needsLive);
   // Decided without a live object: read back and decided a few at a time, like the rest.
   const decisions = pLimit(o.concurrency);
   const finishAll = (list: Draft[], live: LiveRead | undefined, namespaceMissing = false) =>
     Promise.all(list.map((d) => decisions(() => finish(d, live, namespaceMissing))));
   await finishAll(
-    drafts.filter((d) => !waits.has(d)),
+    drafts.filter((d) => !needsLive(d)),
     undefined,
   );
   const byRef = new Map<string, Draft>();
