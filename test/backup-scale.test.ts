@@ -80,7 +80,9 @@ describe('a backup of 10,000 objects', () => {
     for (const ns of seeded.namespaces) {
       for (let i = 0; i < PER_NAMESPACE; i += 97) expect(names).toContain(`${ns}/cm-${i}`);
     }
+    // The resource list names every object, sorted as Velero sorts it, though the engine
+    // kept the names on disk rather than in memory (resource-list.ts).
     const resourceList = await readResourceList(s3, name);
-    expect(resourceList['v1/ConfigMap']).toHaveLength(expectedItems);
+    expect(resourceList['v1/ConfigMap']).toEqual([...names].sort());
   }, 300_000);
 });

@@ -5,7 +5,6 @@
 // Like Velero's pkg/backup/backup.go, the engine produces a stream and the store uploads it;
 // unlike Velero, every type is listed at one revision, so a backup never mixes before and after.
 import pLimit from 'p-limit';
-import { gzipSync } from 'node:zlib';
 import type { KubeClient } from '../kube/client.js';
 import { KubeApiError } from '../kube/client.js';
 import type { KubeObject, ResourceInfo } from '../kube/types.js';
@@ -35,6 +34,7 @@ import {
 } from './velero-backup.js';
 import { discoverResources } from './discover.js';
 import { selectResources, type BackupSelection } from './selection.js';
+import { ResourceListSpool } from './resource-list.js';
 
 export interface BackupRequest {
   name: string;
@@ -190,7 +190,7 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
   // If the upload fails (missing bucket, rejected credentials), stop the producers at once.
   upload.catch((err: unknown) => writer.abort(err instanceof Error ? err : new Error(String(err))));
 
-  const state = new ListingState(selection, writer);
+  const state = new ListingState(selection, writer, new ResourceListSpool());
   try {
     await writer.addFile(METADATA_VERSION_PATH, `${BACKUP_FORMAT_VERSION}\n`);
     await listAll({ ctx, revision, state });
@@ -203,14 +203,14 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
     await upload.catch(() => undefined);
     await store.delete([backupLayout.archive(req.name)]).catch(() => undefined);
     throw err;
+  } finally {
+    await state.names.close();
   }
 }
 
 /** Everything learned while listing: counts, names per kind (for the resource list), errors. */
 class ListingState {
   readonly counts: Record<string, number> = {};
-  /** Velero's resource list: "apiVersion/Kind" → ["ns/name" | "name"]. Names only, not objects. */
-  readonly resourceList = new Map<string, string[]>();
   readonly errors: BackupItemError[] = [];
   readonly warnings: string[] = [];
   readonly notPointInTime: string[] = [];
@@ -220,6 +220,8 @@ class ListingState {
   constructor(
     readonly selection: BackupSelection,
     private readonly writer: ArchiveWriter,
+    /** Velero's resource list: "apiVersion/Kind" → ["ns/name" | "name"], spooled, not held. */
+    readonly names: ResourceListSpool,
   ) {}
 
   /**
@@ -230,8 +232,7 @@ class ListingState {
   serializePage(info: ResourceInfo, items: KubeObject[]): PageBatch {
     const gr = groupResource(info);
     const listKey = `${info.group === '' ? info.version : `${info.group}/${info.version}`}/${info.kind}`;
-    let names = this.resourceList.get(listKey);
-    if (!names) this.resourceList.set(listKey, (names = []));
+    const names: string[] = [];
     const versionDir = `${info.version}${PREFERRED_VERSION_SUFFIX}`;
     const files: ArchiveFile[] = [];
     for (const obj of items) {
@@ -247,6 +248,7 @@ class ListingState {
       );
       names.push(ns === '' ? name : `${ns}/${name}`);
     }
+    this.names.add(listKey, names);
     return { groupResource: gr, files, items: items.length };
   }
 
@@ -368,13 +370,9 @@ async function completeBackup(opts: {
   const phase: BackupPhase = state.errors.length > 0 ? 'PartiallyFailed' : 'Completed';
   runLog.add('info', `backup ${phase}`, { items: state.totalItems, revision, sha256: digest.sha256 });
 
-  const resourceList: Record<string, string[]> = {};
-  for (const [k, names] of [...state.resourceList.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    resourceList[k] = names.sort();
-  }
   // Independent of each other; both must be stored before the metadata below.
   await Promise.all([
-    store.put(backupLayout.resourceList(req.name), gzipSync(JSON.stringify(resourceList))),
+    store.put(backupLayout.resourceList(req.name), await state.names.gzipped()),
     store.put(backupLayout.log(req.name), runLog.gzip()),
   ]);
 

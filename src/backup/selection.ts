@@ -33,10 +33,23 @@ export interface BackupSelection {
 const CLUSTER_ROLE_BINDINGS = 'clusterrolebindings.rbac.authorization.k8s.io';
 const NAMESPACES = 'namespaces';
 
+/**
+ * Namespaces ordered so that listing them one after another yields "<ns>/<name>" in sorted
+ * order, as one list across all namespaces does (etcd key order): by "<ns>/", not "<ns>" —
+ * "app-1/x" sorts before "app/x". The resource list relies on it (resource-list.ts).
+ */
+export function inListOrder(namespaces: string[] | undefined): string[] | undefined {
+  if (!namespaces) return undefined;
+  return [...namespaces].sort((a, b) => {
+    const [x, y] = [`${a}/`, `${b}/`];
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
+
 export function selectResources(spec: BackupSpec, resources: ResourceInfo[]): BackupSelection {
   const filter = compileFilter(spec, resources, { purpose: 'backup' });
   const collector: ClusterDependencyCollector = createClusterDependencyCollector({ filter });
-  const namespaces = filter.listNamespaces();
+  const namespaces = inListOrder(filter.listNamespaces());
   const types: ListTarget[] = [];
   for (const info of resources) {
     const gr = groupResource(info);
