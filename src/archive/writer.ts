@@ -5,9 +5,9 @@
 // Memory stays bounded: each add* call resolves only once the tar packer has accepted its
 // entries, and the packer stops accepting while gzip and the consumer of `output` lag behind.
 import { createHash } from 'node:crypto';
-import { pipeline, Readable, Transform } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import { constants as zlibConstants, createGzip } from 'node:zlib';
+import { constants as zlibConstants, createGzip, type Gzip } from 'node:zlib';
 import { pack as tarPack, type Pack } from 'tar-stream';
 import { assertSafeEntryPath } from './paths.js';
 
@@ -66,6 +66,8 @@ const COALESCE_BYTES = 256 * 1024;
  * only keeps more objects alive long enough to be promoted and collected the expensive way.
  */
 const ENTRIES_PER_STEP = 64;
+/** Blocks handed to zlib and not yet consumed before the packer waits (see feedInBlocks). */
+const BLOCKS_QUEUED = 2;
 
 export function createArchiveWriter(opts: ArchiveWriterOptions = {}): ArchiveWriter {
   const mtime = opts.mtime ?? new Date(0);
@@ -87,15 +89,18 @@ export function createArchiveWriter(opts: ArchiveWriterOptions = {}): ArchiveWri
   // root cause (say, the upload consuming `output` failed) rather than "entry destroyed".
   for (const stream of [gzip, output]) stream.on('error', (err) => (failure ??= err));
   const done = new Promise<void>((resolve, reject) => {
-    pipeline(coalesced(pack, COALESCE_BYTES), gzip, output, (err) => {
+    pipeline(gzip, output, (err) => {
       if (err) {
         failure ??= err;
+        // Fails the entries still waiting in the packer (abort, or a failed upload).
+        if (!pack.destroyed) pack.destroy(failure);
         reject(failure);
       } else resolve();
     });
   });
   // finish() reports the failure; this keeps an abort before finish() from being unhandled.
   done.catch(() => undefined);
+  feedInBlocks(pack, gzip, COALESCE_BYTES);
 
   // Batches go into the tar one after another; chaining makes concurrent calls safe too.
   let tail: Promise<void> = Promise.resolve();
@@ -185,40 +190,56 @@ function ignore(): void {
 }
 
 /**
- * The packer's output in chunks of at least `size` bytes (the last one may be smaller). Reads
- * the packer's own 'data' events rather than piping it through a Transform: a tar entry comes
- * out as two or three small pieces, and a Node stream write per piece cost more than the copy.
- * Backpressure: the packer is paused while the reader of the result lags behind.
+ * Copy the packer's output into blocks of `size` bytes and write each full block to `gzip`.
+ * A tar entry comes out as two or three small pieces, and zlib compresses each write as a
+ * separate thread-pool job, so writing them one by one was ~4× slower. The blocks are
+ * recycled once zlib has consumed them (its write callback): a fresh block per write made the
+ * whole archive — 30 MB per 10,000 objects — pass through short-lived buffers outside the
+ * JavaScript heap, which the garbage collector lets pile up for tens of MB between runs.
+ * Backpressure: the packer is paused while BLOCKS_QUEUED blocks wait for zlib, so that it fills
+ * the next block while zlib compresses the last one; pausing as soon as zlib was busy cost ~8%.
  */
-function coalesced(source: Pack, size: number): Readable {
-  let parts: Buffer[] = [];
-  let buffered = 0;
-  const take = (): Buffer => {
-    const joined = Buffer.concat(parts, buffered);
-    parts = [];
-    buffered = 0;
-    return joined;
+function feedInBlocks(source: Pack, gzip: Gzip, size: number): void {
+  const free: Buffer[] = [];
+  let block: Buffer = Buffer.allocUnsafe(size);
+  let filled = 0;
+  let queued = 0;
+  let paused = false;
+  const flush = (): void => {
+    const full = block;
+    queued++;
+    // Called once zlib has consumed the block, in write order.
+    gzip.write(full.subarray(0, filled), (err) => {
+      queued--;
+      if (err) return;
+      free.push(full);
+      if (paused && queued < BLOCKS_QUEUED) {
+        paused = false;
+        source.resume();
+      }
+    });
+    block = free.pop() ?? Buffer.allocUnsafe(size);
+    filled = 0;
+    if (queued >= BLOCKS_QUEUED) {
+      paused = true;
+      source.pause();
+    }
   };
-  const out = new Readable({
-    read() {
-      source.resume();
-    },
-    destroy(err, cb) {
-      // Fails the entries still waiting in the packer (abort, or a failed upload).
-      if (!source.destroyed) source.destroy(err ?? undefined);
-      cb(err);
-    },
-  });
   source.on('data', (data: unknown) => {
+    if (gzip.destroyed) return; // the pipeline failed; the packer is being destroyed too
     const chunk = data as Buffer; // the packer emits Buffers only
-    parts.push(chunk);
-    buffered += chunk.length;
-    if (buffered >= size && !out.push(take())) source.pause();
+    for (let offset = 0; offset < chunk.length;) {
+      const copied = chunk.copy(block, filled, offset);
+      filled += copied;
+      offset += copied;
+      if (filled === size) flush();
+    }
   });
   source.on('end', () => {
-    if (buffered > 0) out.push(take());
-    out.push(null);
+    if (gzip.destroyed) return;
+    if (filled > 0) flush();
+    gzip.end();
   });
-  source.on('error', (err: Error) => out.destroy(err));
-  return out;
+  // Fails the pipeline (and with it every entry still waiting): abort, or a broken packer.
+  source.on('error', (err: Error) => gzip.destroy(err));
 }
