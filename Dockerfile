@@ -20,5 +20,6 @@ COPY package.json ./
 COPY bin ./bin
 USER 65532:65532
 ENV HOME=/var/lib/lifeboat NODE_ENV=production
-ENTRYPOINT ["node", "/app/bin/lifeboat.js"]
+# The same V8 flags as bin/lifeboat.js's first line (docs/decisions/0009-backup-memory.md).
+ENTRYPOINT ["node", "--max-semi-space-size=8", "/app/bin/lifeboat.js"]
 CMD ["run"]
