@@ -204,7 +204,8 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
     await store.delete([backupLayout.archive(req.name)]).catch(() => undefined);
     throw err;
   } finally {
-    await state.names.close();
+    // Closing a temporary file must not hide why the backup failed.
+    await state.names.close().catch(() => undefined);
   }
 }
 
