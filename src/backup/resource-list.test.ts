@@ -108,6 +108,14 @@ describe('ResourceListSpool', () => {
     );
   });
 
+  it('fails the list it is writing when the names cannot be read back', async () => {
+    const s = new ResourceListSpool({ memoryBytes: 1 });
+    s.add('v1/ConfigMap', ['a/b', 'a/c']);
+    const list = await s.gzipped();
+    await s.close(); // the file goes away before the list is read
+    await expect(buffer(list)).rejects.toThrow(/closed|EBADF/);
+  });
+
   it('leaves no file behind once names go to disk, even while open', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lifeboat-resource-list-test-'));
     try {

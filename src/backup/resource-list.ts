@@ -85,7 +85,14 @@ export class ResourceListSpool {
   async gzipped(): Promise<Readable> {
     await this.flushing;
     const tail = Buffer.concat(this.pending, this.pendingBytes);
-    return Readable.from(this.json(tail)).pipe(createGzip());
+    const source = Readable.from(this.json(tail));
+    const gzip = createGzip();
+    // pipe() does not pass errors on: a failed read must fail the upload reading `gzip`. The
+    // reader sees the error through the stream even if it starts reading later; the listener
+    // only keeps an error that comes before it does from being thrown as unhandled.
+    source.on('error', (err) => gzip.destroy(err));
+    gzip.on('error', () => undefined);
+    return source.pipe(gzip);
   }
 
   async close(): Promise<void> {
