@@ -197,7 +197,7 @@ function ignore(): void {
  * whole archive — 30 MB per 10,000 objects — pass through short-lived buffers outside the
  * JavaScript heap, which the garbage collector lets pile up for tens of MB between runs.
  * Backpressure: the packer is paused while BLOCKS_QUEUED blocks wait for zlib, so that it fills
- * the next block while zlib compresses the last one; pausing as soon as zlib was busy cost ~8%.
+ * the next block while zlib compresses the last one rather than waiting for it.
  */
 function feedInBlocks(source: Pack, gzip: Gzip, size: number): void {
   const free: Buffer[] = [];
