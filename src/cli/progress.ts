@@ -1,5 +1,6 @@
 // Progress for long backups and restores: a live bar on a terminal (objects done, rate),
-// plain log lines otherwise (CI logs, pipes), at most one every few seconds.
+// plain log lines otherwise (CI logs, pipes), one every few seconds — none for work that ends
+// sooner, whose summary says it all (a first line at once said "0 objects" for a fast backup).
 import cliProgress from 'cli-progress';
 
 export interface Progress {
@@ -7,12 +8,19 @@ export interface Progress {
   stop(): void;
 }
 
-export function createProgress(label: string, stream: NodeJS.WriteStream = process.stderr): Progress {
+/** Milliseconds between log lines when the output is not a terminal. */
+const LOG_INTERVAL_MS = 5000;
+
+export function createProgress(
+  label: string,
+  stream: Pick<NodeJS.WriteStream, 'isTTY' | 'write'> = process.stderr,
+  now: () => number = Date.now,
+): Progress {
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
         format: `${label} {bar} {value}/{total} objects · {rate}/s · {duration_formatted}`,
-        stream,
+        stream: stream as NodeJS.WriteStream,
         hideCursor: true,
         noTTYOutput: false,
       },
@@ -30,14 +38,14 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
       stop: () => bar.stop(),
     };
   }
-  let last = 0;
-  const started = Date.now();
+  const started = now();
+  let last = started;
   return {
     update(done, total) {
-      const now = Date.now();
-      if (now - last < 5000) return;
-      last = now;
-      const rate = Math.round(done / Math.max((now - started) / 1000, 0.001));
+      const at = now();
+      if (at - last < LOG_INTERVAL_MS) return;
+      last = at;
+      const rate = Math.round(done / Math.max((at - started) / 1000, 0.001));
       stream.write(`${label}: ${done}${total ? `/${total}` : ''} objects (${rate}/s)\n`);
     },
     stop() {
