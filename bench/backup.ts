@@ -16,7 +16,7 @@ import { startGround, type Ground } from '../test/ground/ground.js';
 import { seedNamespaces } from '../test/fixtures/seed.js';
 import { median, type Benchmark } from './benchmark.js';
 import type { MeasureConfig, MeasureResult } from './backup-measure.js';
-import { entryPointNodeFlags } from './node-flags.js';
+import { imageNodeFlags } from './node-flags.js';
 
 const TARGET_RATIO = 1.25;
 const TARGET_PEAK_RSS_MB = 150;
@@ -135,8 +135,8 @@ async function measure(
   const profiling = cpuProf
     ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=${config.mode}.cpuprofile`]
     : [];
-  // With the published CLI's Node flags (bin/lifeboat.js), so memory is measured as users get it.
-  const child = spawn(process.execPath, [...entryPointNodeFlags(root), ...profiling, script], {
+  // With the reconciler image's Node flags (Dockerfile), so memory is measured as it runs there.
+  const child = spawn(process.execPath, [...imageNodeFlags(root), ...profiling, script], {
     env: { ...process.env, LIFEBOAT_BENCH_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -200,7 +200,7 @@ function report(options: Options, seeded: number, raw: MeasureResult, backup: Me
       `lifeboat backup benchmark: ${seeded} objects seeded in ${options.namespaces} namespaces, ` +
         `${backup.items} backed up (${(backup.archiveBytes / MB).toFixed(1)} MB archive); ` +
         `concurrency ${options.concurrency}, page size ${options.pageSize}, gzip level ${options.gzipLevel ?? 'default'}, ` +
-        `node ${entryPointNodeFlags(root).join(' ') || '(no flags)'} as bin/lifeboat.js`,
+        `node ${imageNodeFlags(root).join(' ') || '(no flags)'} as in the image`,
       '',
       ...rows.map(line),
       '',
