@@ -13,11 +13,11 @@
 // of "<ns>/<name>" strings, and listing namespaces one by one in the order of "<ns>/" keeps it
 // (selection.ts orders them so). The writer checks the order as names arrive, and only a key
 // whose names came out of order (an aggregated API may answer in any order) is sorted in memory.
-import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import { openUnlinkedFile } from '../util/unlinked-file.js';
 
 /** Names held in memory before they go to disk, in bytes (~170,000 names). */
 export const DEFAULT_MEMORY_BYTES = 4 * 1024 * 1024;
@@ -108,7 +108,7 @@ export class ResourceListSpool {
     this.pending = [];
     this.pendingBytes = 0;
     if (!this.file) {
-      this.file = openUnlinked(this.dir);
+      this.file = openNamesFile(this.dir);
       // Reported by gzipped(), through the write below; never an unhandled rejection meanwhile.
       this.file.catch(() => undefined);
     }
@@ -170,15 +170,10 @@ export class ResourceListSpool {
   }
 }
 
-/** A new temporary file, already unlinked: the open handle keeps the data. */
-async function openUnlinked(dir: string): Promise<FileHandle> {
+/** The names' file (util/unlinked-file.ts), with an error that says what it was for. */
+async function openNamesFile(dir: string): Promise<FileHandle> {
   try {
-    const folder = await mkdtemp(join(dir, 'lifeboat-backup-'));
-    try {
-      return await open(join(folder, 'resource-names'), 'w+', 0o600);
-    } finally {
-      await rm(folder, { recursive: true, force: true });
-    }
+    return await openUnlinkedFile(dir, 'lifeboat-backup-', 'resource-names');
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(`cannot keep the resource list's names on disk in ${dir}: ${reason}`);

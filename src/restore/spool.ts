@@ -9,10 +9,10 @@
 // that lives only in this process's memory, because Secrets are among the objects and their
 // values must not land readable on a node's disk.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { KubeObject } from '../kube/types.js';
+import { openUnlinkedFile } from '../util/unlinked-file.js';
 
 const CIPHER = 'aes-256-gcm';
 /**
@@ -62,13 +62,8 @@ export class ObjectSpool {
 
   /** A new, empty spool. */
   static async create(opts: SpoolOptions = {}): Promise<ObjectSpool> {
-    const folder = await mkdtemp(join(opts.dir ?? tmpdir(), 'lifeboat-restore-'));
-    try {
-      const file = await open(join(folder, 'objects'), 'w+', 0o600);
-      return new ObjectSpool(file, opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET);
-    } finally {
-      await rm(folder, { recursive: true, force: true });
-    }
+    const file = await openUnlinkedFile(opts.dir ?? tmpdir(), 'lifeboat-restore-', 'objects');
+    return new ObjectSpool(file, opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET);
   }
 
   /** Objects stored. */
