@@ -5,7 +5,7 @@
 // Like Velero's pkg/backup/backup.go, the engine produces a stream and the store uploads it;
 // unlike Velero, every type is listed at one revision, so a backup never mixes before and after.
 import pLimit from 'p-limit';
-import type { KubeClient } from '../kube/client.js';
+import type { KubeClient, ListPage } from '../kube/client.js';
 import { KubeApiError } from '../kube/client.js';
 import type { KubeObject, ResourceInfo } from '../kube/types.js';
 import { groupResource } from '../kube/types.js';
@@ -230,19 +230,21 @@ class ListingState {
    * the parsed objects (several times larger than their JSON) can go while the entries wait
    * for the writer.
    */
-  serializePage(info: ResourceInfo, items: KubeObject[]): PageBatch {
+  serializePage(info: ResourceInfo, page: ListPage, kept: readonly number[]): PageBatch {
     const gr = groupResource(info);
     const listKey = `${info.group === '' ? info.version : `${info.group}/${info.version}`}/${info.kind}`;
     const names: string[] = [];
     const versionDir = `${info.version}${PREFERRED_VERSION_SUFFIX}`;
     const files: ArchiveFile[] = [];
-    for (const obj of items) {
+    for (const index of kept) {
+      const obj = page.items[index] as KubeObject;
       const ns = obj.metadata.namespace ?? '';
       const name = obj.metadata.name ?? '';
       // Velero writes each item twice: unversioned (for old readers) and under the preferred
-      // version directory (pkg/backup/item_backupper.go). Serialized once, as compact JSON
-      // like Velero's json.Marshal: serializing is the largest cost of writing a backup.
-      const json = Buffer.from(JSON.stringify(obj));
+      // version directory (pkg/backup/item_backupper.go). The JSON is the API server's own,
+      // compact like Velero's json.Marshal: serializing again was the largest cost of writing
+      // a backup.
+      const json = page.itemJson(index);
       files.push(
         { path: itemPath({ groupResource: gr, namespace: ns, name, versionDir: '' }), content: json },
         { path: itemPath({ groupResource: gr, namespace: ns, name, versionDir }), content: json },
@@ -250,7 +252,7 @@ class ListingState {
       names.push(ns === '' ? name : `${ns}/${name}`);
     }
     this.names.add(listKey, names);
-    return { groupResource: gr, files, items: items.length };
+    return { groupResource: gr, files, items: kept.length };
   }
 
   /**
@@ -341,14 +343,16 @@ async function listType(opts: {
         break;
       }
       // Decided here, in page order: keepObject records dependencies as it goes.
-      const kept = page.items.filter((o) => ctx.selection.keepObject(info, o));
+      const kept: number[] = [];
+      page.items.forEach((o, index) => {
+        if (ctx.selection.keepObject(info, o)) kept.push(index);
+      });
       continueToken = page.continueToken;
-      // Serialized before waiting for the previous page's write, so that only the compact
+      // Made into entries before waiting for the previous page's write, so that only the
       // JSON of this page is held meanwhile, not its parsed objects.
-      const batch = kept.length > 0 ? state.serializePage(info, kept) : undefined;
+      const batch = kept.length > 0 ? state.serializePage(info, page, kept) : undefined;
       // Let the parsed objects go before waiting (locals of an async function live on).
       page = undefined;
-      kept.length = 0;
       await writing;
       writing = batch ? state.writeBatch(batch) : Promise.resolve();
       // Awaited on the next round or below; until then a failure must not count as unhandled.

@@ -7,6 +7,7 @@
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { resolveKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
+import { itemJsonOf } from './list-items.js';
 import type { KubeObject, ResourceInfo } from './types.js';
 import { apiVersionOf } from './types.js';
 
@@ -40,7 +41,13 @@ export class KubeUnreachableError extends Error {
 }
 
 export interface ListPage {
+  /** The objects, with apiVersion and kind set (list responses leave them out). */
   items: KubeObject[];
+  /**
+   * The JSON of items[index] as the API server sent it (with apiVersion and kind), made on
+   * demand: writing it costs no second serialization. Must be called before the item changes.
+   */
+  itemJson(index: number): Buffer;
   resourceVersion: string;
   continueToken?: string;
 }
@@ -146,18 +153,21 @@ export class KubeClient {
    * expire while a reconciler runs for weeks.
    */
   async request<T>(spec: RequestSpec): Promise<T> {
+    return (await this.requestWithBody<T>(spec)).value;
+  }
+
+  /** request(), also returning the response's bytes. */
+  private async requestWithBody<T>(spec: RequestSpec): Promise<{ value: T; body: Buffer }> {
     const started = this.lastRefresh;
-    const first = await this.send(spec);
-    if (first.status !== 401 || !(await this.refreshCredentials(started))) return this.answer<T>(spec, first);
-    return this.answer<T>(spec, await this.send(spec));
+    let res = await this.send(spec);
+    if (res.status === 401 && (await this.refreshCredentials(started))) res = await this.send(spec);
+    const text = res.body.toString('utf8');
+    if (res.status >= 200 && res.status < 300)
+      return { value: (text === '' ? {} : JSON.parse(text)) as T, body: res.body };
+    throw toApiError(res.status, text, `${spec.method} ${res.path}`);
   }
 
-  private answer<T>(spec: RequestSpec, res: { status: number; text: string; path: string }): T {
-    if (res.status >= 200 && res.status < 300) return (res.text === '' ? {} : JSON.parse(res.text)) as T;
-    throw toApiError(res.status, res.text, `${spec.method} ${res.path}`);
-  }
-
-  private async send(spec: RequestSpec): Promise<{ status: number; text: string; path: string }> {
+  private async send(spec: RequestSpec): Promise<{ status: number; body: Buffer; path: string }> {
     const url = new URL(this.server + spec.path);
     for (const [k, v] of Object.entries(spec.query ?? {})) {
       if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
@@ -169,24 +179,24 @@ export class KubeClient {
     };
     if (body !== undefined) headers['content-type'] = spec.contentType ?? 'application/json';
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = send(
-        url,
-        { ...this.baseOptions, method: spec.method, headers, agent: this.agent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('error', (err) => reject(new KubeUnreachableError(this.server, err)));
-      if (body !== undefined) req.write(body);
-      req.end();
-    });
-    return { status, text, path: url.pathname };
+    const { status, body: answer } = await new Promise<{ status: number; body: Buffer }>(
+      (resolve, reject) => {
+        const req = send(
+          url,
+          { ...this.baseOptions, method: spec.method, headers, agent: this.agent },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', (err) => reject(new KubeUnreachableError(this.server, err)));
+        if (body !== undefined) req.write(body);
+        req.end();
+      },
+    );
+    return { status, body: answer, path: url.pathname };
   }
 
   /**
@@ -297,7 +307,7 @@ export class KubeClient {
   }
 
   async list(info: ResourceInfo, opts: ListOptions = {}): Promise<ListPage> {
-    const page = await this.request<{
+    const { value: page, body } = await this.requestWithBody<{
       items: KubeObject[];
       metadata: { resourceVersion: string; continue?: string };
     }>({
@@ -313,14 +323,12 @@ export class KubeClient {
         labelSelector: opts.labelSelector,
       },
     });
-    // List responses omit apiVersion/kind on items; put them back so archives hold whole objects.
-    const apiVersion = apiVersionOf(info);
-    for (const item of page.items) {
-      item.apiVersion = apiVersion;
-      item.kind = info.kind;
-    }
+    // List responses omit apiVersion/kind on items; itemJsonOf puts them back so that archives
+    // hold whole objects.
+    const itemJson = itemJsonOf(body, page.items, { apiVersion: apiVersionOf(info), kind: info.kind });
     return {
       items: page.items,
+      itemJson,
       resourceVersion: page.metadata.resourceVersion,
       ...(page.metadata.continue ? { continueToken: page.metadata.continue } : {}),
     };
