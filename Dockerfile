@@ -21,6 +21,9 @@ COPY bin ./bin
 USER 65532:65532
 ENV HOME=/var/lib/lifeboat NODE_ENV=production
 # 8 MB semi-spaces: 10–40 MB less peak memory per backup for a few per cent more CPU
-# (docs/decisions/0009-backup-memory.md). The backup benchmark reads these flags from here.
-ENTRYPOINT ["node", "--max-semi-space-size=8", "/app/bin/lifeboat.js"]
+# (docs/decisions/0009-backup-memory.md). A heap capped at 384 MB, under deploy/'s 512Mi limit
+# with room for code and buffers: V8 then grows its heap in smaller steps instead of filling
+# the limit with garbage, ~45 MB less at 100,000 objects for ~9% more time
+# (docs/decisions/0011-heap-cap.md). The backup benchmark reads these flags from here.
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--max-old-space-size=384", "/app/bin/lifeboat.js"]
 CMD ["run"]
