@@ -13,6 +13,7 @@ import type { Header } from 'tar-stream';
 import { createGunzip } from 'node:zlib';
 import { parseItemPath, RESOURCES_DIR, UnsafeArchivePathError } from './paths.js';
 import type { ItemPath } from './paths.js';
+import { parseJson } from '../util/json.js';
 
 /** Far above any Kubernetes object (etcd caps them at 1.5 MiB by default), far below harm. */
 export const DEFAULT_MAX_ENTRY_BYTES = 64 * 1024 * 1024;
@@ -134,7 +135,7 @@ async function readEntry(
   if (item) entry.item = item;
   if (path.startsWith(`${RESOURCES_DIR}/`) && path.endsWith('.json')) {
     try {
-      entry.json = JSON.parse(content.toString('utf8'));
+      entry.json = parseJson(content.toString('utf8'));
     } catch (err) {
       throw new ArchiveError(ctx.source, `entry ${path} is not valid JSON: ${(err as Error).message}`);
     }

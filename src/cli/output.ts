@@ -1,5 +1,6 @@
 // Rendering command output: tables for people, JSON and YAML for scripts.
 import { stringify } from 'yaml';
+import { stringifyJson } from '../util/json.js';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
 
@@ -37,7 +38,8 @@ export function table(headers: string[], rows: (string | number | undefined)[][]
 }
 
 export function render(value: unknown, format: OutputFormat, toTable: () => string): string {
-  if (format === 'json') return JSON.stringify(value, null, 2) + '\n';
+  // stringifyJson: a plan can hold int64 values from custom resources as BigInts.
+  if (format === 'json') return stringifyJson(value, 2) + '\n';
   if (format === 'yaml') return stringify(value);
   return toTable();
 }

@@ -10,6 +10,7 @@ import { resolveKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
 import { itemJsonOf } from './list-items.js';
 import type { KubeObject, ResourceInfo } from './types.js';
 import { apiVersionOf } from './types.js';
+import { parseJson, stringifyJson } from '../util/json.js';
 
 export interface KubeClientOptions {
   kubeconfig?: string;
@@ -163,7 +164,7 @@ export class KubeClient {
     if (res.status === 401 && (await this.refreshCredentials(started))) res = await this.send(spec);
     const text = res.body.toString('utf8');
     if (res.status >= 200 && res.status < 300)
-      return { value: (text === '' ? {} : JSON.parse(text)) as T, body: res.body };
+      return { value: (text === '' ? {} : parseJson(text)) as T, body: res.body };
     throw toApiError(res.status, text, `${spec.method} ${res.path}`);
   }
 
@@ -172,7 +173,7 @@ export class KubeClient {
     for (const [k, v] of Object.entries(spec.query ?? {})) {
       if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     }
-    const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    const body = spec.body === undefined ? undefined : stringifyJson(spec.body);
     const headers: Record<string, string> = {
       ...(this.baseOptions.headers as Record<string, string> | undefined),
       accept: 'application/json',

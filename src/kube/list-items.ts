@@ -9,6 +9,7 @@
 // JSON.parse as before, and uses the spans only when their number equals the number of items
 // it parsed; otherwise it serializes the parsed objects (see itemJsonOf).
 import type { KubeObject } from './types.js';
+import { stringifyJson } from '../util/json.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -117,7 +118,7 @@ export function itemJsonOf(
       spans = found?.length === items.length * 2 ? found : undefined;
     }
     const source = spans ? sources[index] : SERIALIZE;
-    if (!spans || source === SERIALIZE) return Buffer.from(JSON.stringify(item));
+    if (!spans || source === SERIALIZE) return Buffer.from(stringifyJson(item));
     const start = spans[2 * index] as number;
     const end = spans[2 * index + 1] as number;
     if (source === AS_SENT) return body.subarray(start, end);

@@ -15,6 +15,7 @@ import type { KubeObject } from '../kube/types.js';
 import { RESTORE_LABELS } from './sanitize.js';
 import type { SchemaNode } from './strategic-merge.js';
 import { isJsonMap, jsonEqual, schemaForKind } from './strategic-merge.js';
+import { stringifyJson } from '../util/json.js';
 
 /** A map key, an index in an atomic list, or the element of a keyed list with `key: value`. */
 export type PathSegment = string | number | { key: string; value: unknown };
@@ -80,9 +81,15 @@ const SHOWN_PREFIX_LENGTH = 200;
  * number of fields, not to the size of the data being restored.
  */
 export function shownValue(value: unknown): unknown {
-  if (value === undefined || value === null || typeof value === 'number' || typeof value === 'boolean')
+  if (
+    value === undefined ||
+    value === null ||
+    typeof value === 'number' ||
+    typeof value === 'bigint' ||
+    typeof value === 'boolean'
+  )
     return value;
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const text = typeof value === 'string' ? value : stringifyJson(value);
   if (text.length <= MAX_SHOWN_LENGTH) return value;
   const digest = createHash('sha256').update(text).digest('hex').slice(0, 12);
   // Copied out through a Buffer: V8 keeps a slice of a long string as a view of the whole

@@ -126,11 +126,7 @@ function diffLines(item: PlanItem): string[] {
 }
 
 function value(v: unknown): string {
-  return JSON.stringify(v === undefined ? null : v, (_k, x: unknown) =>
-    typeof x === 'object' && x !== null && !Array.isArray(x)
-      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : x,
-  );
+  return canonicalJson(v === undefined ? null : v);
 }
 
 function itemName(item: PlanItem): string {

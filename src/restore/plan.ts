@@ -22,6 +22,7 @@ import { isSecret, redactEntries, redactObject, scrubText, secretValueForms } fr
 import { SanitizeError, sanitizeForRestore } from './sanitize.js';
 import type { RestoreSpec } from './spec.js';
 import { groupOfApiVersion } from './strategic-merge.js';
+import { stringifyJson } from '../util/json.js';
 
 export const PLAN_ACTIONS = ['create', 'update', 'unchanged', 'skip', 'conflict', 'invalid'] as const;
 export type PlanAction = (typeof PLAN_ACTIONS)[number];
@@ -449,7 +450,7 @@ function itemDigest(item: Omit<PlanItem, 'tier'>, desired: KubeObject | null): s
 
 /** JSON with object keys sorted at every level and undefined members dropped. */
 export function canonicalJson(value: unknown, indent?: number): string {
-  return JSON.stringify(sortKeys(value), null, indent);
+  return stringifyJson(sortKeys(value), indent);
 }
 
 export function sortKeys(value: unknown): unknown {

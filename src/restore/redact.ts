@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { KubeObject } from '../kube/types.js';
 import type { DiffEntry } from './diff.js';
 import { isJsonMap } from './strategic-merge.js';
+import { stringifyJson } from '../util/json.js';
 
 export const FINGERPRINT_PREFIX = 'sha256:';
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -82,7 +83,7 @@ function fingerprintData(value: unknown): unknown {
 function fingerprintString(value: unknown): unknown {
   return value === null || value === undefined
     ? value
-    : fingerprint(typeof value === 'string' ? value : JSON.stringify(value));
+    : fingerprint(typeof value === 'string' ? value : stringifyJson(value));
 }
 
 function mapValues(map: Record<string, unknown>, fn: (v: unknown) => unknown): Record<string, unknown> {

@@ -13,6 +13,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { KubeObject } from '../kube/types.js';
 import { openUnlinkedFile } from '../util/unlinked-file.js';
+import { parseJson, stringifyJson } from '../util/json.js';
 
 const CIPHER = 'aes-256-gcm';
 /**
@@ -96,7 +97,7 @@ export class ObjectSpool {
     }
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv(CIPHER, this.key, iv);
-    const data = Buffer.concat([cipher.update(JSON.stringify(obj), 'utf8'), cipher.final()]);
+    const data = Buffer.concat([cipher.update(stringifyJson(obj), 'utf8'), cipher.final()]);
     this.places.set(key, { offset: this.size, length: data.length, iv, tag: cipher.getAuthTag() });
     this.size += data.length;
     this.pending.push(data);
@@ -117,7 +118,7 @@ export class ObjectSpool {
     const decipher = createDecipheriv(CIPHER, this.key, place.iv, { authTagLength: TAG_BYTES });
     decipher.setAuthTag(place.tag);
     const json = Buffer.concat([decipher.update(data), decipher.final()]).toString('utf8');
-    return JSON.parse(json) as KubeObject;
+    return parseJson(json) as KubeObject;
   }
 
   /** Drop the object stored under `key` (its bytes on disk stay until close). */
