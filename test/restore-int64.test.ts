@@ -2,12 +2,9 @@
 // int64 in a custom resource as it was sent; a JavaScript number cannot hold one, so lifeboat
 // writes the archive from the API server's own bytes (src/kube/list-items.ts) and reads
 // objects with src/util/json.ts, which turns such integers into BigInts and back.
-import { gunzipSync } from 'node:zlib';
-import { Readable } from 'node:stream';
-import { extract as tarExtract } from 'tar-stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyRestore, planRestore } from '../src/restore/engine.js';
-import { backupLayout } from '../src/storage/layout.js';
+import { archiveEntries } from './fixtures/backups.js';
 import {
   backupOf,
   createAll,
@@ -31,21 +28,6 @@ const SPEC = {
   digits: '12345678901234567890',
 };
 
-async function archiveEntry(w: RestoreWorld, backup: string, suffix: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of await w.store.get(backupLayout.archive(backup))) chunks.push(c as Buffer);
-  const ex = tarExtract();
-  Readable.from([gunzipSync(Buffer.concat(chunks))]).pipe(ex);
-  let found: string | undefined;
-  for await (const entry of ex) {
-    const body: Buffer[] = [];
-    for await (const c of entry) body.push(c as Buffer);
-    if (entry.header.name.endsWith(suffix)) found ??= Buffer.concat(body).toString('utf8');
-  }
-  if (found === undefined) throw new Error(`no archive entry ends with ${suffix}`);
-  return found;
-}
-
 describe('int64 values above 2^53 in a custom resource', () => {
   it('are backed up as sent and restored exactly', async () => {
     world = await localWorld();
@@ -62,7 +44,9 @@ describe('int64 values above 2^53 in a custom resource', () => {
     expect((await read(w.kube, gadget))?.spec).toEqual(SPEC);
 
     const backup = await backupOf(w, { includedNamespaces: [ns] });
-    const json = await archiveEntry(w, backup.name, `/namespaces/${ns}/big.json`);
+    const { items } = await archiveEntries(w.store, backup.name);
+    const stored = items.find((i) => i.namespace === ns && i.name === 'big' && i.versionDir === '');
+    const json = stored?.content.toString('utf8') ?? '';
     expect(json).toContain('"aboveSafe":9007199254740993');
     expect(json).toContain('"maxInt64":9223372036854775807');
     expect(json).toContain('"minInt64":-9223372036854775808');

@@ -5,9 +5,9 @@
 //
 // Only the extent of values is found, so only strings and brackets matter: a string is skipped
 // with a native search for its closing quote, and everything else outside strings (numbers,
-// literals, commas, colons, whitespace) is passed over. The caller parses the page with
-// JSON.parse as before, and uses the spans only when their number equals the number of items
-// it parsed; otherwise it serializes the parsed objects (see itemJsonOf).
+// literals, commas, colons, whitespace) is passed over. The caller parses the page as before,
+// and uses the spans only when their number equals the number of items it parsed; otherwise it
+// serializes the parsed objects (see itemJsonOf).
 import type { KubeObject } from './types.js';
 import { stringifyJson } from '../util/json.js';
 
@@ -117,7 +117,7 @@ export function itemJsonOf(
       const found = itemSpans(body);
       spans = found?.length === items.length * 2 ? found : undefined;
     }
-    const source = spans ? sources[index] : SERIALIZE;
+    const source = sources[index];
     if (!spans || source === SERIALIZE) return Buffer.from(stringifyJson(item));
     const start = spans[2 * index] as number;
     const end = spans[2 * index + 1] as number;
