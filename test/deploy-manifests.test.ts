@@ -1,7 +1,8 @@
 // The manifests in deploy/ are accepted by a real kube-apiserver, in the order the
 // kustomization lists them, and say what deploy/README.md promises: the reconciler runs
 // `lifeboat run` as a non-root user on a read-only root filesystem, its credentials come from
-// Secrets, and backing up (read-only) is granted separately from restoring (writes).
+// Secrets, and backing up (read-only) is granted separately from restoring (writes, in the
+// opt-in component deploy/restore/, checked here on top of the default manifests).
 //
 // Every object goes through server-side apply with dryRun=All (what `kubectl apply
 // --server-side --dry-run=server` sends) and fieldValidation=Strict, so a misspelt field fails
@@ -52,6 +53,18 @@ async function readKustomization(): Promise<{ namespace: string; resources: stri
     throw new Error('deploy/kustomization.yaml: expected a namespace and a resources list');
   }
   return { namespace: k.namespace, resources: k.resources };
+}
+
+/** deploy/restore/kustomization.yaml: the opt-in component's resource files, relative to deploy/. */
+async function readRestoreComponent(): Promise<string[]> {
+  const k = parseYaml(await readFile(join(deployDir, 'restore', 'kustomization.yaml'), 'utf8')) as {
+    kind?: string;
+    resources?: string[];
+  };
+  if (k.kind !== 'Component' || !k.resources?.length) {
+    throw new Error('deploy/restore/kustomization.yaml: expected a Component with a resources list');
+  }
+  return k.resources.map((file) => `restore/${file}`);
 }
 
 /** Every document of every listed file, in order. YAML 1.1, as kubectl's parser reads it. */
@@ -132,7 +145,8 @@ beforeAll(async () => {
   kube = await KubeClient.create({ kubeconfig: ground().kubeconfigPath });
   resources = await discoverResources(kube);
   kustomization = await readKustomization();
-  manifests = await readManifests(kustomization.resources);
+  // The default installation, then the opt-in restore component on top of it.
+  manifests = await readManifests([...kustomization.resources, ...(await readRestoreComponent())]);
   namespace = uniqueName('lifeboat');
   outcomes = [];
   for (const manifest of manifests) {
@@ -302,21 +316,41 @@ describe('RBAC', () => {
     expect(verbs.filter((v) => v !== 'get' && v !== 'list')).toEqual([]);
   });
 
-  it('grants the write verbs only in the restore ClusterRole, bound on its own', () => {
-    const restoreVerbs = rulesOf(named(roles(), 'ClusterRole', 'lifeboat-restore')).flatMap((r) => r.verbs);
-    expect(restoreVerbs).toEqual(expect.arrayContaining(['create', 'patch', 'update']));
-    for (const role of roles().filter((r) => r.metadata.name !== 'lifeboat-restore')) {
+  it('grants the write verbs only in the restore ClusterRoles, which only the opt-in component holds', async () => {
+    const restoreFiles = new Set(await readRestoreComponent());
+    const isRestore = (role: KubeObject) =>
+      manifests.some(
+        (m) =>
+          restoreFiles.has(m.file) &&
+          m.object.kind === role.kind &&
+          m.object.metadata.name === role.metadata.name,
+      );
+    const restoreRules = roles().filter(isRestore).flatMap(rulesOf);
+    expect(restoreRules.flatMap((r) => r.verbs)).toEqual(
+      expect.arrayContaining(['create', 'patch', 'update']),
+    );
+    // RBAC has no deny: no wildcard anywhere, so no subresource (serviceaccounts/token, pods/exec).
+    for (const rule of restoreRules) {
+      expect(rule.apiGroups ?? []).not.toContain('*');
+      expect((rule.resources ?? []).filter((r) => r.includes('*') || r.includes('/'))).toEqual([]);
+      expect(rule.verbs.filter((v) => !['create', 'patch', 'update'].includes(v))).toEqual([]);
+    }
+    for (const role of roles().filter((r) => !isRestore(r))) {
       const verbs = rulesOf(role).flatMap((r) => r.verbs);
       expect(
         verbs.filter((v) => WRITE_VERBS.includes(v)),
         String(role.metadata.name),
       ).toEqual([]);
     }
-    // Separate bindings, so dropping lifeboat-restore's leaves a backup-only reconciler.
+    // Separate bindings, so leaving the component out leaves a backup-only reconciler.
     for (const role of ['lifeboat-backup', 'lifeboat-restore']) {
       const bound = bindings().filter((b) => (b.roleRef as { name: string }).name === role);
       expect(bound, role).toHaveLength(1);
       expect(bound[0]?.subjects).toEqual([{ kind: 'ServiceAccount', name: 'lifeboat', namespace }]);
     }
+    const restoreBinding = manifests.find(
+      (m) => m.object.kind === 'ClusterRoleBinding' && m.object.metadata.name === 'lifeboat-restore',
+    );
+    expect(restoreFiles.has(restoreBinding?.file ?? '')).toBe(true);
   });
 });

@@ -696,8 +696,8 @@ describe('compileNamePattern', () => {
     ['x[-a]', 'namespace', 'x-', true],
   ])('%j (%s) matches %j: %s', (pattern, kind, name, expected) => {
     const compiled = compileNamePattern(pattern, kind);
-    expect(compiled).toBeInstanceOf(RegExp);
-    expect((compiled as RegExp).test(name)).toBe(expected);
+    if (typeof compiled === 'string') throw new Error(compiled);
+    expect(compiled.test(name)).toBe(expected);
   });
 });
 

@@ -12,6 +12,7 @@
 // Validation follows ValidateIncludesExcludes / ValidateScopedIncludesExcludes /
 // ValidateNamespaceIncludesExcludes, and the backup controller's selector rule.
 import { groupResource, type KubeObject, type ResourceInfo } from '../kube/types.js';
+import { compileLinear, type LinearPattern } from '../util/linear-regex.js';
 import { hasExcludeLabel, NON_RESTORABLE_RESOURCES, nonRestorableReason } from './default-exclusions.js';
 import {
   formatLabelSelector,
@@ -110,7 +111,7 @@ export function isPattern(name: string): boolean {
 }
 
 /** A compiled glob, or the reason the pattern is invalid. */
-export function compileNamePattern(pattern: string, kind: PatternKind): RegExp | string {
+export function compileNamePattern(pattern: string, kind: PatternKind): LinearPattern | string {
   if (pattern.includes('**')) return 'consecutive asterisks (**) are not supported';
   let source = '';
   let sample = ''; // the pattern with each wildcard replaced by a letter, to check the name rules
@@ -142,7 +143,7 @@ export function compileNamePattern(pattern: string, kind: PatternKind): RegExp |
   if (kind === 'namespace' && pattern !== '' && (sample.length > 63 || !DNS_LABEL.test(sample))) {
     return 'a namespace name must be a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
   }
-  return new RegExp(`^${source}$`, 's');
+  return compileLinear(`^${source}$`, { dotAll: true });
 }
 
 function bracketProblem(body: string, kind: PatternKind): string | undefined {
@@ -164,10 +165,10 @@ function bracketProblem(body: string, kind: PatternKind): string | undefined {
 /** A set of names: '*' (everything), literal names and compiled globs. */
 class NameSet {
   private readonly literals = new Set<string>();
-  private readonly globs: { text: string; regex: RegExp }[] = [];
+  private readonly globs: { text: string; regex: LinearPattern }[] = [];
   private wildcard = false;
 
-  add(name: string, regex?: RegExp): void {
+  add(name: string, regex?: LinearPattern): void {
     if (name === '*') this.wildcard = true;
     else if (regex) this.globs.push({ text: name, regex });
     else this.literals.add(name);

@@ -10,8 +10,15 @@ export interface Issue {
   /** Point at the field's key rather than its value (unknown and missing fields). */
   at?: Anchor;
   related?: PolicyError['related'];
+  /** A warning is shown but does not make the document invalid. */
+  severity?: 'warning';
 }
 
 export function issue(code: PolicyErrorCode, path: FieldPath, message: string, at?: Anchor): Issue {
   return at ? { code, path, message, at } : { code, path, message };
+}
+
+/** Shown by `lifeboat validate` and in status, but the document stays valid. */
+export function warning(code: PolicyErrorCode, path: FieldPath, message: string): Issue {
+  return { code, path, message, severity: 'warning' };
 }

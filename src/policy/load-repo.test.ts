@@ -1,10 +1,16 @@
 // Loading a repository from disk: which files are read, multi-document files, what an
 // invalid document does to the others, and what a valid document carries.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listPolicyFiles, loadPolicyFiles, loadPolicyRepo } from './load.js';
+import {
+  countDocumentMarkers,
+  listPolicyFiles,
+  loadPolicyFiles,
+  loadPolicyRepo,
+  POLICY_FILE_LIMITS,
+} from './load.js';
 import { createSchemaValidator } from './schema.js';
 
 const y = (...lines: string[]): string => `${lines.join('\n')}\n`;
@@ -283,5 +289,82 @@ describe('loadPolicyFiles', () => {
     const { errors } = loadPolicyFiles([{ file: 'l.yaml', text }], { validator });
     expect(errors.length).toBeGreaterThanOrEqual(3);
     for (const error of errors) expect(JSON.stringify(error)).not.toContain(secret);
+  });
+});
+
+describe('symlinks', () => {
+  it('refuses a symlinked policy file by name, without reading its target', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'lifeboat-outside-'));
+    try {
+      await writeFile(join(outside, 'secret.yaml'), 'kind: TOP-SECRET-CONTENT\n');
+      await write({ 'storage-locations/disk.yaml': LOCAL_LOCATION });
+      await symlink(join(outside, 'secret.yaml'), join(dir, 'storage-locations', 'leak.yaml'));
+      const { documents, errors } = await loadPolicyRepo({ dir, validator });
+      expect(documents.map((d) => d.metadata.name)).toEqual(['disk']);
+      expect(errors).toEqual([
+        {
+          file: 'storage-locations/leak.yaml',
+          line: 1,
+          column: 1,
+          path: '',
+          code: 'symlink',
+          message:
+            'is a symbolic link; policy files must be regular files in the repository (symlinks are never followed)',
+        },
+      ]);
+      expect(JSON.stringify(errors)).not.toContain('TOP-SECRET');
+      expect(await listPolicyFiles(dir)).toEqual(['storage-locations/disk.yaml']);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('does not walk a symlinked directory', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'lifeboat-outside-'));
+    try {
+      await writeFile(join(outside, 'other.yaml'), 'kind: TOP-SECRET-CONTENT\n');
+      await symlink(outside, join(dir, 'linked'));
+      const { documents, errors } = await loadPolicyRepo({ dir, validator });
+      expect([documents, errors]).toEqual([[], []]);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('file limits', () => {
+  it('refuses a file with too many documents before parsing it, naming the file', () => {
+    const text = 'a: 1\n---\n'.repeat(60_000);
+    const { documents, errors } = loadPolicyFiles([{ file: 'many.yaml', text }], { validator });
+    expect(documents).toEqual([]);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        file: 'many.yaml',
+        line: 1,
+        code: 'limit',
+        message: expect.stringContaining(`a policy file may hold at most ${POLICY_FILE_LIMITS.maxDocuments}`),
+      }),
+    ]);
+  });
+
+  it('refuses a file over the size limit without reading it', async () => {
+    await write({
+      'big.yaml': `# ${'x'.repeat(POLICY_FILE_LIMITS.maxBytes)}\n`,
+      'disk.yaml': LOCAL_LOCATION,
+    });
+    const { documents, errors } = await loadPolicyRepo({ dir, validator });
+    expect(documents.map((d) => d.metadata.name)).toEqual(['disk']);
+    expect(errors.map((e) => [e.file, e.code])).toEqual([['big.yaml', 'limit']]);
+    expect(errors[0]?.message).toMatch(/may be at most 1048576 bytes/);
+  });
+
+  it.each<[string, number]>([
+    ['', 0],
+    ['a: 1\n', 1],
+    ['---\na: 1\n', 1],
+    ['a: 1\n---\nb: 2\n--- # three\nc: 3\n', 3],
+    ['key: |\n  ---\n  indented\n', 1],
+  ])('counts at least the documents of %j', (text, expected) => {
+    expect(countDocumentMarkers(text)).toBe(expected);
   });
 });

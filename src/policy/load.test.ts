@@ -1228,8 +1228,7 @@ const MALFORMED: Case[] = [
         column: 30,
         path: 'spec.resourceModifiers.resourceModifierRules[0].conditions.resourceNameRegex',
         code: 'resource-modifier',
-        message:
-          'resourceNameRegex does not compile: Invalid regular expression: /shop-([/: Unterminated character class',
+        message: 'resourceNameRegex does not compile: error parsing regexp: missing closing ]: `[`',
       },
     ],
   },

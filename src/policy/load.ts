@@ -2,7 +2,8 @@
 // against its kind's schema and rules, then against the other documents. An invalid document
 // is left out with errors naming file, line, column and field; the valid ones are returned,
 // so one bad file stalls only itself (and the documents that depend on it).
-import { readdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { LineCounter, isAlias, parseAllDocuments, visit } from 'yaml';
 import type { Document } from 'yaml';
@@ -35,6 +36,8 @@ export interface PolicySourceFile {
 export interface PolicyLoadResult {
   documents: PolicyDocument[];
   errors: PolicyError[];
+  /** Findings that leave their document valid (severity 'warning'). */
+  warnings: PolicyError[];
 }
 
 export interface LoadPolicyFilesOptions {
@@ -50,26 +53,86 @@ export interface LoadPolicyRepoOptions extends LoadPolicyFilesOptions {
 
 /** Load every policy document under `dir` (see DEFAULT_SKIP_DIRS for what is skipped). */
 export async function loadPolicyRepo(options: LoadPolicyRepoOptions): Promise<PolicyLoadResult> {
-  const files = await listPolicyFiles(options.dir, options.skip ?? DEFAULT_SKIP_DIRS);
+  const scan = await scanPolicyFiles(options.dir, options.skip ?? DEFAULT_SKIP_DIRS);
   const sources: PolicySourceFile[] = [];
-  const errors: PolicyError[] = [];
-  for (const file of files) {
+  const errors: PolicyError[] = scan.symlinks.map((file) => fileError(file, 'symlink', SYMLINK_MESSAGE));
+  for (const file of scan.files) {
     try {
-      sources.push({ file, text: await readFile(join(options.dir, ...file.split('/')), 'utf8') });
+      sources.push({ file, text: await readRegularFile(join(options.dir, ...file.split('/'))) });
     } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      errors.push({
-        file,
-        line: 1,
-        column: 1,
-        path: '',
-        code: 'io',
-        message: `cannot read the file: ${reason}`,
-      });
+      // ELOOP: the file became a symlink after the scan; O_NOFOLLOW refused it.
+      const code = (error as NodeJS.ErrnoException).code;
+      errors.push(
+        error instanceof FileLimitError
+          ? fileError(file, 'limit', error.message)
+          : code === 'ELOOP'
+            ? fileError(file, 'symlink', SYMLINK_MESSAGE)
+            : fileError(file, 'io', `cannot read the file: ${code ?? (error as Error).message}`),
+      );
     }
   }
   const loaded = loadPolicyFiles(sources, options);
-  return { documents: loaded.documents, errors: sortErrors([...errors, ...loaded.errors]) };
+  return {
+    documents: loaded.documents,
+    errors: sortErrors([...errors, ...loaded.errors]),
+    warnings: loaded.warnings,
+  };
+}
+
+// A symlink in the policy repository could make the reconciler read its own files (its
+// service-account token, a mounted Secret) and quote them into status/policy-errors.yaml in
+// Git. Symlinks are refused by name, never followed, and the message says nothing of the target.
+const SYMLINK_MESSAGE =
+  'is a symbolic link; policy files must be regular files in the repository (symlinks are never followed)';
+
+function fileError(file: string, code: PolicyError['code'], message: string): PolicyError {
+  return { file, line: 1, column: 1, path: '', code, message };
+}
+
+/**
+ * Limits of one policy file, checked before it is parsed: the YAML parser keeps every document
+ * of a file in memory, and 60,000 small documents in one file exhausted the reconciler's heap.
+ * Real policy files hold a handful of documents.
+ */
+export const POLICY_FILE_LIMITS = { maxBytes: 1024 * 1024, maxDocuments: 500 } as const;
+
+class FileLimitError extends Error {}
+
+function tooLarge(bytes: number): string {
+  return `the file is ${bytes} bytes; a policy file may be at most ${POLICY_FILE_LIMITS.maxBytes} bytes (split it into several files)`;
+}
+
+/** Read a regular file without following a symlink at its last component, up to the size limit. */
+async function readRegularFile(path: string): Promise<string> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const { size } = await handle.stat();
+    if (size > POLICY_FILE_LIMITS.maxBytes) throw new FileLimitError(tooLarge(size));
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * At least how many documents the text holds: its "---" markers at the start of a line (plus
+ * one for content before the first), counted without parsing. May over-count a marker inside a
+ * column-0 block scalar, never under-counts.
+ */
+export function countDocumentMarkers(text: string): number {
+  let count = /^(?:---(?:[ \t\r\n]|$)|\s*$)/.test(text) ? 0 : 1;
+  for (const _ of text.matchAll(/^---(?:[ \t\r]|$)/gm)) count++;
+  return count;
+}
+
+/** Why the file is over a limit, or undefined. */
+function fileLimitError(text: string): string | undefined {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > POLICY_FILE_LIMITS.maxBytes) return tooLarge(bytes);
+  const documents = countDocumentMarkers(text);
+  if (documents > POLICY_FILE_LIMITS.maxDocuments)
+    return `the file holds ${documents} documents; a policy file may hold at most ${POLICY_FILE_LIMITS.maxDocuments} (split it into several files)`;
+  return undefined;
 }
 
 /** The YAML files of a repository, relative to `dir` with '/' separators, in sorted order. */
@@ -77,7 +140,19 @@ export async function listPolicyFiles(
   dir: string,
   skip: readonly string[] = DEFAULT_SKIP_DIRS,
 ): Promise<string[]> {
-  const found: string[] = [];
+  return (await scanPolicyFiles(dir, skip)).files;
+}
+
+/**
+ * The regular YAML files of a repository, and the symlinks named like one (*.yaml, *.yml):
+ * those are refused, never read.
+ */
+export async function scanPolicyFiles(
+  dir: string,
+  skip: readonly string[] = DEFAULT_SKIP_DIRS,
+): Promise<{ files: string[]; symlinks: string[] }> {
+  const files: string[] = [];
+  const symlinks: string[] = [];
   const walk = async (current: string, depth: number): Promise<void> => {
     const entries = await readdir(current, { withFileTypes: true });
     for (const entry of entries) {
@@ -85,9 +160,11 @@ export async function listPolicyFiles(
       if (entry.isDirectory()) {
         if (entry.name.startsWith('.') || (depth === 0 && skip.includes(entry.name))) continue;
         await walk(full, depth + 1);
-      } else if ((entry.isFile() || entry.isSymbolicLink()) && /\.ya?ml$/i.test(entry.name)) {
-        // Symlinked files are read; symlinked directories are not followed (no loops).
-        found.push(relative(dir, full).split(sep).join('/'));
+      } else if (/\.ya?ml$/i.test(entry.name)) {
+        // A symlinked directory is not walked (not read, so not reported: it might be a loop).
+        const path = relative(dir, full).split(sep).join('/');
+        if (entry.isSymbolicLink()) symlinks.push(path);
+        else if (entry.isFile()) files.push(path);
       }
     }
   };
@@ -96,7 +173,7 @@ export async function listPolicyFiles(
   } catch (error) {
     throw new Error(`cannot read policy repository ${dir}: ${(error as Error).message}`, { cause: error });
   }
-  return found.sort();
+  return { files: files.sort(), symlinks: symlinks.sort() };
 }
 
 /** Load documents from file contents already in memory (a working copy, or a branch via git show). */
@@ -105,14 +182,24 @@ export function loadPolicyFiles(
   options: LoadPolicyFilesOptions = {},
 ): PolicyLoadResult {
   const validator = options.validator ?? createSchemaValidator();
+  const overLimit: PolicyError[] = [];
   const candidates = [...files]
     .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
+    .filter((source) => {
+      const limit = fileLimitError(source.text);
+      if (limit !== undefined) overLimit.push(fileError(source.file, 'limit', limit));
+      return limit === undefined;
+    })
     .flatMap((source) => readSourceFile(source, validator));
   applyCrossDocumentRules(candidates);
   const documents = candidates
     .filter((candidate) => candidate.errors.length === 0 && candidate.content !== undefined)
     .map(toPolicyDocument);
-  return { documents, errors: sortErrors(candidates.flatMap((candidate) => candidate.errors)) };
+  return {
+    documents,
+    errors: sortErrors([...overLimit, ...candidates.flatMap((candidate) => candidate.errors)]),
+    warnings: sortErrors(candidates.flatMap((candidate) => candidate.warnings)),
+  };
 }
 
 /** One YAML document on its way through the checks. */
@@ -124,6 +211,7 @@ interface Candidate {
   content: Record<string, unknown> | undefined;
   identity: { kind: string; name: string; namePosition: Position } | undefined;
   errors: PolicyError[];
+  warnings: PolicyError[];
 }
 
 function readSourceFile(source: PolicySourceFile, validator: SchemaValidator): Candidate[] {
@@ -147,7 +235,15 @@ interface ReadDocumentInput {
 
 function readDocument({ file, index, doc, lines, validator }: ReadDocumentInput): Candidate | undefined {
   const locator = new DocumentLocator(doc, lines);
-  const candidate: Candidate = { file, index, locator, content: undefined, identity: undefined, errors: [] };
+  const candidate: Candidate = {
+    file,
+    index,
+    locator,
+    content: undefined,
+    identity: undefined,
+    errors: [],
+    warnings: [],
+  };
   const syntax = yamlErrors(doc, locator, file);
   if (syntax.length > 0) {
     // Still name the document if possible, so documents referring to it hear that it is broken.
@@ -241,7 +337,10 @@ function readIdentity(value: unknown, locator: DocumentLocator): Candidate['iden
 }
 
 function report(candidate: Candidate, issues: readonly Issue[]): void {
-  for (const item of issues) candidate.errors.push(toPolicyError(candidate, item));
+  for (const item of issues) {
+    if (item.severity === 'warning') candidate.warnings.push(toPolicyError(candidate, item));
+    else candidate.errors.push(toPolicyError(candidate, item));
+  }
 }
 
 function toPolicyError(candidate: Candidate, item: Issue): PolicyError {
@@ -254,6 +353,7 @@ function toPolicyError(candidate: Candidate, item: Issue): PolicyError {
     ...documentField(candidate),
   };
   if (item.related) error.related = item.related;
+  if (item.severity) error.severity = item.severity;
   return error;
 }
 

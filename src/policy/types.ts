@@ -145,6 +145,8 @@ export type PolicyDocumentOfKind<K extends PolicyKind> = Extract<PolicyDocument,
 /** What kind of problem; stable, for machines (the JSON output, status files). */
 export type PolicyErrorCode =
   | 'io'
+  | 'symlink'
+  | 'limit'
   | 'yaml'
   | 'document'
   | 'api-version'
@@ -177,4 +179,6 @@ export interface PolicyError extends Position {
   document?: { kind: string; name: string };
   /** Other places the message refers to (the first of two duplicates, an invalid referent). */
   related?: (Position & { file: string })[];
+  /** Set on warnings: shown, but the document stays valid. */
+  severity?: 'warning';
 }

@@ -61,7 +61,7 @@ describe('validatePolicyRepo', () => {
   });
 
   it('is ok for a valid repository', async () => {
-    expect(await validatePolicyRepo(dir)).toEqual({ ok: true, errors: [], documents: 1 });
+    expect(await validatePolicyRepo(dir)).toEqual({ ok: true, errors: [], warnings: [], documents: 1 });
   });
 
   it('is not ok when a document is invalid, and counts the valid ones', async () => {

@@ -8,6 +8,8 @@ import type { PolicyError } from './types.js';
 export interface PolicyValidationResult {
   ok: boolean;
   errors: PolicyError[];
+  /** Findings that leave their document valid; they do not make `ok` false. */
+  warnings?: PolicyError[];
   /** How many documents are valid. */
   documents: number;
 }
@@ -16,8 +18,8 @@ export async function validatePolicyRepo(
   dir: string,
   options: Omit<LoadPolicyRepoOptions, 'dir'> = {},
 ): Promise<PolicyValidationResult> {
-  const { documents, errors } = await loadPolicyRepo({ ...options, dir });
-  return { ok: errors.length === 0, errors, documents: documents.length };
+  const { documents, errors, warnings } = await loadPolicyRepo({ ...options, dir });
+  return { ok: errors.length === 0, errors, warnings, documents: documents.length };
 }
 
 /**
@@ -31,11 +33,21 @@ export function formatPolicyErrorsText(
   return errors.map((error) => {
     const file = options.dir === undefined ? error.file : join(options.dir, error.file);
     const field = error.path === '' ? '' : ` (${error.path})`;
-    return `${file}:${error.line}:${error.column}: ${error.message}${field}`;
+    const severity = error.severity === 'warning' ? 'warning: ' : '';
+    return `${file}:${error.line}:${error.column}: ${severity}${error.message}${field}`;
   });
 }
 
 /** The result as JSON, for machines; one stable shape. */
 export function formatPolicyValidationJson(result: PolicyValidationResult): string {
-  return JSON.stringify({ ok: result.ok, documents: result.documents, errors: result.errors }, null, 2);
+  return JSON.stringify(
+    {
+      ok: result.ok,
+      documents: result.documents,
+      errors: result.errors,
+      ...(result.warnings?.length ? { warnings: result.warnings } : {}),
+    },
+    null,
+    2,
+  );
 }

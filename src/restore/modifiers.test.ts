@@ -129,6 +129,27 @@ describe('applyResourceModifiers: conditions', () => {
     expect(result.applied).toHaveLength(applies ? 1 : 0);
   });
 
+  it('matches a catastrophic-backtracking resourceNameRegex in linear time (RE2)', () => {
+    // On V8's backtracking engine this call would not return for hours.
+    const obj = deployment();
+    obj.metadata.name = `${'a'.repeat(60)}-`;
+    const result = applyResourceModifiers(
+      obj,
+      'deployments.apps',
+      modifiers({ conditions: { groupResource: '**', resourceNameRegex: '^(a+)+$' }, ...setReplicas }),
+    );
+    expect(result.applied).toEqual([]);
+  });
+
+  it('matches a glob with many stars in linear time', () => {
+    const result = applyResourceModifiers(
+      deployment(),
+      `${'a'.repeat(200)}.apps`,
+      modifiers({ conditions: { groupResource: `${'*a'.repeat(30)}b.apps` }, ...setReplicas }),
+    );
+    expect(result.applied).toEqual([]);
+  });
+
   it('ignores the namespaces condition for cluster-scoped objects', () => {
     const ns: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } };
     const result = applyResourceModifiers(

@@ -15,6 +15,7 @@ import type { Operation } from 'fast-json-patch';
 import { parse as parseYaml } from 'yaml';
 import { matchesSelector, validateLabelSelector } from '../backup/label-selector.js';
 import type { KubeObject } from '../kube/types.js';
+import { compileLinear, type LinearPattern } from '../util/linear-regex.js';
 import type {
   JsonPatchOperation,
   ResourceModifierConditions,
@@ -83,7 +84,7 @@ export function validateResourceModifiers(modifiers: ResourceModifiers): string[
     else if (!tryCompile(() => globToRegExp(c.groupResource))) {
       errors.push(`${at}.conditions.groupResource: invalid glob ${JSON.stringify(c.groupResource)}`);
     }
-    if (c?.resourceNameRegex && !tryCompile(() => new RegExp(c.resourceNameRegex ?? ''))) {
+    if (c?.resourceNameRegex && !tryCompile(() => compileLinear(c.resourceNameRegex ?? ''))) {
       errors.push(`${at}.conditions.resourceNameRegex: invalid regular expression`);
     }
     if (c?.labelSelector !== undefined) {
@@ -111,6 +112,28 @@ const VALID_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 
 // --- conditions --------------------------------------------------------------------------
 
+// Compiled once per rule, not once per object: a restore may run a rule over 100,000 objects.
+// Keyed weakly by the conditions object, so nothing outlives the restore spec.
+const compiled = new WeakMap<
+  ResourceModifierConditions,
+  { groupResource: LinearPattern; name?: LinearPattern }
+>();
+
+function compiledConditions(c: ResourceModifierConditions): {
+  groupResource: LinearPattern;
+  name?: LinearPattern;
+} {
+  let patterns = compiled.get(c);
+  if (patterns === undefined) {
+    patterns = {
+      groupResource: globToRegExp(c.groupResource),
+      ...(c.resourceNameRegex ? { name: compileLinear(c.resourceNameRegex) } : {}),
+    };
+    compiled.set(c, patterns);
+  }
+  return patterns;
+}
+
 function ruleMatches(c: ResourceModifierConditions, obj: KubeObject, groupResource: string): boolean {
   const namespace = obj.metadata.namespace ?? '';
   const namespaces = c.namespaces ?? [];
@@ -122,8 +145,9 @@ function ruleMatches(c: ResourceModifierConditions, obj: KubeObject, groupResour
   ) {
     return false;
   }
-  if (!globToRegExp(c.groupResource).test(groupResource)) return false;
-  if (c.resourceNameRegex && !new RegExp(c.resourceNameRegex).test(obj.metadata.name ?? '')) return false;
+  const patterns = compiledConditions(c);
+  if (!patterns.groupResource.test(groupResource)) return false;
+  if (patterns.name && !patterns.name.test(obj.metadata.name ?? '')) return false;
   if (c.labelSelector && !matchesSelector(obj.metadata.labels, c.labelSelector)) return false;
   return (c.matches ?? []).every((m) => {
     if (!m.path) throw new Error('matches: path is required');
@@ -136,7 +160,7 @@ function ruleMatches(c: ResourceModifierConditions, obj: KubeObject, groupResour
  * gobwas/glob with '.' as separator, as Velero compiles `groupResource`: `*` and `?` stop at
  * dots, `**` crosses them, `[...]`/`[!...]` are character classes, `{a,b}` alternatives.
  */
-export function globToRegExp(glob: string): RegExp {
+export function globToRegExp(glob: string): LinearPattern {
   let out = '';
   let depth = 0;
   for (let i = 0; i < glob.length; i++) {
@@ -164,7 +188,7 @@ export function globToRegExp(glob: string): RegExp {
     else out += escapeRegExp(ch);
   }
   if (depth > 0) throw new Error(`unterminated '{' in ${JSON.stringify(glob)}`);
-  return new RegExp(`^${out}$`);
+  return compileLinear(`^${out}$`);
 }
 
 function escapeRegExp(s: string): string {

@@ -11,6 +11,13 @@ import type { KubeObject } from '../kube/types.js';
 
 export type NamespaceMapping = Record<string, string>;
 
+/** Namespaces the cluster owns: restoring into them is allowed, but worth a second look. */
+export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
+
+export function systemNamespaceWarning(namespace: string): string {
+  return `restores into the system namespace "${namespace}": objects there can change how the whole cluster runs`;
+}
+
 export function mapNamespace(namespace: string, mapping: NamespaceMapping | undefined): string {
   return (
     (mapping !== undefined && Object.hasOwn(mapping, namespace) ? mapping[namespace] : undefined) ?? namespace

@@ -223,6 +223,27 @@ describe('buildPlan: actions', () => {
     expect(result?.warnings?.[0]).toMatch(/already exists/);
   });
 
+  it('warns about a create or update in a system namespace, and about no other action', () => {
+    const inKubeSystem = cm('settings', { mode: 'fast' }, 'kube-system');
+    const [created] = buildPlan(input([item(inKubeSystem, null)])).items;
+    expect(created?.warnings).toEqual([
+      'restores into the system namespace "kube-system": objects there can change how the whole cluster runs',
+    ]);
+    const changed = asLive(inKubeSystem, (o) => ((o.data as Record<string, string>).mode = 'slow'));
+    const [updated] = buildPlan(
+      input([item(inKubeSystem, changed)], { existingResourcePolicy: 'update' }),
+    ).items;
+    expect(updated?.action).toBe('update');
+    expect(updated?.warnings?.[0]).toMatch(/system namespace "kube-system"/);
+    const [unchanged] = buildPlan(input([item(inKubeSystem, asLive(inKubeSystem))])).items;
+    expect(unchanged?.warnings).toBeUndefined();
+    const ns: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-public' } };
+    const [namespace] = buildPlan(input([item(ns, null, { groupResource: 'namespaces' })])).items;
+    expect(namespace?.warnings?.[0]).toMatch(/system namespace "kube-public"/);
+    const [elsewhere] = buildPlan(input([item(cm('settings', { mode: 'fast' }), null)])).items;
+    expect(elsewhere?.warnings).toBeUndefined();
+  });
+
   it('lists every field of a create as an add', () => {
     const [result] = buildPlan(input([item(desired, null)])).items;
     expect(result?.changes).toContainEqual({ path: 'data.mode', op: 'add', after: 'fast' });

@@ -15,7 +15,7 @@ import type { KubeObject } from '../kube/types.js';
 import type { DiffEntry, FieldChange } from './diff.js';
 import { diffEntries, fieldNames, toFieldChanges } from './diff.js';
 import { applyResourceModifiers, ResourceModifierError } from './modifiers.js';
-import { applyNamespaceMapping } from './namespace-mapping.js';
+import { applyNamespaceMapping, SYSTEM_NAMESPACES, systemNamespaceWarning } from './namespace-mapping.js';
 import type { Priorities } from './order.js';
 import { DEFAULT_RESTORE_PRIORITIES, restoreTiers } from './order.js';
 import { isSecret, redactEntries, redactObject, scrubText, secretValueForms } from './redact.js';
@@ -213,6 +213,20 @@ interface Decision {
 }
 
 function decide(item: PlanInputItem, spec: RestoreSpec): Decision {
+  const decision = decideAction(item, spec);
+  // A write into a namespace the cluster owns is allowed, and said out loud in the plan.
+  const system = systemNamespaceOf(item);
+  if (system !== undefined && (decision.action === 'create' || decision.action === 'update'))
+    decision.warnings.push(systemNamespaceWarning(system));
+  return decision;
+}
+
+function systemNamespaceOf(item: PlanInputItem): string | undefined {
+  const namespace = item.groupResource === 'namespaces' ? item.name : item.namespace;
+  return namespace !== undefined && SYSTEM_NAMESPACES.includes(namespace) ? namespace : undefined;
+}
+
+function decideAction(item: PlanInputItem, spec: RestoreSpec): Decision {
   const { desired, live } = item;
   if (item.invalidReason !== undefined) {
     return { action: 'invalid', reason: item.invalidReason, warnings: [], entries: [] };

@@ -37,12 +37,16 @@ function plural(n: number, word: string): string {
 /** The text format: one `file:line:col: message (field)` line per error, then a summary. */
 function renderText(result: PolicyValidationResult, dir: string): string {
   const lines = formatPolicyErrorsText(result.errors, { dir });
+  lines.push(...formatPolicyErrorsText(result.warnings ?? [], { dir }));
   const valid = plural(result.documents, 'valid document');
+  const warned = result.warnings?.length ? `, ${plural(result.warnings.length, 'warning')}` : '';
   if (result.ok) {
-    lines.push(`${dir}: ${valid}, no errors`);
+    lines.push(`${dir}: ${valid}, no errors${warned}`);
   } else {
     const files = new Set(result.errors.map((e) => e.file)).size;
-    lines.push(`${dir}: ${plural(result.errors.length, 'error')} in ${plural(files, 'file')}; ${valid}`);
+    lines.push(
+      `${dir}: ${plural(result.errors.length, 'error')} in ${plural(files, 'file')}; ${valid}${warned}`,
+    );
   }
   return lines.join('\n') + '\n';
 }

@@ -4,7 +4,7 @@ import type { PolicyDocumentOfKind, PolicyKind } from '../types.js';
 import { backupTemplateIssues, restoreFilterIssues } from './filters.js';
 import { metadataIssues } from './metadata.js';
 import { resourceModifierIssues } from './resource-modifiers.js';
-import { namespaceMappingIssues, restoreSourceIssues } from './restore.js';
+import { namespaceMappingIssues, restoreSourceIssues, systemNamespaceIssues } from './restore.js';
 import { scheduleIssues } from './schedule.js';
 import { storageLocationIssues } from './storage-location.js';
 
@@ -25,6 +25,7 @@ export const DOCUMENT_RULES: { [K in PolicyKind]: DocumentRule<K>[] } = {
     (d) => metadataIssues(d.metadata),
     (d) => restoreSourceIssues(d.spec),
     (d) => namespaceMappingIssues(d.spec),
+    (d) => systemNamespaceIssues(d.spec),
     (d) => restoreFilterIssues(d.spec),
     (d) =>
       d.spec.resourceModifiers

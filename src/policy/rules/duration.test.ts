@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ttlError, ttlIssues } from './duration.js';
 
 describe('ttlError', () => {
-  it.each(['720h', '1h30m', '90s', '1.5h', '24h0m0s'])('accepts %s', (ttl) => {
+  it.each(['720h', '1h30m', '90s', '1.5h', '24h0m0s', '2562047h'])('accepts %s', (ttl) => {
     expect(ttlError(ttl)).toBeUndefined();
   });
 
@@ -13,6 +13,8 @@ describe('ttlError', () => {
     ['30 days', 'invalid duration "30 days"'],
     ['30d', 'invalid duration "30d"'],
     ['', 'invalid duration "": empty'],
+    ['99999999999999999h', 'is longer than the longest duration Velero can store (2562047h'],
+    ['2562048h', 'is longer than the longest duration Velero can store'],
   ])('rejects %j', (ttl, message) => {
     expect(ttlError(ttl)).toContain(message);
   });

@@ -4,6 +4,13 @@ import { issue } from '../issue.js';
 import type { Issue } from '../issue.js';
 import type { FieldPath } from '../types.js';
 
+/**
+ * The longest TTL: Go's time.Duration is an int64 of nanoseconds (about 292 years), and
+ * velero-backup.json carries the TTL for Velero to read. A longer one would be accepted here
+ * and fail at backup time.
+ */
+export const MAX_TTL_MS = 9_223_372_036_854;
+
 export function ttlError(ttl: string): string | undefined {
   let ms: number;
   try {
@@ -11,7 +18,10 @@ export function ttlError(ttl: string): string | undefined {
   } catch (error) {
     return (error as Error).message;
   }
-  return ms > 0 ? undefined : `ttl must be positive (got ${JSON.stringify(ttl)}); for example "720h"`;
+  if (ms <= 0) return `ttl must be positive (got ${JSON.stringify(ttl)}); for example "720h"`;
+  if (ms > MAX_TTL_MS)
+    return `ttl ${JSON.stringify(ttl)} is longer than the longest duration Velero can store (2562047h, about 292 years)`;
+  return undefined;
 }
 
 export function ttlIssues(ttl: string, path: FieldPath): Issue[] {

@@ -35,7 +35,7 @@ describe('resourceModifierIssues', () => {
       { conditions: { groupResource: 'pods', resourceNameRegex: '(' } },
       [
         '0.conditions.resourceNameRegex',
-        'resourceNameRegex does not compile: Invalid regular expression: /(/: Unterminated group',
+        'resourceNameRegex does not compile: error parsing regexp: missing closing ): `(`',
       ],
     ],
     [
@@ -95,7 +95,9 @@ describe('resourceModifierIssues', () => {
 describe('helpers', () => {
   it.each([
     ['^shop-[a-z]+$', undefined],
-    ['[', 'Invalid regular expression: /[/: Unterminated character class'],
+    ['[', 'error parsing regexp: missing closing ]: `[`'],
+    // Go's regexp (what Velero compiles with) has no lookaround and no backreferences.
+    ['(?!x)', 'error parsing regexp: invalid or unsupported Perl syntax: `(?!`'],
   ])('regexError(%j)', (source, expected) => {
     expect(regexError(source)).toBe(expected);
   });

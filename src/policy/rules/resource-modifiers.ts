@@ -3,6 +3,7 @@
 // finds out while restoring: regexes that do not compile, patch documents that do not parse.
 import { parse } from 'yaml';
 import type { ResourceModifierRule, ResourceModifiers } from '../../restore/spec.js';
+import { linearRegexError } from '../../util/linear-regex.js';
 import { issue } from '../issue.js';
 import type { Issue } from '../issue.js';
 import type { FieldPath } from '../types.js';
@@ -93,13 +94,9 @@ function conditionIssues(rule: ResourceModifierRule, at: FieldPath): Issue[] {
   return issues;
 }
 
+/** RE2 syntax, as Velero (Go) reads it; see util/linear-regex.ts. */
 export function regexError(source: string): string | undefined {
-  try {
-    new RegExp(source);
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
+  return linearRegexError(source);
 }
 
 /** A JSON Pointer (RFC 6901) to a field; Velero refuses an empty path. */

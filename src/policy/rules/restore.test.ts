@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RestorePolicySpec } from '../types.js';
-import { namespaceMappingIssues, restoreSourceIssues } from './restore.js';
+import { namespaceMappingIssues, restoreSourceIssues, systemNamespaceIssues } from './restore.js';
 
 const spec = (fields: Partial<RestorePolicySpec>): RestorePolicySpec => ({
   includeClusterResources: 'auto',
@@ -46,5 +46,66 @@ describe('namespaceMappingIssues', () => {
       ['spec.namespaceMapping.Shop', 'key', 'namespace "Shop"'],
       ['spec.namespaceMapping.billing', undefined, 'namespace "billing.old"'],
     ]);
+  });
+});
+
+describe('namespaceMappingIssues: collisions', () => {
+  it('refuses two sources mapped to one target, at the second', () => {
+    const issues = namespaceMappingIssues(spec({ namespaceMapping: { shop: 'merged', billing: 'merged' } }));
+    expect(issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      [
+        'spec.namespaceMapping.billing',
+        '"billing" and "shop" both map to "merged": their objects would collide',
+      ],
+    ]);
+  });
+
+  it('refuses a target that is also a source', () => {
+    const issues = namespaceMappingIssues(
+      spec({ namespaceMapping: { shop: 'billing', billing: 'archive' } }),
+    );
+    expect(issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      [
+        'spec.namespaceMapping.shop',
+        'target "billing" is itself mapped (to "archive"): a namespace cannot be both a target and a source',
+      ],
+    ]);
+  });
+
+  it('accepts a swap-free mapping and a namespace mapped to itself', () => {
+    expect(
+      namespaceMappingIssues(spec({ namespaceMapping: { shop: 'shop', billing: 'billing-2' } })),
+    ).toEqual([]);
+  });
+});
+
+describe('systemNamespaceIssues', () => {
+  it('warns (not errs) for a mapping into a system namespace and for a system namespace restored in place', () => {
+    const issues = systemNamespaceIssues(
+      spec({
+        namespaceMapping: { tools: 'kube-system' },
+        includedNamespaces: ['tools', 'kube-public', 'shop'],
+      }),
+    );
+    expect(issues.map((i) => [i.severity, i.path.join('.'), i.message])).toEqual([
+      [
+        'warning',
+        'spec.namespaceMapping.tools',
+        'restores into the system namespace "kube-system": objects there can change how the whole cluster runs',
+      ],
+      [
+        'warning',
+        'spec.includedNamespaces.1',
+        'restores into the system namespace "kube-public": objects there can change how the whole cluster runs',
+      ],
+    ]);
+  });
+
+  it('says nothing for ordinary namespaces, or a system namespace mapped elsewhere', () => {
+    expect(
+      systemNamespaceIssues(
+        spec({ namespaceMapping: { 'kube-system': 'ks-copy' }, includedNamespaces: ['kube-system', 'shop'] }),
+      ),
+    ).toEqual([]);
   });
 });
