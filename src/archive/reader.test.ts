@@ -12,6 +12,7 @@ interface RawEntry {
   content?: string;
   type?: Header['type'];
   linkname?: string;
+  pax?: Record<string, string>;
 }
 
 /** A tar built by tar-stream directly, so tests can write what our writer refuses to. */
@@ -29,6 +30,7 @@ async function rawTar(entries: RawEntry[]): Promise<Buffer> {
         mtime: new Date(0),
       };
       if (e.linkname) header.linkname = e.linkname;
+      if (e.pax) header.pax = e.pax;
       pack.entry(header, e.content ?? '', (err) => (err ? reject(err) : resolve()));
     });
   }
@@ -129,8 +131,51 @@ describe('readArchive', () => {
     [
       'an entry over the size cap',
       () => rawTarGz([{ name: 'metadata/version', content: 'x'.repeat(2000) }]),
-      { maxEntryBytes: 1024 },
+      { limits: { maxEntryBytes: 1024 } },
       /entry metadata\/version is 2000 bytes, over the limit of 1024/,
+    ],
+    [
+      'more entries than the limit, naming the first one past it',
+      () =>
+        rawTarGz(
+          Array.from({ length: 5 }, (_, i) => ({
+            name: `resources/pods/namespaces/shop/p${i}.json`,
+            content: POD,
+          })),
+        ),
+      { limits: { maxEntries: 3 } },
+      /more than 3 entries \(at resources\/pods\/namespaces\/shop\/p3.json\).*--max-archive-entries/,
+    ],
+    [
+      'more decompressed bytes than the limit, naming the entry reached',
+      () =>
+        rawTarGz(
+          Array.from({ length: 20 }, (_, i) => ({
+            name: `resources/configmaps/namespaces/shop/c${i}.json`,
+            content: JSON.stringify({ data: { v: 'x'.repeat(1000) } }),
+          })),
+        ),
+      { limits: { maxTotalBytes: 10_000 } },
+      /expands to more than 10000 bytes at entry resources\/configmaps\/namespaces\/shop\/c\d+.json.*--max-archive-bytes/,
+    ],
+    [
+      'an item nested deeper than the limit',
+      () =>
+        rawTarGz([
+          {
+            name: 'resources/pods/namespaces/shop/deep.json',
+            content: '{"a":' + '['.repeat(50_000) + ']'.repeat(50_000) + '}',
+          },
+        ]),
+      {},
+      /entry resources\/pods\/namespaces\/shop\/deep.json nests objects and arrays deeper than 1000 levels/,
+    ],
+    [
+      'a pax header larger than any entry may be',
+      () =>
+        rawTarGz([{ name: 'metadata/version', content: '1', pax: { comment: 'x'.repeat(3 * 1024 * 1024) } }]),
+      { limits: { maxEntryBytes: 1024 } },
+      /more than \d+ bytes of tar headers or data at the start without a complete entry/,
     ],
     [
       'a sha256 mismatch',

@@ -13,10 +13,41 @@ import type { Header } from 'tar-stream';
 import { createGunzip } from 'node:zlib';
 import { parseItemPath, RESOURCES_DIR, UnsafeArchivePathError } from './paths.js';
 import type { ItemPath } from './paths.js';
-import { parseJson } from '../util/json.js';
+import { DEFAULT_MAX_JSON_DEPTH, JsonDepthError, parseJson } from '../util/json.js';
 
-/** Far above any Kubernetes object (etcd caps them at 1.5 MiB by default), far below harm. */
-export const DEFAULT_MAX_ENTRY_BYTES = 64 * 1024 * 1024;
+/**
+ * What one archive may make the reader do. A few MB of gzip can expand a thousandfold (a gzip
+ * bomb), and every entry is held in memory while it is parsed and planned, so the bytes are
+ * bounded as they come out of gunzip, not as they come in.
+ */
+export interface ArchiveLimits {
+  /**
+   * Bytes of one entry. No Kubernetes object comes near it: etcd refuses requests over
+   * 1.5 MiB by default and the API server request bodies over 3 MiB, so 8 MiB leaves room for
+   * an etcd configured larger while one entry, parsed, stays a few tens of MB.
+   */
+  maxEntryBytes: number;
+  /** Decompressed bytes of the whole archive (tar headers included). */
+  maxTotalBytes: number;
+  /** Entries in the archive; planning keeps a small record per object, so this bounds memory. */
+  maxEntries: number;
+  /** Nesting of objects and arrays in an item's JSON (util/json.ts). */
+  maxJsonDepth: number;
+}
+
+export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
+  maxEntryBytes: 8 * 1024 * 1024,
+  // 100,000 objects, each written twice, average far under 10 KiB: about 2 GB. Ample room.
+  maxTotalBytes: 16 * 1024 * 1024 * 1024,
+  // Two entries per object (Velero writes each one twice): 500,000 objects.
+  maxEntries: 1_000_000,
+  maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
+};
+/**
+ * Headers (tar's 512-byte blocks, pax and GNU long-name records, which tar-stream buffers
+ * whole) may come between entries: this much beyond maxEntryBytes, and the reader stops.
+ */
+const HEADER_SLACK_BYTES = 1024 * 1024;
 
 export class ArchiveError extends Error {
   constructor(
@@ -45,7 +76,20 @@ export interface ReadArchiveOptions {
   source: string;
   /** Hex sha256 of the gzip bytes; a mismatch fails the read before the last entry is acknowledged. */
   expectedSha256?: string;
-  maxEntryBytes?: number;
+  /** Any limit not given is DEFAULT_ARCHIVE_LIMITS'. */
+  limits?: Partial<ArchiveLimits>;
+}
+
+/** The bytes flowing out of gunzip, counted against the limits while they flow. */
+class Expansion {
+  total = 0;
+  /** Since the current entry's header was read. */
+  sinceEntry = 0;
+  entries = 0;
+  /** What the tar headers read so far declare: headers and contents. */
+  declared = 0;
+  /** The entry being read, for errors; '' before the first. */
+  current = '';
 }
 
 /**
@@ -55,7 +99,10 @@ export interface ReadArchiveOptions {
  */
 export async function* readArchive(input: Readable, opts: ReadArchiveOptions): AsyncGenerator<ArchiveEntry> {
   const { source } = opts;
-  const maxEntryBytes = opts.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
+  const limits: ArchiveLimits = {
+    ...DEFAULT_ARCHIVE_LIMITS,
+    ...definedLimits(opts.limits),
+  };
   const hash = createHash('sha256');
   let bytesIn = 0;
   const counter = new Transform({
@@ -65,10 +112,18 @@ export async function* readArchive(input: Readable, opts: ReadArchiveOptions): A
       cb(null, chunk);
     },
   });
+  const expansion = new Expansion();
+  const bound = new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      expansion.total += chunk.length;
+      expansion.sinceEntry += chunk.length;
+      cb(overLimit(source, expansion, limits), chunk);
+    },
+  });
   const extract = tarExtract();
   let streamError: Error | undefined;
   const done = new Promise<void>((resolve) => {
-    pipeline(input, counter, createGunzip(), extract, (err) => {
+    pipeline(input, counter, createGunzip(), bound, extract, (err) => {
       if (err) streamError ??= err;
       resolve();
     });
@@ -77,7 +132,23 @@ export async function* readArchive(input: Readable, opts: ReadArchiveOptions): A
   let completed = false;
   try {
     for await (const tarEntry of extract) {
-      const entry = await readEntry(tarEntry, { source, maxEntryBytes });
+      expansion.entries++;
+      expansion.current = normalizeEntryPath((tarEntry as TarEntry).header.name);
+      if (expansion.entries > limits.maxEntries) {
+        throw new ArchiveError(
+          source,
+          `more than ${limits.maxEntries} entries (at ${expansion.current}); ` +
+            'a larger archive needs a higher entry limit (--max-archive-entries)',
+        );
+      }
+      // Bytes already counted belong to this entry's header and content.
+      expansion.sinceEntry = Math.min(expansion.sinceEntry, HEADER_SLACK_BYTES);
+      // A header and the content it declares, in 512-byte blocks as tar stores them.
+      expansion.declared += 512 + Math.ceil(((tarEntry as TarEntry).header.size ?? 0) / 512) * 512;
+      if (expansion.declared > limits.maxTotalBytes) {
+        throw tooLarge(source, limits, `at entry ${expansion.current}`);
+      }
+      const entry = await readEntry(tarEntry, { source, limits });
       if (entry) yield entry;
     }
     await done;
@@ -90,6 +161,8 @@ export async function* readArchive(input: Readable, opts: ReadArchiveOptions): A
     completed = true;
   } catch (err) {
     if (err instanceof ArchiveError) throw err;
+    // A limit reached inside the pipeline, reported as it was found.
+    if (streamError instanceof ArchiveError) throw streamError;
     // A gzip failure surfaces in the tar iterator as a secondary error; report the first one.
     extract.destroy();
     await done;
@@ -103,9 +176,37 @@ export async function* readArchive(input: Readable, opts: ReadArchiveOptions): A
 /** An entry as tar-stream yields it: its header and a stream of its content. */
 type TarEntry = AsyncIterable<unknown> & { header: Header };
 
+function definedLimits(l: Partial<ArchiveLimits> | undefined): Partial<ArchiveLimits> {
+  return Object.fromEntries(Object.entries(l ?? {}).filter(([, v]) => v !== undefined));
+}
+
+/** The ArchiveError for a limit the bytes read so far pass, if any. */
+function overLimit(source: string, e: Expansion, limits: ArchiveLimits): ArchiveError | null {
+  const at = e.current === '' ? 'at the start' : `after entry ${e.current}`;
+  // The entries' own sizes are checked as each one starts (readArchive); this catches what
+  // the tar headers do not declare, a little later, as the bytes run ahead of the entries.
+  if (e.total > limits.maxTotalBytes + HEADER_SLACK_BYTES) return tooLarge(source, limits, at);
+  if (e.sinceEntry > limits.maxEntryBytes + HEADER_SLACK_BYTES) {
+    return new ArchiveError(
+      source,
+      `more than ${limits.maxEntryBytes + HEADER_SLACK_BYTES} bytes of tar headers or data ${at} ` +
+        `without a complete entry (entries are limited to ${limits.maxEntryBytes} bytes)`,
+    );
+  }
+  return null;
+}
+
+function tooLarge(source: string, limits: ArchiveLimits, at: string): ArchiveError {
+  return new ArchiveError(
+    source,
+    `expands to more than ${limits.maxTotalBytes} bytes ${at}; ` +
+      'a larger archive needs a higher limit (--max-archive-bytes)',
+  );
+}
+
 async function readEntry(
   tarEntry: TarEntry,
-  ctx: { source: string; maxEntryBytes: number },
+  ctx: { source: string; limits: ArchiveLimits },
 ): Promise<ArchiveEntry | undefined> {
   const { header } = tarEntry;
   const path = normalizeEntryPath(header.name);
@@ -122,10 +223,12 @@ async function readEntry(
     throw err;
   }
   const size = header.size ?? 0;
-  if (size > ctx.maxEntryBytes) {
+  const { maxEntryBytes, maxJsonDepth } = ctx.limits;
+  if (size > maxEntryBytes) {
     throw new ArchiveError(
       ctx.source,
-      `entry ${path} is ${size} bytes, over the limit of ${ctx.maxEntryBytes}`,
+      `entry ${path} is ${size} bytes, over the limit of ${maxEntryBytes} (--max-item-bytes); ` +
+        'no Kubernetes object is that large',
     );
   }
   const content = await readAll(tarEntry);
@@ -135,8 +238,9 @@ async function readEntry(
   if (item) entry.item = item;
   if (path.startsWith(`${RESOURCES_DIR}/`) && path.endsWith('.json')) {
     try {
-      entry.json = parseJson(content.toString('utf8'));
+      entry.json = parseJson(content.toString('utf8'), { maxDepth: maxJsonDepth });
     } catch (err) {
+      if (err instanceof JsonDepthError) throw new ArchiveError(ctx.source, `entry ${path} ${err.message}`);
       throw new ArchiveError(ctx.source, `entry ${path} is not valid JSON: ${(err as Error).message}`);
     }
   }

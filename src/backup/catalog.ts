@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import type { BackupStore } from '../storage/store.js';
 import { readSmallObject, StoreNotFoundError } from '../storage/store.js';
 import { assertValidName, backupLayout, BACKUPS_DIR } from '../storage/layout.js';
-import { readArchive, type ArchiveEntry } from '../archive/reader.js';
+import { readArchive, type ArchiveEntry, type ArchiveLimits } from '../archive/reader.js';
 import { ANNOTATION_SHA256, type VeleroBackup } from './velero-backup.js';
 
 export interface CatalogEntry {
@@ -67,6 +67,7 @@ export async function getBackup(store: BackupStore, name: string): Promise<Veler
 export async function openArchive(
   store: BackupStore,
   backup: VeleroBackup,
+  opts: { limits?: Partial<ArchiveLimits> } = {},
 ): Promise<AsyncGenerator<ArchiveEntry>> {
   const name = backup.metadata.name;
   const key = backupLayout.archive(name);
@@ -75,6 +76,7 @@ export async function openArchive(
   return readArchive(stream, {
     source: `${store.describe}/${key}`,
     ...(expected ? { expectedSha256: expected } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
   });
 }
 

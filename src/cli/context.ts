@@ -8,6 +8,7 @@ import { loadPolicyRepo } from '../policy/load.js';
 import { resolveStorageLocation } from '../policy/convert.js';
 import { openLocation } from '../reconcile/locations.js';
 import { UsageError } from './output.js';
+import type { ArchiveLimits } from '../archive/reader.js';
 
 /**
  * `--storage` names a location directly; `--location NAME` looks it up among the
@@ -36,10 +37,36 @@ export interface GlobalOptions {
   location?: string;
   policies?: string;
   logLevel?: string;
+  maxItemBytes?: string;
+  maxArchiveBytes?: string;
+  maxArchiveEntries?: string;
+  allowMissingChecksum?: boolean;
+}
+
+/** The archive limits the flags set; the reader's defaults for the rest. */
+export function archiveLimitsOf(opts: GlobalOptions): Partial<ArchiveLimits> {
+  const limits: Partial<ArchiveLimits> = {};
+  const flags = [
+    ['--max-item-bytes', opts.maxItemBytes, 'maxEntryBytes'],
+    ['--max-archive-bytes', opts.maxArchiveBytes, 'maxTotalBytes'],
+    ['--max-archive-entries', opts.maxArchiveEntries, 'maxEntries'],
+  ] as const;
+  for (const [flag, value, field] of flags) {
+    if (value === undefined) continue;
+    if (!/^[1-9][0-9]*$/.test(value) || !Number.isSafeInteger(Number(value))) {
+      throw new UsageError(`${flag} must be a positive whole number, not ${JSON.stringify(value)}`);
+    }
+    limits[field] = Number(value);
+  }
+  return limits;
 }
 
 export interface CliContext {
   log: Logger;
+  /** Bounds on reading a backup archive (--max-item-bytes and the like). */
+  archiveLimits: Partial<ArchiveLimits>;
+  /** --allow-missing-checksum: restore lifeboat backups without their checksum, unverified. */
+  allowMissingChecksum: boolean;
   kube(): Promise<KubeClient>;
   store(): Promise<BackupStore>;
   close(): void;
@@ -51,6 +78,8 @@ export function createCliContext(opts: GlobalOptions): CliContext {
   let store: Promise<BackupStore> | undefined;
   const ctx: CliContext = {
     log,
+    archiveLimits: archiveLimitsOf(opts),
+    allowMissingChecksum: opts.allowMissingChecksum ?? false,
     kube() {
       kube ??= KubeClient.create({
         ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),

@@ -29,6 +29,16 @@ export function buildProgram(): Command {
         .default('table'),
     )
     .option('--log-level <level>', 'JSON log level on stderr (default: warn)')
+    .option('--max-item-bytes <n>', 'largest object a backup archive may hold, in bytes (default: 8 MiB)')
+    .option(
+      '--max-archive-bytes <n>',
+      'most bytes a backup archive may expand to when read, in bytes (default: 16 GiB)',
+    )
+    .option('--max-archive-entries <n>', 'most entries a backup archive may hold (default: 1000000)')
+    .option(
+      '--allow-missing-checksum',
+      'restore lifeboat backups whose archive checksum was removed, unverified (default: refuse them)',
+    )
     .showHelpAfterError()
     .addHelpText(
       'after',

@@ -33,6 +33,7 @@ import {
   type ObservedRestore,
 } from './observe.js';
 import { defaultIdentity } from './leader.js';
+import type { ArchiveLimits } from '../archive/reader.js';
 import {
   CLAIMS_DIR,
   renderRestoreClaim,
@@ -55,6 +56,10 @@ export interface ReconcilerDeps {
   env?: NodeJS.ProcessEnv;
   /** Review branches that may carry Restore documents. */
   restoreBranches?: string;
+  /** Bounds on reading a backup archive for a restore (archive/reader.ts). */
+  archiveLimits?: Partial<ArchiveLimits>;
+  /** Restore lifeboat backups whose checksum was removed (backup/archive-checksum.ts). */
+  allowMissingChecksum?: boolean;
 }
 
 export type { PassEvent } from './commit-summary.js';
@@ -340,6 +345,14 @@ class PassContext {
     );
   }
 
+  /** How restores treat the archives they read: limits, missing checksums. */
+  private archiveOptions(): { archiveLimits?: Partial<ArchiveLimits>; allowMissingChecksum?: boolean } {
+    return {
+      ...(this.deps.archiveLimits ? { archiveLimits: this.deps.archiveLimits } : {}),
+      ...(this.deps.allowMissingChecksum ? { allowMissingChecksum: true } : {}),
+    };
+  }
+
   /** Plan against the location that holds the backup (or the schedule's backups). */
   private async plan(r: ObservedRestore): Promise<{ plan: RestorePlan; files: Record<string, string> }> {
     const backupName = this.backupOfRestore(r.doc);
@@ -352,7 +365,7 @@ class PassContext {
     const spec = restoreSpecFor(r.doc, backupName);
     const planned = await planRestore(
       { name: r.doc.metadata.name, spec },
-      { kube: await this.deps.kube(), store: loc.store, log: this.deps.log },
+      { kube: await this.deps.kube(), store: loc.store, log: this.deps.log, ...this.archiveOptions() },
     );
     const paths = planPaths(r.doc.metadata.name);
     return {
@@ -414,6 +427,7 @@ class PassContext {
       resultStore: resultLoc.store,
       log: this.deps.log,
       clock: this.clock,
+      ...this.archiveOptions(),
     };
     // A stale plan is found before claiming, so a restore that stays stale pass after pass
     // costs no claim commits; applyRestore checks again after the claim.

@@ -12,6 +12,7 @@ import type { VeleroBackup } from '../backup/velero-backup.js';
 import { openArchive } from '../backup/catalog.js';
 import { PREFERRED_VERSION_SUFFIX } from '../archive/paths.js';
 import type { KubeObject } from '../kube/types.js';
+import type { ArchiveLimits } from '../archive/reader.js';
 
 export interface ArchiveTypeFacts {
   kind: string;
@@ -40,12 +41,16 @@ export interface ArchiveItem {
   bytes: number;
 }
 
-export async function indexArchive(store: BackupStore, backup: VeleroBackup): Promise<ArchiveIndex> {
+export async function indexArchive(
+  store: BackupStore,
+  backup: VeleroBackup,
+  limits: Partial<ArchiveLimits> = {},
+): Promise<ArchiveIndex> {
   const versionDirs = new Map<string, Set<string>>();
   const types = new Map<string, ArchiveTypeFacts>();
   let itemEntries = 0;
   let formatVersion: string | undefined;
-  for await (const entry of await openArchive(store, backup)) {
+  for await (const entry of await openArchive(store, backup, { limits })) {
     if (entry.path === 'metadata/version') formatVersion = entry.content.toString('utf8').trim();
     if (!entry.item) continue;
     itemEntries++;
@@ -89,8 +94,9 @@ export async function* archiveItems(opts: {
   store: BackupStore;
   backup: VeleroBackup;
   chosen: (groupResource: string) => string;
+  limits?: Partial<ArchiveLimits>;
 }): AsyncGenerator<ArchiveItem> {
-  for await (const entry of await openArchive(opts.store, opts.backup)) {
+  for await (const entry of await openArchive(opts.store, opts.backup, { limits: opts.limits ?? {} })) {
     const item = entry.item;
     if (!item || entry.json === undefined) continue;
     if (item.versionDir !== opts.chosen(item.groupResource)) continue;

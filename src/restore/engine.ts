@@ -22,6 +22,8 @@ import { resolveRestoreSource } from './source.js';
 import type { RestoreSpec } from './spec.js';
 import { scrubText } from './redact.js';
 import type { Priorities } from './order.js';
+import type { ArchiveLimits } from '../archive/reader.js';
+import { backupMadeBy, checksumWarnings } from '../backup/archive-checksum.js';
 import { validateNamespaceMapping } from './namespace-mapping.js';
 import { validateResourceModifiers } from './modifiers.js';
 
@@ -42,6 +44,13 @@ export interface RestoreDeps {
   clock?: () => Date;
   concurrency?: number;
   priorities?: Priorities;
+  /**
+   * Restore a lifeboat backup whose velero-backup.json lost its archive checksum, unverified
+   * (backup/archive-checksum.ts); refused otherwise.
+   */
+  allowMissingChecksum?: boolean;
+  /** Bounds on what a backup's archive may make planning read and hold (archive/reader.ts). */
+  archiveLimits?: Partial<ArchiveLimits>;
   /** How long to wait for a restored CRD to be Established. */
   crdTimeoutMs?: number;
   onProgress?: (done: number, total: number) => void;
@@ -142,6 +151,8 @@ async function prepareAndPlan(req: RestoreRequest, deps: RestoreDeps): Promise<A
   assertValidName('restore', req.name);
   checkSpec(req);
   const backup = await resolveRestoreSource(deps.store, req.spec);
+  // Before anything is read: a lifeboat backup without its checksum is refused unless allowed.
+  const warnings = checksumWarnings(backup, { allowMissing: deps.allowMissingChecksum ?? false });
   const prepared = await prepareRestore({
     kube: deps.kube,
     store: deps.store,
@@ -149,11 +160,14 @@ async function prepareAndPlan(req: RestoreRequest, deps: RestoreDeps): Promise<A
     restoreName: req.name,
     spec: req.spec,
     ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
+    ...(deps.archiveLimits ? { archiveLimits: deps.archiveLimits } : {}),
   });
   const header = {
     restoreName: req.name,
     backupName: backup.metadata.name,
     backupSha256: backup.metadata.annotations?.[ANNOTATION_SHA256] ?? '',
+    backupMadeBy: backupMadeBy(backup),
+    warnings,
     // The hash covers the spec as approved, with the schedule resolved to a backup.
     spec: { ...req.spec, backupName: backup.metadata.name },
     ...(deps.priorities ? { priorities: deps.priorities } : {}),
@@ -213,6 +227,7 @@ async function applyPlanned(o: {
     planHash: planned.plan.hash,
     forced: opts.force && opts.approvedHash && opts.approvedHash !== planned.plan.hash ? true : undefined,
   });
+  for (const warning of planned.plan.warnings ?? []) runLog.add('warning', warning);
   log.info({ restore: req.name, items: planned.plan.items.length }, 'applying restore');
   const outcomes = await executePlan({ planned, deps, runLog });
   const counts: Record<RestoreItemResult, number> = { created: 0, updated: 0, skipped: 0, failed: 0 };

@@ -204,3 +204,32 @@ describe('no Secret value in a rendered plan', () => {
     expect(md).toContain('Reason: Secret "rejected" is invalid: data\\[k\\]: Invalid value: "sha256:');
   });
 });
+
+describe('the backup checksum in a plan', () => {
+  const row = (md: string) => md.split('\n').find((l) => l.startsWith('| Backup checksum |'));
+
+  it('shows the checksum recorded', () => {
+    expect(row(renderPlanMarkdown(samplePlan()))).toBe('| Backup checksum | `sha256:0123456789abcdef` |');
+  });
+
+  it('says none was recorded for a Velero backup, and shows the warning', () => {
+    const plan: RestorePlan = {
+      ...samplePlan(),
+      backupSha256: '',
+      backupMadeBy: 'velero',
+      warnings: ['backup b was made by Velero, which records no checksum: the archive is not verified'],
+    };
+    const md = renderPlanMarkdown(plan);
+    expect(row(md)).toBe('| Backup checksum | none recorded (Velero backup) |');
+    expect(md).toContain(
+      '> Warning: backup b was made by Velero, which records no checksum: the archive is not verified',
+    );
+  });
+
+  it('says a lifeboat backup lost its checksum', () => {
+    const plan: RestorePlan = { ...samplePlan(), backupSha256: '', backupMadeBy: 'lifeboat' };
+    expect(row(renderPlanMarkdown(plan))).toBe(
+      '| Backup checksum | none recorded (lifeboat backup whose checksum was removed; not verified) |',
+    );
+  });
+});

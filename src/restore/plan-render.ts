@@ -71,7 +71,7 @@ export function renderPlanMarkdown(plan: RestorePlan): string {
 function header(plan: RestorePlan): string[] {
   const rows: [string, string][] = [
     ['Backup', code(plan.backupName)],
-    ['Backup checksum', code(plan.backupSha256)],
+    ['Backup checksum', checksumCell(plan)],
     ['Plan hash', code(plan.hash)],
     ['Existing resource policy', code(plan.spec.existingResourcePolicy ?? 'none')],
   ];
@@ -79,7 +79,17 @@ function header(plan: RestorePlan): string[] {
   if (mapping.length > 0) {
     rows.push(['Namespace mapping', mapping.map(([from, to]) => `${code(from)} → ${code(to)}`).join(', ')]);
   }
-  return ['| | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+  const table = ['| | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+  const warnings = (plan.warnings ?? []).map((w) => `> Warning: ${escapeMd(w)}`);
+  return warnings.length > 0 ? [...table, '', ...warnings.flatMap((w) => [w, ''])].slice(0, -1) : table;
+}
+
+/** Velero records no checksum; a lifeboat backup without one is restored only when allowed. */
+function checksumCell(plan: RestorePlan): string {
+  if (plan.backupSha256 !== '') return code(plan.backupSha256);
+  return plan.backupMadeBy === 'lifeboat'
+    ? 'none recorded (lifeboat backup whose checksum was removed; not verified)'
+    : 'none recorded (Velero backup)';
 }
 
 function countsTable(labels: string[], rows: { cells: string[]; counts: ActionCounts }[]): string[] {

@@ -23,6 +23,7 @@ import { SanitizeError, sanitizeForRestore } from './sanitize.js';
 import type { RestoreSpec } from './spec.js';
 import { groupOfApiVersion } from './strategic-merge.js';
 import { stringifyJson } from '../util/json.js';
+import type { BackupMaker } from '../backup/archive-checksum.js';
 
 export const PLAN_ACTIONS = ['create', 'update', 'unchanged', 'skip', 'conflict', 'invalid'] as const;
 export type PlanAction = (typeof PLAN_ACTIONS)[number];
@@ -49,8 +50,12 @@ export interface PlanInputItem {
 export interface PlanInput {
   restoreName: string;
   backupName: string;
-  /** Checksum of the backup archive the plan was made from. */
+  /** Checksum of the backup archive the plan was made from; '' when none is recorded. */
   backupSha256: string;
+  /** Who made the backup (backup/archive-checksum.ts); says why a checksum may be missing. */
+  backupMadeBy?: BackupMaker;
+  /** About the restore as a whole (an unverified archive); not part of the hash. */
+  warnings?: string[];
   spec: RestoreSpec;
   items: PlanInputItem[];
   /** Restore order; Velero's defaults when absent. */
@@ -89,6 +94,8 @@ export interface RestorePlan {
   restoreName: string;
   backupName: string;
   backupSha256: string;
+  backupMadeBy?: BackupMaker;
+  warnings?: string[];
   spec: RestoreSpec;
   /** sha256 of the canonical JSON of what the plan would do (see planHash). */
   hash: string;
@@ -195,6 +202,8 @@ export function assemblePlan(header: PlanHeader, decided: DecidedItem[], secretF
     restoreName: header.restoreName,
     backupName: header.backupName,
     backupSha256: header.backupSha256,
+    ...(header.backupMadeBy ? { backupMadeBy: header.backupMadeBy } : {}),
+    ...(header.warnings && header.warnings.length > 0 ? { warnings: header.warnings } : {}),
     spec: header.spec,
     hash: planHash(header, ordered),
     tiers,

@@ -24,6 +24,7 @@ import { forEachLiveObject, liveKey, type LiveRead, type LiveRef } from './live-
 import { secretValueForms } from './redact.js';
 import { ObjectSpool } from './spool.js';
 import type { RestoreSpec } from './spec.js';
+import type { ArchiveLimits } from '../archive/reader.js';
 
 export interface PreparedRestore {
   /** Every selected object, decided (plan.ts decideItem); in no particular order. */
@@ -69,10 +70,13 @@ export async function prepareRestore(opts: {
   spec: RestoreSpec;
   dryRun?: boolean;
   concurrency?: number;
+  /** Bounds on what the archive may make planning hold or read (archive/reader.ts). */
+  archiveLimits?: Partial<ArchiveLimits>;
 }): Promise<PreparedRestore> {
   const { kube, store, backup, spec } = opts;
   // Pass 1 verifies the whole archive before anything is decided (archive-items.ts).
-  const index = await indexArchive(store, backup);
+  const limits = opts.archiveLimits ?? {};
+  const index = await indexArchive(store, backup, limits);
   const api = await discover(kube);
   const served = new Map(api.resources.map((r) => [groupResource(r), r]));
   const versionsOf = new Map(
@@ -88,7 +92,7 @@ export async function prepareRestore(opts: {
       versionsOf,
       spool,
     };
-    const drafts = await selectAndDraft({ store, backup, index, api, ctx });
+    const drafts = await selectAndDraft({ store, backup, index, api, ctx, limits });
     const secretForms = new Set<string>();
     const decided = await decideAll({
       kube,
@@ -167,6 +171,7 @@ async function selectAndDraft(o: {
   index: ArchiveIndex;
   api: Awaited<ReturnType<typeof discover>>;
   ctx: DraftContext;
+  limits: Partial<ArchiveLimits>;
 }): Promise<Draft[]> {
   const { ctx, index, api } = o;
   const { served, versionsOf, spec, spool } = ctx;
@@ -194,6 +199,7 @@ async function selectAndDraft(o: {
     store: o.store,
     backup: o.backup,
     chosen: (gr) => chosenDir.get(gr) ?? '',
+    limits: o.limits,
   })) {
     const info = infoOf(item.groupResource);
     if (!info) continue;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJson, stringifyJson } from './json.js';
+import { JsonDepthError, parseJson, stringifyJson } from './json.js';
 
 describe('parseJson', () => {
   it('keeps integers beyond 2^53 exact, as BigInts', () => {
@@ -62,5 +62,30 @@ describe('stringifyJson', () => {
 
   it('refuses a value that is not JSON', () => {
     expect(() => stringifyJson(undefined)).toThrow(TypeError);
+  });
+});
+
+describe('parseJson with maxDepth', () => {
+  const nested = (depth: number, open = '[', close = ']') => open.repeat(depth) + close.repeat(depth);
+
+  it.each([
+    ['arrays', nested(6)],
+    ['objects', '{"a":'.repeat(6) + '1' + '}'.repeat(6)],
+    ['a mix', '{"a":[{"b":[{"c":[1]}]}]}'],
+  ])('refuses %s nested one level too deep, and reads them at the limit', (_label, text) => {
+    expect(() => parseJson(text, { maxDepth: 5 })).toThrow(JsonDepthError);
+    expect(() => parseJson(text, { maxDepth: 5 })).toThrow('nests objects and arrays deeper than 5 levels');
+    expect(parseJson(text, { maxDepth: 6 })).toEqual(JSON.parse(text));
+  });
+
+  it('does not count brackets inside strings, escaped quotes included', () => {
+    const text = JSON.stringify({ a: '[[[[[[[[{{{{{{', b: 'say \\"[[[[[[\\" "', c: [[1]] });
+    expect(parseJson(text, { maxDepth: 3 })).toEqual(JSON.parse(text));
+  });
+
+  it('fails with a JsonDepthError, not a stack overflow, far past the stack', () => {
+    expect(() => parseJson(nested(200_000), { maxDepth: 1000 })).toThrow(JsonDepthError);
+    // Without the bound the text parses, and the first recursive walk dies.
+    expect(() => JSON.stringify(parseJson(nested(200_000)))).toThrow(RangeError);
   });
 });

@@ -18,14 +18,61 @@ import {
 
 const LONG_NUMBER = /[:,[]\s*-?\d{16}/;
 
-/** JSON.parse, except that integers beyond Number.MAX_SAFE_INTEGER come back as BigInts. */
-export function parseJson(text: string): unknown {
+/**
+ * How deeply a document may nest objects and arrays. JSON.parse itself copes with any depth,
+ * but everything after it that walks a document (JSON.stringify, the restore's sanitizing,
+ * diffing and redaction) recurses, and dies with a bare "Maximum call stack size exceeded"
+ * somewhere past a few thousand levels. Kubernetes objects nest a few dozen levels (a CRD's
+ * schema perhaps a hundred), so a limit far above that and far below the stack's reach.
+ */
+export const DEFAULT_MAX_JSON_DEPTH = 1000;
+
+export class JsonDepthError extends Error {
+  constructor(readonly maxDepth: number) {
+    super(`nests objects and arrays deeper than ${maxDepth} levels`);
+    this.name = 'JsonDepthError';
+  }
+}
+
+export interface ParseJsonOptions {
+  /** Refuse documents nesting deeper than this (JsonDepthError); unbounded when absent. */
+  maxDepth?: number;
+}
+
+/**
+ * JSON.parse, except that integers beyond Number.MAX_SAFE_INTEGER come back as BigInts, and,
+ * with `maxDepth`, documents nested too deeply are refused before they are parsed.
+ */
+export function parseJson(text: string, opts: ParseJsonOptions = {}): unknown {
+  if (opts.maxDepth !== undefined) assertDepth(text, opts.maxDepth);
   if (!LONG_NUMBER.test(text)) return JSON.parse(text) as unknown;
   return losslessParse(text, null, {
     parseNumber: (token) => (isInteger(token) && !isSafeNumber(token) ? BigInt(token) : Number(token)),
     // As JSON.parse: the last of duplicate keys wins.
     onDuplicateKey: ({ newValue }) => newValue,
   });
+}
+
+/**
+ * Throw JsonDepthError when `text` opens more than `maxDepth` objects or arrays at once. One
+ * pass over the characters, skipping strings; malformed text is left for the parser to report.
+ */
+export function assertDepth(text: string, maxDepth: number): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \\ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > maxDepth) throw new JsonDepthError(maxDepth);
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--;
+    }
+  }
 }
 
 /** JSON.stringify of a document parsed by parseJson: BigInts are written as plain numbers. */

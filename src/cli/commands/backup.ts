@@ -18,7 +18,8 @@ import { act } from '../action.js';
 import { age, render, table, UsageError } from '../output.js';
 import { createProgress } from '../progress.js';
 import { EXIT } from '../exit-codes.js';
-import { ANNOTATION_SHA256, ANNOTATION_REVISION } from '../../backup/velero-backup.js';
+import { ANNOTATION_REVISION } from '../../backup/velero-backup.js';
+import { describeChecksum } from '../../backup/archive-checksum.js';
 
 const list = (v: string): string[] =>
   v
@@ -203,7 +204,7 @@ Examples:
             `Items:       ${s.progress?.totalItems ?? 0}`,
             `Errors:      ${s.errors ?? 0}   Warnings: ${s.warnings ?? 0}`,
             `Revision:    ${b.metadata.annotations?.[ANNOTATION_REVISION] ?? '(not recorded: not a lifeboat backup)'}`,
-            `SHA-256:     ${b.metadata.annotations?.[ANNOTATION_SHA256] ?? '(not recorded)'}`,
+            `SHA-256:     ${describeChecksum(b)}`,
             `Spec:        ${JSON.stringify(b.spec)}`,
           ];
           if (resources) {

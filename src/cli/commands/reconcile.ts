@@ -78,6 +78,8 @@ function reconcilerDeps(ctx: CliContext, flags: RepoFlags, wc: WorkingCopy): Rec
     log: ctx.log,
     localRoot: resolve(flags.dataDir),
     restoreBranches: flags.restoreBranches,
+    archiveLimits: ctx.archiveLimits,
+    allowMissingChecksum: ctx.allowMissingChecksum,
   };
 }
 

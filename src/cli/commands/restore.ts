@@ -153,7 +153,14 @@ Examples:
         const spec = await specFromFlags(flags);
         const planned = await planRestore(
           { name, spec },
-          { kube: await ctx.kube(), store: await ctx.store(), log: ctx.log, ...prioritiesOf(flags) },
+          {
+            kube: await ctx.kube(),
+            store: await ctx.store(),
+            log: ctx.log,
+            archiveLimits: ctx.archiveLimits,
+            allowMissingChecksum: ctx.allowMissingChecksum,
+            ...prioritiesOf(flags),
+          },
         );
         const text =
           flags.format === 'json' ? renderPlanJson(planned.plan) : renderPlanMarkdown(planned.plan);
@@ -208,6 +215,8 @@ Examples:
             kube: await ctx.kube(),
             store: await ctx.store(),
             log: ctx.log,
+            archiveLimits: ctx.archiveLimits,
+            allowMissingChecksum: ctx.allowMissingChecksum,
             onProgress: (d, t) => progress.update(d, t),
             ...prioritiesOf(flags),
           },
