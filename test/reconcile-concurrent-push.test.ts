@@ -79,13 +79,16 @@ describe('a person pushes while the reconciler writes status', () => {
       observedRevision: policyCommit,
     });
 
-    // The next pass reads Bob's schedule and records the revision that has it.
+    // The next pass reads Bob's schedule and records the revision that has it; nightly's status
+    // still reflects the commit that last changed nightly.
     await r.pass();
     expect(await repo.yaml('status/schedules/weekly.yaml')).toMatchObject({
       observedRevision: bobsCommit,
       paused: true,
     });
-    expect(await repo.yaml('status/schedules/nightly.yaml')).toMatchObject({ observedRevision: bobsCommit });
+    expect(await repo.yaml('status/schedules/nightly.yaml')).toMatchObject({
+      observedRevision: policyCommit,
+    });
     expect(await repo.file('schedules/weekly.yaml')).toBe(weekly);
   });
 

@@ -110,9 +110,11 @@ describe('two reconcilers', () => {
     secondWc.beforeNextCommit = lineUp;
     const concurrent = await Promise.all([first.pass(), second.pass()]);
     for (const report of concurrent) {
-      expect(report.actions.map((a) => `${a.type} ${'restore' in a ? a.restore : a.backupName}`)).toEqual([
-        'apply-restore copy',
-      ]);
+      expect(
+        report.actions.map(
+          (a) => `${a.type} ${'restore' in a ? a.restore : 'backupName' in a ? a.backupName : a.key}`,
+        ),
+      ).toEqual(['apply-restore copy']);
     }
     const sequential = [await first.pass(), await second.pass()];
     const applyEvents = [...concurrent, ...sequential].flatMap((report) =>

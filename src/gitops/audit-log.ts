@@ -38,6 +38,11 @@ export interface AuditEvent {
   via?: ApprovalVia;
   /** One line for people: the commit subject or what happened. */
   summary: string;
+  /**
+   * Where the event was found: Git (the default), or only in a storage location — a backup Git
+   * has no record of (withBucketBackups); such an event has no commit.
+   */
+  source?: 'git' | 'bucket';
 }
 
 export interface AuditOptions {
@@ -52,6 +57,8 @@ export interface AuditOptions {
 const ACTION_EVENTS: Record<string, { type: AuditEventType; subject: 'restore' | 'backup' }> = {
   [LIFEBOAT_ACTION.backup]: { type: 'backup-taken', subject: 'backup' },
   [LIFEBOAT_ACTION.expire]: { type: 'backup-expired', subject: 'backup' },
+  [LIFEBOAT_ACTION.recordBackup]: { type: 'backup-taken', subject: 'backup' },
+  [LIFEBOAT_ACTION.recordExpire]: { type: 'backup-expired', subject: 'backup' },
   [LIFEBOAT_ACTION.planRestore]: { type: 'restore-planned', subject: 'restore' },
   [LIFEBOAT_ACTION.applyRestore]: { type: 'restore-applied', subject: 'restore' },
 };
@@ -77,10 +84,72 @@ export async function auditEvents(
     ...(await reconcilerEvents(workingCopy, options)),
   ];
   const since = options.since?.getTime();
-  return events
+  return withoutLateDuplicates(events)
     .filter((event) => since === undefined || event.at.getTime() >= since)
     .filter((event) => options.restore === undefined || event.restore === options.restore)
     .sort(compareEvents);
+}
+
+/** The recording action each late record stands in for. */
+const LATE_RECORDS: Readonly<Record<string, string>> = {
+  [LIFEBOAT_ACTION.recordBackup]: LIFEBOAT_ACTION.backup,
+  [LIFEBOAT_ACTION.recordExpire]: LIFEBOAT_ACTION.expire,
+};
+
+/**
+ * A late record (record-backup, record-expire) counts only when the commit it stands in for is
+ * not in the history: the status push that lost its race may still have landed later, or a
+ * force-push may have dropped it and the next pass recorded the backup again.
+ */
+export function withoutLateDuplicates(events: readonly AuditEvent[]): AuditEvent[] {
+  const onTime = new Set(
+    events.filter((e) => e.backup !== undefined).map((e) => `${e.action ?? ''}\u0000${e.backup ?? ''}`),
+  );
+  const lateSeen = new Set<string>();
+  return [...events].sort(compareEvents).filter((e) => {
+    const standsFor = e.action === undefined ? undefined : LATE_RECORDS[e.action];
+    if (standsFor === undefined) return true;
+    const key = `${standsFor}\u0000${e.backup ?? ''}`;
+    if (onTime.has(key) || lateSeen.has(key)) return false;
+    lateSeen.add(key);
+    return true;
+  });
+}
+
+/** A backup as a storage location lists it, for withBucketBackups. */
+export interface BucketBackup {
+  name: string;
+  location: string;
+  phase?: string;
+  startTimestamp?: string;
+}
+
+/**
+ * Audit falls back to the bucket: every backup a location holds that Git has no
+ * `backup-taken` event for (a status commit lost to a push race, or dropped by a force-push)
+ * is listed as taken, marked `source: 'bucket'`, at its start time. Pure.
+ */
+export function withBucketBackups(
+  events: readonly AuditEvent[],
+  found: readonly BucketBackup[],
+  options: Pick<AuditOptions, 'since' | 'restore'> = {},
+): AuditEvent[] {
+  if (options.restore !== undefined) return [...events];
+  const recorded = new Set(events.filter((e) => e.type === 'backup-taken').map((e) => e.backup));
+  const since = options.since?.getTime();
+  const missing = found
+    .filter((b) => !recorded.has(b.name))
+    .map((b): AuditEvent => ({
+      type: 'backup-taken',
+      at: new Date(b.startTimestamp ?? 0),
+      actor: { name: 'storage location', email: b.location },
+      commit: '',
+      backup: b.name,
+      source: 'bucket',
+      summary: `in storage location ${b.location}${b.phase ? ` (${b.phase})` : ''}, not recorded in Git`,
+    }))
+    .filter((e) => since === undefined || e.at.getTime() >= since);
+  return [...events, ...missing].sort(compareEvents);
 }
 
 function compareEvents(a: AuditEvent, b: AuditEvent): number {
@@ -193,8 +262,8 @@ export function formatAuditTable(events: readonly AuditEvent[]): string {
     event.at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     event.type,
     subjectOf(event),
-    formatPerson(event.actor),
-    event.commit.slice(0, 12),
+    event.source === 'bucket' ? `(bucket ${event.actor.email})` : formatPerson(event.actor),
+    event.source === 'bucket' ? '(not in Git)' : event.commit.slice(0, 12),
     event.summary,
   ]);
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]?.length ?? 0)));

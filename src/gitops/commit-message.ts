@@ -14,6 +14,15 @@ export const LIFEBOAT_ACTION = {
   expire: 'expire',
   planRestore: 'plan-restore',
   applyRestore: 'apply-restore',
+  abortUpload: 'abort-upload',
+  /**
+   * A backup whose status file a pass adds without having taken it this pass: the commit that
+   * recorded it was lost (a push that never landed, a force-push). Audit counts it as taken
+   * unless a `backup` event for it exists.
+   */
+  recordBackup: 'record-backup',
+  /** Likewise for a backup gone from the bucket whose expiry was never recorded. */
+  recordExpire: 'record-expire',
 } as const;
 
 export type Trailers = Readonly<Record<string, string | readonly string[]>>;

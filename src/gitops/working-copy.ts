@@ -61,6 +61,8 @@ export interface CommitAndPushOptions {
   branch?: string;
   /** If the target branch does not exist yet, start it from this branch. */
   createFrom?: string;
+  /** Overrides of the working copy's push retry policy for this commit. */
+  retry?: Partial<RetryPolicy>;
 }
 
 export type CommitResult =
@@ -240,7 +242,7 @@ export class WorkingCopy {
       if (changes.size === 0) return { committed: false, branch };
       return retryPush<CommitResult>({
         branch,
-        policy: this.#retryPolicy,
+        policy: { ...this.#retryPolicy, ...options.retry },
         onRetry: (event) => {
           this.#pushRetries++;
           this.#onPushRetry?.(event);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commitMessage, type PassEvent } from './commit-summary.js';
+import { commitMessage, recoveredEvents, type PassEvent } from './commit-summary.js';
 
 const ev = (action: string, subject: string, outcome: string, error?: string): PassEvent => ({
   action,
@@ -59,5 +59,35 @@ describe('commitMessage', () => {
     );
     expect(body).toHaveLength(6);
     expect(body[5]).toBe('- backup b6: Failed — bucket gone');
+  });
+});
+
+describe('recoveredEvents', () => {
+  const existing = new Set(['status/backups/old.yaml', 'status/backups/gone.yaml']);
+
+  it('records backup status files added or removed without an event of this pass', () => {
+    const changes = {
+      'status/backups/taken-now.yaml': 'x',
+      'status/backups/lost-push.yaml': 'x',
+      'status/backups/old.yaml': 'changed',
+      'status/backups/gone.yaml': null,
+      'status/schedules/nightly.yaml': 'x',
+    };
+    const events = [ev('backup', 'taken-now', 'Completed')];
+    expect(recoveredEvents(changes, existing, events)).toEqual([
+      ev('record-expire', 'gone', 'no longer in the bucket'),
+      ev('record-backup', 'lost-push', 'found in the bucket'),
+    ]);
+  });
+
+  it('records nothing for removals this pass expired', () => {
+    expect(
+      recoveredEvents({ 'status/backups/gone.yaml': null }, existing, [ev('expire', 'gone', 'TTL')]),
+    ).toEqual([]);
+  });
+
+  it('puts late records in the trailers', () => {
+    const { trailers } = commitMessage([ev('record-backup', 'lost-push', 'found in the bucket')]);
+    expect(trailers).toEqual({ 'Lifeboat-Action': ['record-backup'], 'Lifeboat-Backup': ['lost-push'] });
   });
 });

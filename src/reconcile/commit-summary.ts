@@ -24,13 +24,46 @@ function recordedInTrailers(e: PassEvent): boolean {
   return !(e.outcome === 'Failed' && e.error !== undefined);
 }
 
+/**
+ * Events for what the status changes record that this pass's own events do not: a backup
+ * status file added for a backup this pass did not take, or removed for one it did not
+ * expire. Such a change means the commit that should have recorded it never landed (a lost
+ * push race, a force-push), so the commit that finally records it carries the trailers audit
+ * needs. Pure: status paths in, events out.
+ */
+export function recoveredEvents(
+  changes: Readonly<Record<string, string | null>>,
+  existing: ReadonlySet<string>,
+  events: readonly PassEvent[],
+): PassEvent[] {
+  const seen = new Set(events.map((e) => `${e.action}\u0000${e.subject}`));
+  const out: PassEvent[] = [];
+  for (const [path, content] of Object.entries(changes).sort(([a], [b]) => a.localeCompare(b))) {
+    const name = /^status\/backups\/(.+)\.yaml$/.exec(path)?.[1];
+    if (name === undefined) continue;
+    if (content !== null && !existing.has(path) && !seen.has(`${LIFEBOAT_ACTION.backup}\u0000${name}`)) {
+      out.push({ action: LIFEBOAT_ACTION.recordBackup, subject: name, outcome: 'found in the bucket' });
+    }
+    if (content === null && !seen.has(`${LIFEBOAT_ACTION.expire}\u0000${name}`)) {
+      out.push({ action: LIFEBOAT_ACTION.recordExpire, subject: name, outcome: 'no longer in the bucket' });
+    }
+  }
+  return out;
+}
+
 /** One commit per pass: a subject that says what happened, and machine-readable trailers. */
 export function commitMessage(events: PassEvent[]): { message: string; trailers: Record<string, string[]> } {
   const recorded = events.filter(recordedInTrailers);
   const actions = [...new Set(recorded.map((e) => e.action))];
-  const backups = recorded
-    .filter((e) => e.action === LIFEBOAT_ACTION.backup || e.action === LIFEBOAT_ACTION.expire)
-    .map((e) => e.subject);
+  const backupActions: readonly string[] = [
+    LIFEBOAT_ACTION.backup,
+    LIFEBOAT_ACTION.expire,
+    LIFEBOAT_ACTION.recordBackup,
+    LIFEBOAT_ACTION.recordExpire,
+  ];
+  const backups = [
+    ...new Set(recorded.filter((e) => backupActions.includes(e.action)).map((e) => e.subject)),
+  ];
   const restores = recorded.filter((e) => e.action === LIFEBOAT_ACTION.applyRestore).map((e) => e.subject);
   const subject =
     events.length === 0

@@ -441,3 +441,77 @@ describe('decide: expiry and clean-up', () => {
     expect(actions.map((a) => a.type)).toEqual(['apply-restore', 'backup', 'expire']);
   });
 });
+
+describe('decide: leftovers of killed writers', () => {
+  const halfWritten = stored('manual-1', {
+    phase: undefined,
+    startTime: undefined,
+    expiration: undefined,
+    lastModified: t('2025-06-15T09:00:00Z'),
+  });
+
+  it('aborts an upload idle for longer than the grace period, after the other actions', () => {
+    const primary: LocationState = {
+      ...location('primary', []),
+      uploads: [
+        { key: 'backups/gone/gone.tar.gz', id: 'u1', lastActivity: t('2025-06-15T10:00:00Z'), size: 10 },
+        { key: 'backups/live/live.tar.gz', id: 'u2', lastActivity: t('2025-06-15T11:59:00Z'), size: 20 },
+      ],
+    };
+    const { actions, notes } = decideWithNotes(input({ locations: [primary] }));
+    expect(actions).toEqual([
+      {
+        type: 'abort-upload',
+        location: 'primary',
+        key: 'backups/gone/gone.tar.gz',
+        id: 'u1',
+        size: 10,
+        reason: 'unfinished upload, no bytes since 2025-06-15T10:00:00Z, longer than the grace period 1h0m0s',
+      },
+    ]);
+    expect(notes).toContainEqual({
+      subject: 'upload/primary/backups/live/live.tar.gz',
+      message: 'unfinished upload, no bytes since 2025-06-15T11:59:00Z: may still be running',
+    });
+  });
+
+  it('keeps a half-written backup whose archive upload is still sending parts', () => {
+    const primary: LocationState = {
+      ...location('primary', [halfWritten]),
+      uploads: [
+        {
+          key: 'backups/manual-1/manual-1.tar.gz',
+          id: 'u1',
+          lastActivity: t('2025-06-15T11:58:00Z'),
+          size: 1,
+        },
+      ],
+    };
+    expect(decide(input({ locations: [primary] }))).toEqual([]);
+  });
+
+  it('cleans the half-written backup and aborts its upload once both are idle', () => {
+    const primary: LocationState = {
+      ...location('primary', [halfWritten]),
+      uploads: [
+        {
+          key: 'backups/manual-1/manual-1.tar.gz',
+          id: 'u1',
+          lastActivity: t('2025-06-15T10:30:00Z'),
+          size: 1,
+        },
+      ],
+    };
+    expect(decide(input({ locations: [primary] })).map((a) => a.type)).toEqual(['cleanup', 'abort-upload']);
+  });
+
+  it('uses the grace period it is given', () => {
+    const primary: LocationState = {
+      ...location('primary', []),
+      uploads: [{ key: 'backups/b/b.tar.gz', id: 'u1', lastActivity: t('2025-06-15T11:58:00Z'), size: 1 }],
+    };
+    expect(decide(input({ locations: [primary], leftoverGraceMs: 60_000 })).map((a) => a.type)).toEqual([
+      'abort-upload',
+    ]);
+  });
+});

@@ -7,8 +7,10 @@
 // file never makes a schedule run twice for one slot.
 import { DEFAULT_TTL } from '../backup/spec.js';
 import type { BackupSpec } from '../backup/spec.js';
+import { backupLayout } from '../storage/layout.js';
 import { planExpiry } from './expiry.js';
 import type { ObservedBackup, RetentionPolicy, StoredBackup } from './expiry.js';
+import { newestUploadActivity, planAbandonedUploads, type ObservedUpload } from './leftovers.js';
 import { labelValue, parseScheduledBackupName, scheduledBackupName } from './naming.js';
 import { isDue, parseCron } from './schedule.js';
 import type { DueDecision } from './schedule.js';
@@ -63,6 +65,8 @@ export interface LocationState {
   readOnly: boolean;
   /** Every backup in the location; undefined when it could not be listed this pass. */
   backups: readonly StoredBackup[] | undefined;
+  /** Unfinished uploads under the location's prefix; undefined when they could not be listed. */
+  uploads?: readonly Omit<ObservedUpload, 'location' | 'readOnlyLocation'>[];
 }
 
 /** What the reconciler recorded earlier (status files in Git). */
@@ -100,6 +104,15 @@ export type Action =
     }
   | { type: 'expire'; backupName: string; location: string; reason: string }
   | { type: 'cleanup'; backupName: string; location: string; reason: string }
+  | {
+      type: 'abort-upload';
+      location: string;
+      key: string;
+      /** The store's handle (S3 UploadId). */
+      id: string;
+      size: number;
+      reason: string;
+    }
   | {
       type: 'plan-restore';
       restore: string;
@@ -139,7 +152,8 @@ export function decideWithNotes(input: DecideInput): Decision {
   const restores = decideRestores(input.restores, notes);
   const backups = [...decideSchedules(input, notes), ...decideOneOffs(input, notes)];
   const deletions = decideExpiry(input, notes);
-  return { actions: [...restores, ...backups, ...deletions], notes };
+  const aborts = decideUploads(input, notes);
+  return { actions: [...restores, ...backups, ...deletions, ...aborts], notes };
 }
 
 type BackupAction = Extract<Action, { type: 'backup' }>;
@@ -298,10 +312,41 @@ function decideRestores(restores: readonly RestorePolicy[], notes: Note[]): Acti
   return actions;
 }
 
+function observedUploads(location: LocationState): ObservedUpload[] {
+  return (location.uploads ?? []).map((u) => ({
+    ...u,
+    location: location.name,
+    readOnlyLocation: location.readOnly,
+  }));
+}
+
+/** Abandoned uploads are aborted; live ones are noted. */
+function decideUploads(input: DecideInput, notes: Note[]): Action[] {
+  const plan = planAbandonedUploads({
+    uploads: input.locations.flatMap(observedUploads),
+    now: input.now,
+    ...(input.leftoverGraceMs !== undefined ? { graceMs: input.leftoverGraceMs } : {}),
+  });
+  for (const kept of plan.kept)
+    notes.push({ subject: `upload/${kept.location}/${kept.key}`, message: kept.reason });
+  return plan.abort.map((a) => ({ type: 'abort-upload' as const, ...a }));
+}
+
+/**
+ * A half-written backup directory is as young as the newest part of an upload under it: a
+ * large archive still being uploaded shows no object in a listing, only its parts.
+ */
+function datedByUploads(backup: StoredBackup, uploads: readonly ObservedUpload[]): StoredBackup {
+  if (backup.phase !== undefined) return backup;
+  const active = newestUploadActivity(uploads, backupLayout.dir(backup.name));
+  if (active === undefined || (backup.lastModified && backup.lastModified >= active)) return backup;
+  return { ...backup, lastModified: active };
+}
+
 function decideExpiry(input: DecideInput, notes: Note[]): Action[] {
   const observed: ObservedBackup[] = input.locations.flatMap((location) =>
     (location.backups ?? []).map((b) => ({
-      ...b,
+      ...datedByUploads(b, observedUploads(location)),
       location: location.name,
       readOnlyLocation: location.readOnly,
     })),

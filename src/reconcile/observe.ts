@@ -13,7 +13,7 @@ import { getRestore, RestoreNotFoundError } from '../restore/catalog.js';
 import type { RestoreResult } from '../restore/engine.js';
 import { canonicalJson } from '../restore/plan.js';
 import type { KubeClient } from '../kube/client.js';
-import type { BackupStore } from '../storage/store.js';
+import type { BackupStore, UnfinishedUpload } from '../storage/store.js';
 import { backupLayout } from '../storage/layout.js';
 import type { Logger } from '../observe/logger.js';
 import type { StoredBackup } from './expiry.js';
@@ -54,6 +54,45 @@ export interface Observation {
   locations: ObservedLocation[];
   restores: ObservedRestore[];
   existingStatus: Map<string, string>;
+  /** Commits on the policy branch that changed a policy file, newest first, with those files. */
+  history: FileChange[];
+}
+
+export interface FileChange {
+  sha: string;
+  files: string[];
+}
+
+/** The newest commit of `history` that changed any of `files`. */
+export function lastChange(history: readonly FileChange[], files: readonly string[]): string | undefined {
+  const wanted = new Set(files);
+  return history.find((c) => c.files.some((f) => wanted.has(f)))?.sha;
+}
+
+/**
+ * Which commits changed which policy files, in one `git log` over the files: enough to say,
+ * for every document, the last commit that changed it (status-tree.ts observedRevision).
+ */
+async function policyHistory(wc: WorkingCopy, files: readonly string[]): Promise<FileChange[]> {
+  if (files.length === 0) return [];
+  const out = await wc.log([
+    '--first-parent',
+    '--format=%x1e%H',
+    '--name-only',
+    `origin/${wc.branch}`,
+    '--',
+    ...[...new Set(files)].sort(),
+  ]);
+  return out
+    .split('\x1e')
+    .map((chunk) =>
+      chunk
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== ''),
+    )
+    .filter((lines) => lines.length > 0)
+    .map(([sha = '', ...changed]) => ({ sha, files: changed }));
 }
 
 export function specHashOf(doc: RestoreDocument): string {
@@ -100,7 +139,12 @@ export async function observe(deps: {
     log: deps.log,
   });
   const existingStatus = await readStatusTree(wc);
+  const history = await policyHistory(wc, [
+    ...loaded.documents.map((d) => d.source.file),
+    ...loaded.errors.map((e) => e.file),
+  ]);
   return {
+    history,
     revision,
     documents: loaded.documents,
     errors: [...loaded.errors, ...restores.errors],
@@ -133,7 +177,12 @@ async function observeLocations(deps: {
       const entries = await listBackups(loc.store);
       const backups = entries.flatMap((e) => (e.backup ? [e.backup] : []));
       const stored = await Promise.all(entries.map((e) => toStored(loc.store, e)));
-      out.push({ ...loc, backups, state: { name, readOnly, backups: stored } });
+      const uploads = await listUploads(loc.store, { location: name, log: deps.log });
+      out.push({
+        ...loc,
+        backups,
+        state: { name, readOnly, backups: stored, ...(uploads ? { uploads } : {}) },
+      });
     } catch (err) {
       // The bucket is unreachable this pass: nothing is decided from it (no expiry, no
       // backups there), and the status says why; every other location keeps working.
@@ -148,6 +197,25 @@ async function observeLocations(deps: {
     }
   }
   return out;
+}
+
+/**
+ * The location's unfinished uploads; undefined (and a warning) when the server cannot list
+ * them, which only means none are cleaned up this pass.
+ */
+async function listUploads(
+  store: BackupStore,
+  deps: { location: string; log: Logger },
+): Promise<UnfinishedUpload[] | undefined> {
+  try {
+    const uploads: UnfinishedUpload[] = [];
+    for await (const u of store.listUnfinishedUploads('')) uploads.push(u);
+    return uploads;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    deps.log.warn({ location: deps.location, err: message }, 'cannot list unfinished uploads');
+    return undefined;
+  }
 }
 
 async function toStored(

@@ -19,13 +19,14 @@ import { canonicalJson, type RestorePlan } from '../restore/plan.js';
 import type { RestoreSpec } from '../restore/spec.js';
 import { renderPlanMarkdown } from '../restore/plan-render.js';
 import { applyRestore, planRestore, StalePlanError, type RestoreResult } from '../restore/engine.js';
-import { commitMessage, type PassEvent } from './commit-summary.js';
+import { commitMessage, recoveredEvents, type PassEvent } from './commit-summary.js';
 import { decideWithNotes, type Action, type RestorePolicy, type SchedulePolicy } from './decide.js';
 import { isDue } from './schedule.js';
 import { SCHEDULE_LABEL, parseScheduledBackupName } from './naming.js';
 import {
   observe,
   planPaths,
+  lastChange,
   restoreRecord,
   scheduleMemory,
   type Observation,
@@ -34,14 +35,17 @@ import {
 } from './observe.js';
 import { defaultIdentity } from './leader.js';
 import type { ArchiveLimits } from '../archive/reader.js';
+import { mergeCleanups, type CleanupRecord } from './leftovers.js';
 import {
   CLAIMS_DIR,
+  earlierCleanups,
   renderRestoreClaim,
   renderStatusTree,
   restoreClaimPath,
   statusChanges,
   type Condition,
   type RestoreStatusInput,
+  type RevisionLookup,
   type ScheduleStatusInput,
 } from './status-tree.js';
 
@@ -60,6 +64,11 @@ export interface ReconcilerDeps {
   archiveLimits?: Partial<ArchiveLimits>;
   /** Restore lifeboat backups whose checksum was removed (backup/archive-checksum.ts). */
   allowMissingChecksum?: boolean;
+  /**
+   * How long a half-written backup or an unfinished upload must have been idle before it is
+   * cleaned up (default one hour, expiry.ts DEFAULT_LEFTOVER_GRACE_MS).
+   */
+  leftoverGraceMs?: number;
 }
 
 export type { PassEvent } from './commit-summary.js';
@@ -71,6 +80,9 @@ export interface PassReport {
   policyErrors: number;
   statusCommit?: string;
 }
+
+/** Status writes retry longer than other commits: about a minute at most, then the next pass. */
+const STATUS_PUSH_RETRY = { attempts: 12 };
 
 const ready = (reason: string, message: string): Condition => ({
   type: 'Ready',
@@ -123,6 +135,8 @@ class PassContext {
   private readonly scheduleErrors = new Map<string, string>();
   /** Claims (status/claims/…) this pass released; the status write must not bring them back. */
   private readonly releasedClaims = new Set<string>();
+  /** Clean-ups this pass made, for status/cleanups.yaml. */
+  private readonly cleanups: CleanupRecord[] = [];
 
   constructor(
     private readonly deps: ReconcilerDeps,
@@ -218,6 +232,7 @@ class PassContext {
       locations: this.obs.locations.map((l) => l.state),
       status: { lastBackups, oneOffsDone },
       ...(def ? { defaultLocation: def.name } : {}),
+      ...(this.deps.leftoverGraceMs !== undefined ? { leftoverGraceMs: this.deps.leftoverGraceMs } : {}),
     };
   }
 
@@ -270,12 +285,15 @@ class PassContext {
           return await this.planRestoreAction(action);
         case 'apply-restore':
           return await this.applyRestoreAction(action);
+        case 'abort-upload':
+          return await this.abortUpload(action);
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.deps.log.error({ action: action.type, err: message }, 'action failed');
       this.deps.metrics?.reconcileErrors.inc({ stage: 'act' });
-      const subject = 'backupName' in action ? action.backupName : action.restore;
+      const subject =
+        'backupName' in action ? action.backupName : 'restore' in action ? action.restore : action.key;
       this.events.push({ action: action.type, subject, outcome: 'Failed', error: message });
       if (action.type === 'backup' && action.schedule) this.scheduleErrors.set(action.schedule, message);
     }
@@ -333,10 +351,51 @@ class PassContext {
     if (loc.readOnly) throw new Error(`refusing to delete from read-only location ${action.location}`);
     await deleteBackup(loc.store, action.backupName);
     loc.backups = (loc.backups ?? []).filter((b) => b.metadata.name !== action.backupName);
+    if (action.type === 'cleanup') {
+      this.deps.log.info(
+        { location: action.location, backup: action.backupName, reason: action.reason },
+        'cleaned up a half-written backup',
+      );
+      this.cleanups.push({
+        at: this.now.toISOString(),
+        location: action.location,
+        kind: 'backup',
+        name: action.backupName,
+        reason: action.reason,
+      });
+    }
     this.deps.metrics?.backupsExpired.inc({
       reason: action.type === 'cleanup' ? 'leftover' : (action.reason.split(' ')[0] ?? 'ttl'),
     });
     this.events.push({ action: LIFEBOAT_ACTION.expire, subject: action.backupName, outcome: action.reason });
+  }
+
+  /** An upload its writer abandoned: abort it, so its parts stop costing storage. */
+  private async abortUpload(action: Extract<Action, { type: 'abort-upload' }>): Promise<void> {
+    const loc = this.location(action.location);
+    if (!loc?.store) throw new Error(`storage location ${action.location} is not available`);
+    if (loc.readOnly) throw new Error(`refusing to abort an upload in read-only location ${action.location}`);
+    await loc.store.abortUpload({ key: action.key, id: action.id });
+    this.deps.log.info(
+      {
+        location: action.location,
+        key: action.key,
+        uploadId: action.id,
+        bytes: action.size,
+        reason: action.reason,
+      },
+      'aborted an abandoned upload',
+    );
+    this.cleanups.push({
+      at: this.now.toISOString(),
+      location: action.location,
+      kind: 'upload',
+      name: action.key,
+      uploadId: action.id,
+      bytes: action.size,
+      reason: action.reason,
+    });
+    this.events.push({ action: LIFEBOAT_ACTION.abortUpload, subject: action.key, outcome: 'aborted' });
   }
 
   private findRestore(name: string, branch?: string): ObservedRestore | undefined {
@@ -565,12 +624,13 @@ class PassContext {
         phase: 'Deleted',
       }));
     const desired = renderStatusTree({
-      observedRevision: this.obs.revision,
+      revisions: this.revisionLookup(),
       schedules,
       backups,
       finishedOneOffs,
       restores: [...this.restoreStatus.values()].filter((r) => !invalid.has(`Restore/${r.name}`)),
       policyErrors: this.obs.errors,
+      cleanups: mergeCleanups(earlierCleanups(this.obs.existingStatus), this.cleanups),
     });
     // Claims are records, not projections: kept as they are unless this pass released them.
     for (const [path, text] of this.obs.existingStatus) {
@@ -579,8 +639,29 @@ class PassContext {
     const changes = statusChanges(desired, this.obs.existingStatus);
     if (Object.keys(changes).length === 0) return undefined;
     this.deps.wc.writeFiles(changes);
-    const commit = await this.deps.wc.commitAndPush(commitMessage(this.events));
+    const events = [
+      ...this.events,
+      ...recoveredEvents(changes, new Set(this.obs.existingStatus.keys()), this.events),
+    ];
+    // Status must land: more attempts than a plan or claim gets (still bounded), and what a
+    // lost write would have recorded is recovered by the next pass (recoveredEvents).
+    const commit = await this.deps.wc.commitAndPush({
+      ...commitMessage(events),
+      retry: STATUS_PUSH_RETRY,
+    });
     return commit.committed ? commit.sha : undefined;
+  }
+
+  /** Per document, the last commit that changed its file (never a branch's document). */
+  private revisionLookup(): RevisionLookup {
+    const { history, documents } = this.obs;
+    return {
+      document: (kind, name) => {
+        const doc = documents.find((d) => d.kind === kind && d.metadata.name === name);
+        return doc ? lastChange(history, [doc.source.file]) : undefined;
+      },
+      files: (files) => lastChange(history, files),
+    };
   }
 
   private scheduleStatus(d: BackupScheduleDocument): ScheduleStatusInput {

@@ -3,11 +3,17 @@
 // working copy commits only what changed, so a quiet pass makes no commit.
 //
 // Nothing here carries a timestamp of the pass itself (only times of backups and restores),
-// otherwise every pass would commit. Secret values never appear: status names objects only.
+// otherwise every pass would commit. Nor does a file carry the revision of the whole repository:
+// each file's observedRevision is the last commit that changed the document it describes, so a
+// commit that touches nothing of a schedule (a README, another schedule) leaves its status
+// file as it is, and a pass after an unrelated commit commits nothing. Secret values never
+// appear: status names objects only.
 import { stringify } from 'yaml';
 import type { VeleroBackup } from '../backup/velero-backup.js';
 import { ANNOTATION_REVISION, ANNOTATION_SHA256 } from '../backup/velero-backup.js';
 import type { PolicyError } from '../policy/types.js';
+import { parse as parseYaml } from 'yaml';
+import type { CleanupRecord } from './leftovers.js';
 import { SCHEDULE_LABEL } from './naming.js';
 
 export const STATUS_DIR = 'status';
@@ -40,8 +46,16 @@ export interface RestoreStatusInput {
   conditions: Condition[];
 }
 
+/** Which commit each status file reflects (see the head comment). */
+export interface RevisionLookup {
+  /** The last commit on the policy branch that changed the file holding this document. */
+  document(kind: string, name: string): string | undefined;
+  /** The last commit on the policy branch that changed any of these files. */
+  files(files: readonly string[]): string | undefined;
+}
+
 export interface StatusTreeInput {
-  observedRevision: string;
+  revisions: RevisionLookup;
   schedules: ScheduleStatusInput[];
   /** Every backup found in every location, with the location it is in. */
   backups: { location: string; backup: VeleroBackup }[];
@@ -49,13 +63,15 @@ export interface StatusTreeInput {
   finishedOneOffs: { name: string; location: string; phase: string }[];
   restores: RestoreStatusInput[];
   policyErrors: PolicyError[];
+  /** The clean-ups of leftovers, newest first (leftovers.ts mergeCleanups). */
+  cleanups?: CleanupRecord[];
 }
 
-const header = (kind: string, name: string, observedRevision: string) => ({
+const header = (kind: string, name: string, observedRevision: string | undefined) => ({
   apiVersion: 'lifeboat.dev/v1',
   kind,
   name,
-  observedRevision,
+  ...(observedRevision ? { observedRevision } : {}),
 });
 
 export function scheduleStatusPath(name: string): string {
@@ -69,6 +85,20 @@ export function restoreStatusPath(name: string): string {
 }
 export const POLICY_ERRORS_PATH = `${STATUS_DIR}/policy-errors.yaml`;
 export const CLAIMS_DIR = `${STATUS_DIR}/claims/`;
+/** Every clean-up of a half-written backup or an abandoned upload, newest first. */
+export const CLEANUPS_PATH = `${STATUS_DIR}/cleanups.yaml`;
+
+/** The clean-ups recorded so far; none when the file is missing or unreadable. */
+export function earlierCleanups(existing: Map<string, string>): CleanupRecord[] {
+  const text = existing.get(CLEANUPS_PATH);
+  if (text === undefined) return [];
+  try {
+    const doc = parseYaml(text) as { cleanups?: unknown } | null;
+    return Array.isArray(doc?.cleanups) ? (doc.cleanups as CleanupRecord[]) : [];
+  } catch {
+    return [];
+  }
+}
 /** The file whose arrival on the status branch claims a restore for one reconciler (see pass.ts). */
 export function restoreClaimPath(name: string): string {
   return `${CLAIMS_DIR}${name}.yaml`;
@@ -108,15 +138,24 @@ function backupStatus(location: string, b: VeleroBackup): Record<string, unknown
   };
 }
 
+/** A backup reflects the document that made it: its schedule, or its one-off Backup. */
+function backupRevision(rev: RevisionLookup, b: VeleroBackup): string | undefined {
+  const schedule = b.metadata.labels?.[SCHEDULE_LABEL];
+  return (
+    (schedule ? rev.document('BackupSchedule', schedule) : undefined) ??
+    rev.document('Backup', b.metadata.name)
+  );
+}
+
 /** path → file content for the whole status tree. */
 export function renderStatusTree(input: StatusTreeInput): Map<string, string> {
   const files = new Map<string, string>();
-  const rev = input.observedRevision;
+  const rev = input.revisions;
   for (const s of input.schedules) {
     files.set(
       scheduleStatusPath(s.name),
       yaml({
-        ...header('BackupScheduleStatus', s.name, rev),
+        ...header('BackupScheduleStatus', s.name, rev.document('BackupSchedule', s.name)),
         firstSeen: s.firstSeen,
         paused: s.paused,
         ...(s.lastBackup ? { lastBackup: s.lastBackup } : {}),
@@ -128,25 +167,39 @@ export function renderStatusTree(input: StatusTreeInput): Map<string, string> {
   for (const { location, backup } of input.backups) {
     files.set(
       backupStatusPath(backup.metadata.name),
-      yaml({ ...header('BackupStatus', backup.metadata.name, rev), ...backupStatus(location, backup) }),
+      yaml({
+        ...header('BackupStatus', backup.metadata.name, backupRevision(rev, backup)),
+        ...backupStatus(location, backup),
+      }),
     );
   }
   for (const o of input.finishedOneOffs) {
     if (files.has(backupStatusPath(o.name))) continue;
     files.set(
       backupStatusPath(o.name),
-      yaml({ ...header('BackupStatus', o.name, rev), location: o.location, phase: o.phase }),
+      yaml({
+        ...header('BackupStatus', o.name, rev.document('Backup', o.name)),
+        location: o.location,
+        phase: o.phase,
+      }),
     );
   }
   for (const r of input.restores) {
     const { name, conditions, ...rest } = r;
-    files.set(restoreStatusPath(name), yaml({ ...header('RestoreStatus', name, rev), ...rest, conditions }));
+    const at = rev.document('Restore', name);
+    files.set(restoreStatusPath(name), yaml({ ...header('RestoreStatus', name, at), ...rest, conditions }));
+  }
+  if (input.cleanups && input.cleanups.length > 0) {
+    files.set(
+      CLEANUPS_PATH,
+      yaml({ apiVersion: 'lifeboat.dev/v1', kind: 'Cleanups', cleanups: input.cleanups }),
+    );
   }
   if (input.policyErrors.length > 0) {
     files.set(
       POLICY_ERRORS_PATH,
       yaml({
-        ...header('PolicyErrors', 'policy-errors', rev),
+        ...header('PolicyErrors', 'policy-errors', rev.files(input.policyErrors.map((e) => e.file))),
         errors: input.policyErrors.map((e) => ({
           location: `${e.file}:${e.line}:${e.column}`,
           ...(e.path ? { field: e.path } : {}),

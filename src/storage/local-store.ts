@@ -7,12 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { failProducer, feedFrom } from './feed.js';
 import { assertValidKey, assertValidPrefix, compareKeys } from './keys.js';
 import { ReadOnlyStoreError, StoreError, StoreNotFoundError } from './store.js';
-import type { BackupStore, StoredObject } from './store.js';
+import type { BackupStore, StoredObject, UnfinishedUpload } from './store.js';
 
 export interface LocalDirStoreOptions {
   /** The directory that holds the objects (the location's root; keys are relative to it). */
@@ -129,6 +129,53 @@ export class LocalDirStore implements BackupStore {
         }
       }
       await this.pruneEmptyDirs(dirname(file));
+    }
+  }
+
+  /**
+   * The temporary files of writes that never finished (a writer killed before its rename):
+   * a local directory's equivalent of S3's multipart uploads. Keyed by the temporary file.
+   */
+  async *listUnfinishedUploads(prefix: string): AsyncIterable<UnfinishedUpload> {
+    assertValidPrefix(prefix, this.describe);
+    const found: UnfinishedUpload[] = [];
+    await this.walkTemp(parentDirKey(prefix), prefix, found);
+    found.sort((a, b) => compareKeys(a.key, b.key));
+    yield* found;
+  }
+
+  async abortUpload(upload: Pick<UnfinishedUpload, 'key' | 'id'>): Promise<void> {
+    if (this.readOnly) throw new ReadOnlyStoreError(this.describe, `abort an upload of ${upload.key}`);
+    assertValidKey(upload.id, this.describe);
+    // Only temporary files: an id naming a real object must never delete it.
+    if (!basename(upload.id).startsWith(TEMP_PREFIX)) {
+      throw new StoreError(`${this.describe}: ${upload.id} is not an unfinished upload`);
+    }
+    await this.delete([upload.id]);
+  }
+
+  private async walkTemp(dirKey: string, prefix: string, found: UnfinishedUpload[]): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(join(this.root, dirKey), { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw new StoreError(`${this.describe}: listing ${dirKey || '/'} failed: ${errorText(err)}`, {
+        cause: err,
+      });
+    }
+    for (const entry of entries) {
+      const key = `${dirKey}${entry.name}`;
+      if (entry.isDirectory()) {
+        const sub = `${key}/`;
+        if (sub.startsWith(prefix) || prefix.startsWith(sub)) await this.walkTemp(sub, prefix, found);
+      } else if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX)) {
+        // Which key a temporary file was to become is not recorded: one beside `prefix` counts.
+        if (!key.startsWith(prefix) && dirKey !== parentDirKey(prefix)) continue;
+        const info = await stat(this.pathOf(key)).catch(() => undefined);
+        if (info)
+          found.push({ key, id: key, lastActivity: info.mtime, initiated: info.birthtime, size: info.size });
+      }
     }
   }
 

@@ -2,11 +2,14 @@
 // imports the AWS SDK: SDK errors are translated here into StoreErrors that say what is wrong
 // in the operator's terms (which bucket, which endpoint), and never carry credentials.
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -16,7 +19,7 @@ import { Readable } from 'node:stream';
 import { failProducer, feedFrom } from './feed.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { ReadOnlyStoreError, StoreError, StoreNotFoundError } from './store.js';
-import type { BackupStore, StoredObject } from './store.js';
+import type { BackupStore, StoredObject, UnfinishedUpload } from './store.js';
 
 // The SDK warns on every process start that its releases after January 2027 will need
 // Node 22. The version is pinned in package-lock.json for Node 20, so the warning is noise in
@@ -143,7 +146,109 @@ export class S3Store implements BackupStore {
     } catch (err) {
       const failure = this.translate(err, `writing ${key}`);
       failProducer(body, failure);
+      if (body instanceof Readable) await this.abortLeftUploads(key);
       throw failure;
+    }
+  }
+
+  /**
+   * lib-storage aborts its multipart upload when a part or the body fails, but when that abort
+   * request fails too (the fault that broke the upload often breaks it) the parts stay and cost
+   * storage. One more try here; what still remains, the reconcile pass sweeps up later
+   * (reconcile/leftovers.ts). Only this key: no one else writes it (names are new per run).
+   */
+  private async abortLeftUploads(key: string): Promise<void> {
+    try {
+      for await (const u of this.listUnfinishedUploads(key)) {
+        if (u.key === key) await this.abortUpload(u);
+      }
+    } catch {
+      // Best effort: the put's own error is the one to report.
+    }
+  }
+
+  async *listUnfinishedUploads(prefix: string): AsyncIterable<UnfinishedUpload> {
+    assertValidPrefix(prefix, this.describe);
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: this.prefix + prefix,
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
+          }),
+        );
+      } catch (err) {
+        throw this.translate(err, `listing unfinished uploads under ${prefix || '/'}`);
+      }
+      for (const u of page.Uploads ?? []) {
+        if (!u.Key || !u.UploadId) continue;
+        const key = u.Key.slice(this.prefix.length);
+        const parts = await this.partsOf(key, u.UploadId);
+        const newest = [u.Initiated, parts.newest].filter((d): d is Date => d instanceof Date);
+        const lastActivity = newest.sort((a, b) => b.getTime() - a.getTime())[0];
+        yield {
+          key,
+          id: u.UploadId,
+          ...(u.Initiated ? { initiated: u.Initiated } : {}),
+          ...(lastActivity ? { lastActivity } : {}),
+          size: parts.size,
+        };
+      }
+      const more = page.IsTruncated === true;
+      keyMarker = more ? page.NextKeyMarker : undefined;
+      uploadIdMarker = more ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker !== undefined);
+  }
+
+  /** The bytes an upload holds and when its newest part arrived. */
+  private async partsOf(key: string, uploadId: string): Promise<{ size: number; newest?: Date }> {
+    let size = 0;
+    let newest: Date | undefined;
+    let marker: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListPartsCommand({
+            Bucket: this.bucket,
+            Key: this.prefix + key,
+            UploadId: uploadId,
+            PartNumberMarker: marker,
+          }),
+        );
+      } catch (err) {
+        // Completed or aborted since it was listed: nothing left of it.
+        if ((err as SdkError).name === 'NoSuchUpload') return { size: 0 };
+        throw this.translate(err, `listing the parts of an unfinished upload of ${key}`);
+      }
+      for (const p of page.Parts ?? []) {
+        size += p.Size ?? 0;
+        if (p.LastModified && (!newest || p.LastModified > newest)) newest = p.LastModified;
+      }
+      marker = page.IsTruncated === true ? page.NextPartNumberMarker : undefined;
+    } while (marker !== undefined);
+    return newest ? { size, newest } : { size };
+  }
+
+  async abortUpload(upload: Pick<UnfinishedUpload, 'key' | 'id'>): Promise<void> {
+    if (this.readOnly) throw new ReadOnlyStoreError(this.describe, `abort an upload of ${upload.key}`);
+    assertValidKey(upload.key, this.describe);
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + upload.key,
+          UploadId: upload.id,
+        }),
+      );
+    } catch (err) {
+      if ((err as SdkError).name === 'NoSuchUpload') return;
+      throw this.translate(err, `aborting an unfinished upload of ${upload.key}`);
     }
   }
 

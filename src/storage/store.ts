@@ -8,6 +8,27 @@ export interface StoredObject {
   lastModified?: Date;
 }
 
+/**
+ * A write that began and neither finished nor was abandoned cleanly: an S3 multipart upload
+ * (its parts cost storage until it is aborted), or a local store's temporary file. A writer
+ * killed mid-upload leaves one behind.
+ */
+export interface UnfinishedUpload {
+  /** The key the upload would have written. */
+  key: string;
+  /** The store's handle on it (S3's UploadId; the temporary file's key for a local store). */
+  id: string;
+  /** When it began, when known. */
+  initiated?: Date;
+  /**
+   * When its last bytes arrived (the newest part, or the file's mtime): a live writer keeps
+   * this recent, so only its age tells an abandoned upload from a slow one.
+   */
+  lastActivity?: Date;
+  /** Bytes stored so far. */
+  size: number;
+}
+
 export interface BackupStore {
   /** Human-readable identity for errors and logs, e.g. `s3://bucket/prefix` (never credentials). */
   readonly describe: string;
@@ -24,6 +45,10 @@ export interface BackupStore {
   listPrefixes(prefix: string): Promise<string[]>;
   /** Delete exactly these keys (no-op for absent ones). */
   delete(keys: string[]): Promise<void>;
+  /** Uploads under `prefix` that were begun and never completed or aborted. */
+  listUnfinishedUploads(prefix: string): AsyncIterable<UnfinishedUpload>;
+  /** Abort one, freeing what it stored; no-op when it is already gone. */
+  abortUpload(upload: Pick<UnfinishedUpload, 'key' | 'id'>): Promise<void>;
   /** Verify the location is reachable and usable; rejects with a clear error otherwise. */
   check(): Promise<void>;
 }

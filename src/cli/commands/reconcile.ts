@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { WorkingCopy } from '../../gitops/working-copy.js';
-import { auditEvents, formatAuditTable } from '../../gitops/audit-log.js';
+import { auditEvents, formatAuditTable, withBucketBackups } from '../../gitops/audit-log.js';
 import { createMetrics } from '../../observe/metrics.js';
 import { startObserveServer } from '../../observe/server.js';
 import { parseDuration } from '../../util/duration.js';
@@ -12,6 +12,7 @@ import { BucketLock, defaultIdentity, LeaseLock, type Leadership } from '../../r
 import { loadPolicyRepo } from '../../policy/load.js';
 import { resolveStorageLocation } from '../../policy/convert.js';
 import { openLocation } from '../../reconcile/locations.js';
+import { bucketBackups } from '../../reconcile/audit-bucket.js';
 import { act } from '../action.js';
 import type { CliContext } from '../context.js';
 import { render, UsageError } from '../output.js';
@@ -229,23 +230,39 @@ export function auditCommand(): Command {
   )
     .option('--restore <name>', 'only this restore')
     .option('--since <date>', 'only events after this date (ISO 8601)')
+    .option(
+      '--no-bucket',
+      'do not list the storage locations for backups Git has no record of (shown as source bucket)',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  lifeboat audit --repo ./policies.git\n  lifeboat audit --repo ./policies.git --restore shop-restore -o json',
     );
   cmd.action(
-    act<[RepoFlags & { restore?: string; since?: string }]>(cmd, async (_ctx, format, flags) => {
-      const wc = workingCopy(flags);
-      await wc.sync();
-      const since = flags.since ? new Date(flags.since) : undefined;
-      if (since && Number.isNaN(since.getTime())) throw new UsageError(`--since ${flags.since}: not a date`);
-      const events = await auditEvents(wc, {
-        ...(since ? { since } : {}),
-        ...(flags.restore ? { restore: flags.restore } : {}),
-      });
-      process.stdout.write(render(events, format, () => formatAuditTable(events)));
-      return EXIT.ok;
-    }),
+    act<[RepoFlags & { restore?: string; since?: string; bucket: boolean }]>(
+      cmd,
+      async (ctx, format, flags) => {
+        const wc = workingCopy(flags);
+        await wc.sync();
+        const since = flags.since ? new Date(flags.since) : undefined;
+        if (since && Number.isNaN(since.getTime()))
+          throw new UsageError(`--since ${flags.since}: not a date`);
+        const options = { ...(since ? { since } : {}), ...(flags.restore ? { restore: flags.restore } : {}) };
+        let events = await auditEvents(wc, options);
+        if (flags.bucket) {
+          const listing = await bucketBackups({
+            dir: wc.dir,
+            kube: () => ctx.kube(),
+            localRoot: resolve(flags.dataDir),
+            log: ctx.log,
+          });
+          for (const problem of listing.problems) process.stderr.write(`warning: ${problem}\n`);
+          events = withBucketBackups(events, listing.found, options);
+        }
+        process.stdout.write(render(events, format, () => formatAuditTable(events)));
+        return EXIT.ok;
+      },
+    ),
   );
   return cmd;
 }
