@@ -182,3 +182,36 @@ describe('readFile', () => {
     expect(await wc.readFile('link.yaml', { branch: 'main' })).toBeUndefined();
   });
 });
+
+describe('readFiles', () => {
+  it('reads every file under a prefix of a branch at once, as readFile reads each', async () => {
+    const bob = await sandbox.clone('bob');
+    await git(bob, ['config', 'core.symlinks', 'true']);
+    const files: Record<string, string> = {
+      'status/schedules/a.yaml': 'name: a\n',
+      // Two files with the same content share one blob.
+      'status/schedules/b.yaml': 'name: a\n',
+      'status/backups/ünïcode — x.yaml': 'message: "naïve — ü"\n',
+      'status/empty.yaml': '',
+      'statusquo.yaml': 'not under status/\n',
+    };
+    await commitFiles(bob, files, { message: 'status', as: BOB });
+    await symlink('a.yaml', join(bob, 'status/schedules/link.yaml'));
+    await git(bob, ['add', 'status/schedules/link.yaml']);
+    await git(bob, ['commit', '--quiet', '-m', 'link']);
+    await git(bob, ['push', '--quiet', 'origin', 'main']);
+    const wc = workingCopy();
+    await wc.sync();
+
+    const read = await wc.readFiles('status/', { branch: 'main' });
+    const expected = Object.keys(files)
+      .filter((f) => f.startsWith('status/'))
+      .sort();
+    expect([...read.keys()]).toEqual(expected);
+    for (const path of expected) {
+      expect(read.get(path)).toBe(files[path]);
+      expect(read.get(path)).toBe(await wc.readFile(path, { branch: 'main' }));
+    }
+    await expect(wc.readFiles('status/', { branch: 'missing' })).rejects.toMatchObject({ name: 'GitError' });
+  });
+});

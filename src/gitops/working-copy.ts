@@ -21,6 +21,7 @@
 import { mkdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { SimpleGit } from 'simple-git';
+import { parseTreeListing, splitBlobs } from './blob-batch.js';
 import { formatCommitMessage } from './commit-message.js';
 import type { Trailers } from './commit-message.js';
 import { createGit } from './git-factory.js';
@@ -69,6 +70,8 @@ export type CommitResult =
   { committed: false; branch: string } | { committed: true; branch: string; sha: string; attempts: number };
 
 const REMOTE_PREFIX = 'refs/remotes/origin/';
+/** Blobs per `git show`: 41 bytes of arguments each, far below the kernel's argument limits. */
+const SHOW_BATCH = 2000;
 
 export class WorkingCopy {
   readonly dir: string;
@@ -188,6 +191,36 @@ export class WorkingCopy {
       return splitZ(out)
         .filter((file) => file.startsWith(prefix))
         .sort();
+    });
+  }
+
+  /**
+   * Every file under `prefix` on a remote branch as last fetched, path → content; symlinks and
+   * submodules are left out, as readFile leaves them out. Two Git processes however many files
+   * there are (a listing with blob sizes, then the blobs through `git show`, split by those
+   * sizes and checked against their hashes): reading a status tree of thousands of files one
+   * `ls-tree` and one `cat-file` at a time cost a reconcile pass ~40 ms of CPU per file.
+   * Rejects when the branch does not exist.
+   */
+  async readFiles(prefix: string, options: { branch: string }): Promise<Map<string, string>> {
+    if (prefix !== '') checkRepoPath(prefix.replace(/\/$/, ''));
+    const ref = this.remoteRef(options.branch);
+    return this.#exclusive(async () => {
+      const listing = await this.#raw('ls-tree', ['ls-tree', '-r', '-l', '-z', '--full-tree', ref]);
+      const blobs = parseTreeListing(listing).filter(
+        (e) => e.type === 'blob' && e.mode !== '120000' && e.path.startsWith(prefix),
+      );
+      const contents = new Map<string, string>();
+      const unique = [...new Map(blobs.map((b) => [b.sha, b.size])).entries()];
+      for (let i = 0; i < unique.length; i += SHOW_BATCH) {
+        const batch = unique.slice(i, i + SHOW_BATCH);
+        for (const [sha, text] of splitBlobs(await this.#showBlobs(batch.map(([sha]) => sha)), batch))
+          contents.set(sha, text);
+      }
+      const files = new Map<string, string>();
+      for (const b of blobs.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0)))
+        files.set(b.path, contents.get(b.sha) ?? '');
+      return files;
     });
   }
 
@@ -373,6 +406,15 @@ export class WorkingCopy {
     const [mode, type, sha] = entry?.split('\t')[0]?.split(' ') ?? [];
     if (type !== 'blob' || sha === undefined || mode === '120000') return undefined;
     return this.#raw('cat-file', ['cat-file', 'blob', sha]);
+  }
+
+  async #showBlobs(shas: string[]): Promise<Buffer> {
+    try {
+      // --no-textconv: the bytes as stored, whatever .gitattributes says.
+      return await this.#git.showBuffer(['--no-textconv', ...shas]);
+    } catch (err) {
+      throw translateGitError(err, { operation: 'show', remoteUrl: this.#remoteUrl });
+    }
   }
 
   async #readWorkingFile(path: string): Promise<string | undefined> {

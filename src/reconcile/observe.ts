@@ -310,19 +310,11 @@ async function readPlan(
 }
 
 async function readStatusTree(wc: WorkingCopy): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
   const branch = wc.statusBranch;
-  let paths: string[];
-  try {
-    paths = await wc.listFiles(`${STATUS_DIR}/`, { branch });
-  } catch {
-    return files; // the status branch does not exist yet
-  }
-  for (const p of paths) {
-    const text = await wc.readFile(p, { branch });
-    if (text !== undefined) files.set(p, text);
-  }
-  return files;
+  // Branch names cannot hold glob characters (checkBranchName), so this matches it alone.
+  const exists = (await wc.remoteBranches(branch)).some((b) => b.name === branch);
+  if (!exists) return new Map(); // the status branch does not exist yet
+  return wc.readFiles(`${STATUS_DIR}/`, { branch });
 }
 
 /** From the previous status: when each schedule was first seen and its last slot. */
