@@ -67,7 +67,12 @@ async function listEverything(
   onPage: (page: ListPage) => Promise<void> | void,
 ): Promise<number> {
   // Discovery and the selection are part of any backup's work; the engine does them too.
-  const selection = selectResources(config.spec, await discoverResources(kube));
+  const clusterNamespaces = await kube.countNamespaces();
+  const selection = selectResources(
+    config.spec,
+    await discoverResources(kube),
+    clusterNamespaces === undefined ? {} : { clusterNamespaces },
+  );
   const revision = await kube.currentRevision();
   const limit = pLimit(config.concurrency);
   let items = 0;

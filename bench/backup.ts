@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_LIST_CONCURRENCY, DEFAULT_PAGE_SIZE } from '../src/backup/engine.js';
+import type { BackupSpec } from '../src/backup/spec.js';
 import { KubeClient } from '../src/kube/client.js';
 import { startGround, type Ground } from '../test/ground/ground.js';
 import { seedNamespaces } from '../test/fixtures/seed.js';
@@ -21,7 +22,8 @@ import { imageNodeFlags } from './node-flags.js';
 
 const TARGET_RATIO = 1.25;
 const TARGET_PEAK_RSS_MB = 150;
-const KINDS = 5; // ConfigMaps, Secrets, Deployments, Services, custom resources
+const KINDS = 5;
+const SEED_PREFIX = 'bench'; // ConfigMaps, Secrets, Deployments, Services, custom resources
 const MB = 1024 * 1024;
 
 interface Options {
@@ -33,7 +35,15 @@ interface Options {
   gzipLevel?: number;
   /** Write V8 CPU profiles of the measuring process here. */
   cpuProf?: string;
+  /**
+   * Which namespaces the backup selects: none given (the whole cluster), the seeded ones as a
+   * pattern (`bench-*`), or as a literal list of every seeded name.
+   */
+  namespaceFilter: NamespaceFilter;
 }
+
+const NAMESPACE_FILTERS = ['all', 'pattern', 'literal'] as const;
+type NamespaceFilter = (typeof NAMESPACE_FILTERS)[number];
 
 function parseOptions(args: string[]): Options {
   const { values } = parseArgs({
@@ -46,6 +56,7 @@ function parseOptions(args: string[]): Options {
       'page-size': { type: 'string', default: String(DEFAULT_PAGE_SIZE) },
       'gzip-level': { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'namespace-filter': { type: 'string', default: 'all' },
     },
   });
   const int = (flag: string, value: string | undefined, min: number): number => {
@@ -62,6 +73,7 @@ function parseOptions(args: string[]): Options {
     pageSize: int('page-size', values['page-size'], 1),
     ...(values['gzip-level'] ? { gzipLevel: int('gzip-level', values['gzip-level'], 1) } : {}),
     ...(values['cpu-prof'] ? { cpuProf: resolve(values['cpu-prof']) } : {}),
+    namespaceFilter: namespaceFilterOf(values['namespace-filter']),
   };
   if (options.objects < options.namespaces * KINDS) {
     throw new Error(
@@ -71,19 +83,33 @@ function parseOptions(args: string[]): Options {
   return options;
 }
 
+function namespaceFilterOf(value: string | undefined): NamespaceFilter {
+  const found = NAMESPACE_FILTERS.find((f) => f === value);
+  if (!found)
+    throw new Error(`--namespace-filter must be one of ${NAMESPACE_FILTERS.join(', ')}, not ${value}`);
+  return found;
+}
+
+/** The backup's spec for --namespace-filter: what the raw LIST, the floor and the backup select. */
+function specFor(filter: NamespaceFilter, seededNamespaces: string[]): BackupSpec {
+  if (filter === 'pattern') return { includedNamespaces: [`${SEED_PREFIX}-*`] };
+  if (filter === 'literal') return { includedNamespaces: seededNamespaces };
+  return {}; // the whole cluster: everything seeded, plus what the cluster holds itself
+}
+
 /** Spread `objects` over the namespaces and the five kinds, as evenly as whole numbers allow. */
-async function seed(ground: Ground, options: Options): Promise<number> {
+async function seed(ground: Ground, options: Options): Promise<{ objects: number; namespaces: string[] }> {
   const kube = await KubeClient.create({ kubeconfig: ground.info.kubeconfigPath, maxSockets: 32 });
   try {
     const each = Math.floor(options.objects / options.namespaces / KINDS);
     const seeded = await seedNamespaces({
       kube,
-      prefix: 'bench',
+      prefix: SEED_PREFIX,
       namespaces: options.namespaces,
       perNamespace: { configMaps: each, secrets: each, deployments: each, services: each, custom: each },
       customType: { group: 'bench.lifeboat.dev', kind: 'Widget', plural: 'widgets' },
     });
-    return seeded.objects;
+    return seeded;
   } finally {
     kube.close();
   }
@@ -208,6 +234,7 @@ function report(
     [
       '',
       `lifeboat backup benchmark: ${seeded} objects seeded in ${options.namespaces} namespaces, ` +
+        `namespaces selected: ${options.namespaceFilter}, ` +
         `${backup.items} backed up (${(backup.archiveBytes / MB).toFixed(1)} MB archive); ` +
         `concurrency ${options.concurrency}, page size ${options.pageSize}, gzip level ${options.gzipLevel ?? 'default'}, ` +
         `node ${imageNodeFlags(root).join(' ') || '(no flags)'} as in the image`,
@@ -228,14 +255,15 @@ function report(
 
 export const backupBenchmark: Benchmark = {
   description:
-    'backup of N objects to S3 vs a raw parallel LIST (--objects, --namespaces, --runs, --cpu-prof DIR)',
+    'backup of N objects to S3 vs a raw parallel LIST (--objects, --namespaces, --runs, --cpu-prof DIR, ' +
+    '--namespace-filter all|pattern|literal)',
   async run(args) {
     const options = parseOptions(args);
     const log = (l: string) => process.stderr.write(`[bench] ${l}\n`);
     const ground = await startGround({ log });
     try {
       const started = Date.now();
-      const seeded = await seed(ground, options);
+      const { objects: seeded, namespaces } = await seed(ground, options);
       log(`seeded ${seeded} objects in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       const { s3 } = ground.info;
       const bucket = 'bench';
@@ -253,7 +281,7 @@ export const backupBenchmark: Benchmark = {
         kubeconfig: ground.info.kubeconfigPath,
         s3,
         bucket,
-        spec: {}, // the whole cluster: everything seeded, plus what the cluster holds itself
+        spec: specFor(options.namespaceFilter, namespaces),
         runs: options.runs,
         concurrency: options.concurrency,
         pageSize: options.pageSize,

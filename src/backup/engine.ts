@@ -129,7 +129,12 @@ export async function runBackup(req: BackupRequest, deps: BackupDeps): Promise<B
   // Discovery and filter validation happen before any byte is written: a bad filter (unknown
   // resource, invalid selector) is a clear error, and nothing is shown as a backup.
   const resources = await discoverResources(kube);
-  const selection = selectResources(req.spec, resources);
+  const clusterNamespaces = await kube.countNamespaces();
+  const selection = selectResources(
+    req.spec,
+    resources,
+    clusterNamespaces === undefined ? {} : { clusterNamespaces },
+  );
 
   const start = clock();
   const runLog = new RunLog(clock);

@@ -46,10 +46,43 @@ export function inListOrder(namespaces: string[] | undefined): string[] | undefi
   });
 }
 
-export function selectResources(spec: BackupSpec, resources: ResourceInfo[]): BackupSelection {
+/** Up to this many namespaces are always listed one by one: a few calls per type at most. */
+export const PER_NAMESPACE_MAX = 3;
+/** Beyond PER_NAMESPACE_MAX, one by one only while the selection is under this share of the cluster. */
+export const PER_NAMESPACE_MAX_SHARE = 0.1;
+
+/**
+ * Whether to list a literal list of namespaces one by one (a LIST per type and namespace) or
+ * across all namespaces, dropping the others on the client (keepObject checks the namespace
+ * anyway). Each LIST costs a round trip and the API server's per-request work whether the
+ * namespace holds anything or not — 100 namespaces × 40 types are 4,000 calls, 3.4× slower
+ * than one LIST per type of the whole cluster in the backup benchmark — while listing across
+ * namespaces costs the objects of the namespaces not wanted. So: one by one for a few
+ * namespaces, or while they are a small share of the cluster's namespaces (when known).
+ */
+export function listsNamespacesOneByOne(selected: number, clusterNamespaces?: number): boolean {
+  if (selected <= PER_NAMESPACE_MAX) return true;
+  if (clusterNamespaces === undefined) return false;
+  return selected <= clusterNamespaces * PER_NAMESPACE_MAX_SHARE;
+}
+
+export interface SelectOptions {
+  /** How many namespaces the cluster has, if known: it decides how literal namespaces are listed. */
+  clusterNamespaces?: number;
+}
+
+export function selectResources(
+  spec: BackupSpec,
+  resources: ResourceInfo[],
+  opts: SelectOptions = {},
+): BackupSelection {
   const filter = compileFilter(spec, resources, { purpose: 'backup' });
   const collector: ClusterDependencyCollector = createClusterDependencyCollector({ filter });
-  const namespaces = inListOrder(filter.listNamespaces());
+  const literal = filter.listNamespaces();
+  const namespaces =
+    literal && listsNamespacesOneByOne(literal.length, opts.clusterNamespaces)
+      ? inListOrder(literal)
+      : undefined;
   const types: ListTarget[] = [];
   for (const info of resources) {
     const gr = groupResource(info);

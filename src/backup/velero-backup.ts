@@ -32,6 +32,10 @@ export interface VeleroBackup {
     metadata: Record<string, never>;
     snapshotVolumes?: boolean;
     defaultVolumesToFsBackup?: boolean;
+    snapshotMoveData?: boolean;
+    csiSnapshotTimeout?: string;
+    itemOperationTimeout?: string;
+    volumeGroupSnapshotLabelKey?: string;
   };
   status: {
     version: number;
@@ -46,6 +50,18 @@ export interface VeleroBackup {
     failureReason?: string;
   };
 }
+
+/**
+ * What Velero's backup controller fills in when a Backup leaves them out (prepareBackupRequest,
+ * with the server defaults of pkg/cmd/server/config/config.go), so that `velero backup describe`
+ * of a lifeboat backup reads like one of Velero's instead of showing 0s timeouts.
+ */
+export const VELERO_SPEC_DEFAULTS = {
+  csiSnapshotTimeout: '10m0s',
+  itemOperationTimeout: '4h0m0s',
+  volumeGroupSnapshotLabelKey: 'velero.io/volume-group',
+  snapshotMoveData: false,
+} as const;
 
 /** Velero installs into the `velero` namespace; its sync controller rewrites this on import. */
 const VELERO_NAMESPACE = 'velero';
@@ -83,6 +99,7 @@ export function buildVeleroBackup(opts: {
     // lifeboat backs up cluster objects only; no volume snapshots or file-system backups.
     snapshotVolumes: false,
     defaultVolumesToFsBackup: false,
+    ...VELERO_SPEC_DEFAULTS,
   };
   return {
     apiVersion: 'velero.io/v1',
@@ -119,6 +136,16 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 
 /** Read a BackupSpec back out of a stored Velero Backup (lifeboat's or Velero's own). */
 export function specOfVeleroBackup(b: VeleroBackup): BackupSpec {
-  const { hooks: _h, metadata: _m, snapshotVolumes: _s, defaultVolumesToFsBackup: _d, ...rest } = b.spec;
+  const {
+    hooks: _h,
+    metadata: _m,
+    snapshotVolumes: _s,
+    defaultVolumesToFsBackup: _d,
+    snapshotMoveData: _smd,
+    csiSnapshotTimeout: _cst,
+    itemOperationTimeout: _iot,
+    volumeGroupSnapshotLabelKey: _vgs,
+    ...rest
+  } = b.spec;
   return rest;
 }

@@ -307,6 +307,22 @@ export class KubeClient {
     return page.metadata.resourceVersion;
   }
 
+  /** How many namespaces the cluster has, from one page of one (undefined if the server does not say). */
+  async countNamespaces(): Promise<number | undefined> {
+    const page = await this.request<{
+      items: unknown[];
+      metadata: { continue?: string; remainingItemCount?: number };
+    }>({
+      method: 'GET',
+      path: '/api/v1/namespaces',
+      query: { limit: 1 },
+    });
+    if (!page.metadata.continue) return page.items.length;
+    return page.metadata.remainingItemCount === undefined
+      ? undefined
+      : page.items.length + page.metadata.remainingItemCount;
+  }
+
   async list(info: ResourceInfo, opts: ListOptions = {}): Promise<ListPage> {
     const { value: page, body } = await this.requestWithBody<{
       items: KubeObject[];

@@ -7,7 +7,7 @@ import { KubeApiError } from '../kube/client.js';
 import type { KubeObject, ResourceInfo } from '../kube/types.js';
 import type { BackupStore } from '../storage/store.js';
 import { readSmallObject, StoreNotFoundError } from '../storage/store.js';
-import { LOCK_KEY } from '../storage/layout.js';
+import { LEGACY_LOCK_KEY, LOCK_KEY } from '../storage/layout.js';
 
 export interface Leadership {
   readonly identity: string;
@@ -44,9 +44,9 @@ export class BucketLock implements Leadership {
     return `lock ${LOCK_KEY} in ${this.store.describe}`;
   }
 
-  private async read(): Promise<LockRecord | undefined> {
+  private async read(key = LOCK_KEY): Promise<LockRecord | undefined> {
     try {
-      return JSON.parse((await readSmallObject(this.store, LOCK_KEY)).toString('utf8')) as LockRecord;
+      return JSON.parse((await readSmallObject(this.store, key)).toString('utf8')) as LockRecord;
     } catch (err) {
       if (err instanceof StoreNotFoundError) return undefined;
       if (err instanceof SyntaxError) return undefined; // a torn lock is no lock
@@ -55,6 +55,9 @@ export class BucketLock implements Leadership {
   }
 
   async tryAcquire(now: Date): Promise<boolean> {
+    // During an upgrade the old version's reconciler may still hold the lock at the old key.
+    const legacy = await this.read(LEGACY_LOCK_KEY);
+    if (legacy && legacy.holder !== this.identity && fresh(legacy, now)) return false;
     const current = await this.read();
     if (current && current.holder !== this.identity && fresh(current, now)) return false;
     const mine: LockRecord = {
@@ -65,7 +68,10 @@ export class BucketLock implements Leadership {
     await this.store.put(LOCK_KEY, JSON.stringify(mine));
     // Two contenders may both write; after a pause, the last write wins for both of them.
     await new Promise((r) => setTimeout(r, this.settleMs));
-    return (await this.read())?.holder === this.identity;
+    const won = (await this.read())?.holder === this.identity;
+    // Its `lifeboat/` directory is what made Velero's location Unavailable.
+    if (won && legacy) await this.store.delete([LEGACY_LOCK_KEY]);
+    return won;
   }
 
   async release(): Promise<void> {

@@ -8,12 +8,13 @@ export const RESTORES_DIR = 'restores/';
 export const backupLayout = {
   dir: (name: string) => `backups/${name}/`,
   archive: (name: string) => `backups/${name}/${name}.tar.gz`,
-  /** Velero's Backup object; written last, its presence means the backup is complete. */
+  /**
+   * Velero's Backup object; written last, its presence means the backup is complete. lifeboat's
+   * own facts (sha256, etcd revision) are annotations on it, not a file of their own.
+   */
   metadata: (name: string) => `backups/${name}/velero-backup.json`,
   resourceList: (name: string) => `backups/${name}/${name}-resource-list.json.gz`,
   log: (name: string) => `backups/${name}/${name}-logs.gz`,
-  /** lifeboat's own extras (sha256 and point-in-time facts); Velero ignores unknown files. */
-  lifeboatInfo: (name: string) => `backups/${name}/lifeboat-backup.json`,
 };
 
 export const restoreLayout = {
@@ -25,8 +26,15 @@ export const restoreLayout = {
   record: (name: string) => `restores/${name}/lifeboat-restore.json`,
 };
 
-/** The lock object that keeps two reconcilers from working the same location. */
-export const LOCK_KEY = 'lifeboat/reconciler.lock';
+/**
+ * The lock object that keeps two reconcilers from working the same location. In `metadata/`,
+ * a top-level directory Velero accepts and leaves alone: any other directory under the prefix
+ * makes a Velero BackupStorageLocation on it Unavailable ("Backup store contains invalid
+ * top-level directories", velero pkg/persistence/object_store.go IsValid).
+ */
+export const LOCK_KEY = 'metadata/lifeboat-reconciler.lock';
+/** Where reconcilers before 0.2 kept the lock; still honoured while fresh, removed once taken over. */
+export const LEGACY_LOCK_KEY = 'lifeboat/reconciler.lock';
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
