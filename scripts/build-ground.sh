@@ -88,4 +88,5 @@ build_versitygw() {
 build_etcd
 build_versitygw
 build_kube
+bash "$(dirname "$0")/build-node.sh" # kubelet, kube-scheduler, pause, containerd & co. for the node
 log "ready in $CACHE"

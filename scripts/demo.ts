@@ -180,9 +180,13 @@ async function main(): Promise<void> {
 
   step(
     'Start a local cluster',
-    'A real etcd, kube-apiserver and kube-controller-manager on loopback (the test ground).',
+    'A real etcd, kube-apiserver, controller-manager and scheduler on loopback, and a node (containerd and a kubelet) that runs pods (the test ground).',
   );
-  const ground = await startGround({ dir: join(dir, 'cluster'), log: (l) => console.log(`   ${l}`) });
+  const ground = await startGround({
+    dir: join(dir, 'cluster'),
+    node: true,
+    log: (l) => console.log(`   ${l}`),
+  });
   const env = { KUBECONFIG: ground.info.kubeconfigPath };
   const kube = await KubeClient.create({ kubeconfig: ground.info.kubeconfigPath });
   try {

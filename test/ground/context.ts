@@ -7,6 +7,25 @@ export interface S3Endpoint {
   secretAccessKey: string;
 }
 
+/** The ground's node (present when the ground was started with `node: true`). */
+export interface NodeInfo {
+  /** The Node object's name. */
+  name: string;
+  /** The machine's own address the kubelet serves on (--node-ip). */
+  ip: string;
+  /** The kubelet's --root-dir: pods/, plugins/, plugins_registry/ (CSI drivers register there). */
+  kubeletRootDir: string;
+  /** containerd's CRI socket (a path; `ctr --address <it> -n k8s.io …`). */
+  containerdSocket: string;
+  /** The pods' /24 and the bridge they hang off, unique to this ground. */
+  podSubnet: string;
+  bridge: string;
+  /** The cgroup (in every hierarchy) that holds containerd, its shims and all pods. */
+  cgroupRoot: string;
+  /** Images imported into containerd; pods use them with imagePullPolicy: Never. */
+  images: { pause: string; busybox: string; lifeboat: string };
+}
+
 export interface GroundInfo {
   /** kubeconfig with cluster-admin credentials for the test apiserver. */
   kubeconfigPath: string;
@@ -16,4 +35,6 @@ export interface GroundInfo {
   s3: S3Endpoint;
   /** A directory the tests may create files in (temporary, removed at teardown). */
   workDir: string;
+  /** The node, when started (global-setup starts it). */
+  node?: NodeInfo;
 }

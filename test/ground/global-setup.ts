@@ -9,6 +9,9 @@ let ground: Ground | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   ground = await startGround({
+    // A node (containerd, kubelet, scheduler), so pods run; it needs root. A node that cannot
+    // start fails the run with its reason.
+    node: true,
     // Short, so the compaction (410 Gone) path is exercised against a real apiserver.
     compactionInterval: '30s',
     log: (line) => process.stderr.write(`[ground] ${line}\n`),

@@ -2,16 +2,18 @@
 // (versitygw), built from the Go module proxy by scripts/build-ground.sh and started here on
 // loopback with free ports and data in a temporary directory. Used by the vitest global
 // setup, `npm run cluster`, the demo and the benchmarks.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'node:https';
 import type { GroundInfo } from './context.js';
+import { mountsUnder } from './host-resources.js';
+import { groundImageTarballs } from './images.js';
+import { assertNodeCanRun, startNode, type NodeBinaries } from './node.js';
+import { freePort, startProcess, stopProcess, tail, waitFor, type Proc } from './process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const versions = JSON.parse(readFileSync(join(here, 'versions.json'), 'utf8')) as {
@@ -25,13 +27,34 @@ export interface Ground {
   stop(): Promise<void>;
 }
 
+/**
+ * Something started after the control plane (and the node, when there is one, once it is
+ * Ready), stopped before them. The CSI driver and its sidecars (test/ground/csi.ts) hook in
+ * here.
+ */
+export type GroundStarter = (ground: {
+  info: GroundInfo;
+  dir: string;
+  logDir: string;
+  log: (line: string) => void;
+}) => Promise<{ stop(): Promise<void> }>;
+
 export interface GroundOptions {
+  /**
+   * Start a node too: containerd, kubelet and kube-scheduler, so pods run
+   * (test/ground/node.ts). Needs root and the packages scripts/build-node.sh installs.
+   */
+  node?: boolean;
+  /** Started in this order once everything else is up (see GroundStarter). */
+  starters?: GroundStarter[];
   /** Where data, certificates and logs go; a fresh temp dir by default. */
   dir?: string;
   /** How often the apiserver compacts etcd. Short in tests, so the 410 path is real. */
   compactionInterval?: string;
   log?: (line: string) => void;
 }
+
+const repoRoot = join(here, '..', '..');
 
 function cacheDir(): string {
   return process.env.LIFEBOAT_CACHE ?? join(homedir(), '.cache', 'lifeboat');
@@ -55,55 +78,21 @@ export function groundBinaries(): Record<'etcd' | 'apiserver' | 'controllerManag
   return bins;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  logPath: string;
-  exited: Promise<number | null>;
-}
-
-function startProcess(opts: { name: string; bin: string; args: string[]; logDir: string }): Proc {
-  const logPath = join(opts.logDir, `${opts.name}.log`);
-  const out = createWriteStream(logPath);
-  const child = spawn(opts.bin, opts.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { name: opts.name, child, logPath, exited };
-}
-
-async function tail(path: string, lines = 25): Promise<string> {
-  try {
-    return (await readFile(path, 'utf8')).split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
+/** Paths of the node's cached binaries (scripts/build-node.sh); fails with the reason when missing. */
+export function nodeBinaries(): NodeBinaries {
+  const c = cacheDir();
+  const bins = {
+    kubelet: join(c, 'kube', versions.kube, 'kubelet'),
+    scheduler: join(c, 'kube', versions.kube, 'kube-scheduler'),
+    pause: join(c, 'pause', versions.kube, 'pause'),
+  };
+  const missing = Object.values(bins).filter((p) => !existsSync(p));
+  if (missing.length > 0) {
+    throw new Error(
+      `test ground node binaries missing: ${missing.join(', ')}. Run 'bash scripts/build-ground.sh' (npm test does this).`,
+    );
   }
-}
-
-/** Poll `probe` until it returns true; fail with the process log if the process dies or time runs out. */
-async function waitFor(proc: Proc, probe: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let dead = false;
-  void proc.exited.then(() => (dead = true));
-  while (Date.now() < deadline) {
-    if (dead) throw new Error(`${proc.name} exited during start-up:\n${await tail(proc.logPath)}`);
-    if (await probe().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${proc.name} did not become ready in ${timeoutMs / 1000}s:\n${await tail(proc.logPath)}`);
+  return bins;
 }
 
 async function httpOk(url: string): Promise<boolean> {
@@ -124,14 +113,6 @@ function httpsGet(url: string, opts: { ca: Buffer; token: string }): Promise<num
     req.on('error', reject);
     req.end();
   });
-}
-
-async function stopProcess(p: Proc): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  p.child.kill('SIGTERM');
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
-  await p.exited;
-  clearTimeout(timer);
 }
 
 function kubeconfigYaml(opts: { server: string; caPath: string; token: string }): string {
@@ -167,11 +148,30 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
     ),
   );
   const procs: Proc[] = [];
+  /** Stopped before the processes, last started first: the node, the starters. */
+  const stoppers: (() => Promise<void>)[] = [];
 
   const stop = async (): Promise<void> => {
+    const errors: string[] = [];
+    for (const s of [...stoppers].reverse())
+      await s().catch((err: unknown) => errors.push((err as Error).message));
     for (const p of [...procs].reverse()) await stopProcess(p);
-    if (!options.dir) await rm(dir, { recursive: true, force: true });
+    // Never rm -rf through a mount that is still there.
+    const mounted = await mountsUnder(dir);
+    if (mounted.length > 0) errors.push(`still mounted, ${dir} kept: ${mounted.join(', ')}`);
+    else if (!options.dir) await rm(dir, { recursive: true, force: true });
+    if (errors.length > 0) throw new Error(errors.join('\n'));
   };
+
+  // The node's images are written (or found in the cache) while the control plane starts.
+  let nodeBins: NodeBinaries | undefined;
+  let images: ReturnType<typeof groundImageTarballs> | undefined;
+  if (options.node) {
+    assertNodeCanRun();
+    nodeBins = nodeBinaries();
+    images = groundImageTarballs({ repo: repoRoot, cacheDir: cacheDir(), pauseBinary: nodeBins.pause });
+    images.catch(() => undefined); // awaited by startNode; a failure surfaces there
+  }
 
   try {
     // etcd
@@ -265,6 +265,8 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
         '--profiling=false',
         '--max-requests-inflight=1000',
         '--max-mutating-requests-inflight=500',
+        // The kubelet serves on the machine's address (a loopback --node-ip is refused).
+        '--kubelet-preferred-address-types=InternalIP',
         '--v=1',
       ],
     });
@@ -291,7 +293,8 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
         `--service-account-private-key-file=${saKey}`,
         `--root-ca-file=${caPath}`,
         '--use-service-account-credentials=false',
-        '--controllers=*,-node-ipam-controller,-node-lifecycle-controller,-cloud-node-lifecycle-controller,-service-lb-controller,-node-route-controller,-persistentvolume-attach-detach-controller,-persistentvolume-expander-controller,-ephemeral-volume-controller,-endpointslice-mirroring-controller',
+        // With a node, the node-lifecycle controller removes the kubelet's not-ready taint.
+        `--controllers=*,-node-ipam-controller,${options.node ? '' : '-node-lifecycle-controller,'}-cloud-node-lifecycle-controller,-service-lb-controller,-node-route-controller,-persistentvolume-attach-detach-controller,-persistentvolume-expander-controller,-ephemeral-volume-controller,-endpointslice-mirroring-controller`,
         '--concurrent-gc-syncs=10',
         '--concurrent-namespace-syncs=10',
         '--v=1',
@@ -309,9 +312,22 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
     }
 
     const info: GroundInfo = { kubeconfigPath, apiserverUrl, etcdUrl, s3, workDir };
+    if (nodeBins && images) {
+      const node = await startNode({ dir, logDir, kubeconfigPath, bins: nodeBins, images, log });
+      stoppers.push(() => node.stop());
+      info.node = node.info;
+    }
+    // Extension point: the CSI driver and sidecars (issue 11's CSI half) start here, after the
+    // node is Ready, through options.starters.
+    for (const start of options.starters ?? []) {
+      const started = await start({ info, dir, logDir, log });
+      stoppers.push(() => started.stop());
+    }
     return { info, stop };
   } catch (err) {
-    await stop();
+    await stop().catch((stopErr: unknown) =>
+      log(`stopping after a failed start: ${(stopErr as Error).message}`),
+    );
     throw err;
   }
 }
