@@ -89,4 +89,5 @@ build_etcd
 build_versitygw
 build_kube
 bash "$(dirname "$0")/build-node.sh" # kubelet, kube-scheduler, pause, containerd & co. for the node
+bash "$(dirname "$0")/build-csi.sh" # the CSI driver and sidecars, and the snapshot CRDs
 log "ready in $CACHE"
