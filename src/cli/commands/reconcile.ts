@@ -43,20 +43,18 @@ function addRepoOptions(cmd: Command): Command {
     .option('--data-dir <dir>', 'relative local storage locations resolve against this directory', '.');
 }
 
-/** Put the token into an HTTPS URL (kept out of logs by the working copy's URL sanitizing). */
-export function withToken(url: string, token: string | undefined): string {
-  if (!token || !url.startsWith('https://')) return url;
-  const u = new URL(url);
-  if (u.username) return url;
-  u.username = 'x-access-token';
-  u.password = token;
-  return u.toString();
+/** The token for an HTTPS URL without credentials of its own; Git gets it per process, never on disk. */
+export function httpsToken(url: string, token: string | undefined): string | undefined {
+  if (!token || !url.startsWith('https://') || new URL(url).username !== '') return undefined;
+  return token;
 }
 
 function workingCopy(flags: RepoFlags, onPushRetry?: () => void): WorkingCopy {
   const sshKey = process.env.LIFEBOAT_GIT_SSH_KEY;
+  const token = httpsToken(flags.repo, process.env.LIFEBOAT_GIT_TOKEN);
   return new WorkingCopy({
-    remoteUrl: withToken(flags.repo, process.env.LIFEBOAT_GIT_TOKEN),
+    remoteUrl: flags.repo,
+    ...(token ? { httpToken: token } : {}),
     dir: resolve(flags.workdir),
     branch: flags.branch,
     ...(flags.statusBranch ? { statusBranch: flags.statusBranch } : {}),
