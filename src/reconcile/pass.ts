@@ -55,6 +55,8 @@ export interface ReconcilerDeps {
   env?: NodeJS.ProcessEnv;
   /** Review branches that may carry Restore documents. */
   restoreBranches?: string;
+  /** --allow-link-local-endpoints: StorageLocations may use link-local and metadata addresses. */
+  allowLinkLocalEndpoints?: boolean;
 }
 
 export type { PassEvent } from './commit-summary.js';
@@ -93,6 +95,7 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
     localRoot: deps.localRoot,
     ...(deps.env ? { env: deps.env } : {}),
     restoreBranches: deps.restoreBranches ?? 'restore/*',
+    allowLinkLocalEndpoints: deps.allowLinkLocalEndpoints === true,
   });
   const now = clock();
   const ctx = new PassContext(deps, obs, now);

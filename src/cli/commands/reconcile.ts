@@ -24,6 +24,7 @@ interface RepoFlags {
   statusBranch?: string;
   restoreBranches: string;
   dataDir: string;
+  allowLinkLocalEndpoints?: boolean;
 }
 
 function addRepoOptions(cmd: Command): Command {
@@ -40,7 +41,11 @@ function addRepoOptions(cmd: Command): Command {
     .option('--branch <name>', 'the branch people merge into', 'main')
     .option('--status-branch <name>', 'write status to this branch instead of --branch')
     .option('--restore-branches <glob>', 'review branches that may propose restores', 'restore/*')
-    .option('--data-dir <dir>', 'relative local storage locations resolve against this directory', '.');
+    .option('--data-dir <dir>', 'relative local storage locations resolve against this directory', '.')
+    .option(
+      '--allow-link-local-endpoints',
+      'let StorageLocations use link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10) as s3Url',
+    );
 }
 
 /** The token for an HTTPS URL without credentials of its own; Git gets it per process, never on disk. */
@@ -76,6 +81,7 @@ function reconcilerDeps(ctx: CliContext, flags: RepoFlags, wc: WorkingCopy): Rec
     log: ctx.log,
     localRoot: resolve(flags.dataDir),
     restoreBranches: flags.restoreBranches,
+    allowLinkLocalEndpoints: flags.allowLinkLocalEndpoints === true,
   };
 }
 
@@ -207,12 +213,14 @@ async function leadershipFor(
   // The lock lives in the default storage location of the policy repository.
   const wc = workingCopy(flags);
   await wc.sync();
-  const { documents } = await loadPolicyRepo({ dir: wc.dir });
+  const allowLinkLocalEndpoints = flags.allowLinkLocalEndpoints === true;
+  const { documents } = await loadPolicyRepo({ dir: wc.dir, rules: { allowLinkLocalEndpoints } });
   const def = resolveStorageLocation(documents);
   if (!def) throw new Error('no default storage location for the reconciler lock');
   const loc = await openLocation(def.name, def.spec, {
     kube: () => ctx.kube(),
     localRoot: resolve(flags.dataDir),
+    allowLinkLocalEndpoints,
   });
   return new BucketLock(loc.store, defaultIdentity());
 }
