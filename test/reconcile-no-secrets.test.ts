@@ -129,6 +129,6 @@ describe('the policy repository', () => {
       expect(outputs.includes(value), `a secret (${value.slice(0, 6)}…) is in a pass report`).toBe(false);
     }
     // The location names where its keys come from, never the keys.
-    expect(await repo.file('storage-locations/offsite.yaml')).toContain('LB_TEST_S3_SECRET');
+    expect(await repo.file('storage-locations/offsite.yaml')).toContain('LIFEBOAT_S3_TEST_SECRET');
   });
 });

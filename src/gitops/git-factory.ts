@@ -93,8 +93,10 @@ export function createGit(dir: string, options: CreateGitOptions = {}): SimpleGi
   return simpleGit({
     baseDir: dir,
     allowEnvironment: Object.keys(env).filter(isGuardedKey),
-    // We set GIT_SSH_COMMAND ourselves (BatchMode); simple-git blocks it unless told.
-    unsafe: { allowUnsafeSshCommand: true },
+    // We set GIT_SSH_COMMAND ourselves (BatchMode); simple-git blocks it unless told. The
+    // GIT_CONFIG_* variables are ours too (working-copy.ts: the token as a per-process header);
+    // inherited ones were dropped above.
+    unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: 'GIT_CONFIG_COUNT' in env },
     timeout: { block: options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS },
     // quotePath=false: file names come back verbatim. gpgSign=false: an operator's global
     // signing config must not make the reconciler's commits wait for a passphrase.

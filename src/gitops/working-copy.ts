@@ -27,6 +27,7 @@ import type { Trailers } from './commit-message.js';
 import { createGit } from './git-factory.js';
 import type { GitIdentity } from './git-factory.js';
 import { GitError, isPushRace, sanitizeUrl, translateGitError } from './git-errors.js';
+import { httpTokenEnvironment } from './http-token.js';
 import { DEFAULT_PUSH_RETRY, retryPush } from './push-retry.js';
 import type { AttemptOutcome, PushRetryEvent, RetryPolicy } from './push-retry.js';
 import { RepoPathError, branchGlob, checkBranchName, checkOwnedPath, checkRepoPath } from './repo-paths.js';
@@ -34,6 +35,12 @@ import { RepoPathError, branchGlob, checkBranchName, checkOwnedPath, checkRepoPa
 export interface WorkingCopyOptions {
   /** Clone URL; may carry credentials (https://user:token@host/...), which never reach errors. */
   remoteUrl: string;
+  /**
+   * A token for an http(s) remote (LIFEBOAT_GIT_TOKEN). It reaches Git only through the
+   * environment of each Git process, as an Authorization header for this remote's URL: never
+   * in .git/config, the remote URL, or a command line.
+   */
+  httpToken?: string;
   /** Local directory, owned by the reconciler. Created if missing. */
   dir: string;
   /** The policy branch people merge into. Default "main". */
@@ -102,7 +109,11 @@ export class WorkingCopy {
     this.statusBranch = checkBranchName(options.statusBranch ?? this.branch);
     this.remote = sanitizeUrl(options.remoteUrl);
     this.#remoteUrl = options.remoteUrl;
-    this.#gitOptions = { env: options.env, identity: options.author, timeoutMs: options.timeoutMs };
+    this.#gitOptions = {
+      env: { ...options.env, ...httpTokenEnvironment(options.remoteUrl, options.httpToken) },
+      identity: options.author,
+      timeoutMs: options.timeoutMs,
+    };
     this.#retryPolicy = { ...DEFAULT_PUSH_RETRY, ...options.pushRetry };
     this.#onPushRetry = options.onPushRetry;
   }

@@ -13,7 +13,7 @@ import { crossDocumentIssues } from './references.js';
 import type { DocumentEntry } from './references.js';
 import { inlineCredentialValues } from './rules/credentials.js';
 import { documentIssues } from './rules/document-rules.js';
-import type { DocumentContent } from './rules/document-rules.js';
+import type { DocumentContent, PolicyRuleOptions } from './rules/document-rules.js';
 import { headerIssues, isPolicyKind } from './rules/header.js';
 import { createSchemaValidator } from './schema.js';
 import type { SchemaValidator } from './schema.js';
@@ -43,6 +43,8 @@ export interface PolicyLoadResult {
 export interface LoadPolicyFilesOptions {
   /** Reuse one compiled validator across loads; created on demand otherwise. */
   validator?: SchemaValidator;
+  /** What the reconciler's flags relax (--allow-link-local-endpoints). */
+  rules?: PolicyRuleOptions;
 }
 
 export interface LoadPolicyRepoOptions extends LoadPolicyFilesOptions {
@@ -190,7 +192,7 @@ export function loadPolicyFiles(
       if (limit !== undefined) overLimit.push(fileError(source.file, 'limit', limit));
       return limit === undefined;
     })
-    .flatMap((source) => readSourceFile(source, validator));
+    .flatMap((source) => readSourceFile(source, validator, options.rules ?? {}));
   applyCrossDocumentRules(candidates);
   const documents = candidates
     .filter((candidate) => candidate.errors.length === 0 && candidate.content !== undefined)
@@ -214,12 +216,16 @@ interface Candidate {
   warnings: PolicyError[];
 }
 
-function readSourceFile(source: PolicySourceFile, validator: SchemaValidator): Candidate[] {
+function readSourceFile(
+  source: PolicySourceFile,
+  validator: SchemaValidator,
+  rules: PolicyRuleOptions,
+): Candidate[] {
   const lines = new LineCounter();
   const docs = parseAllDocuments(source.text, { lineCounter: lines, prettyErrors: false });
   const candidates: Candidate[] = [];
   docs.forEach((doc, index) => {
-    const candidate = readDocument({ file: source.file, index, doc, lines, validator });
+    const candidate = readDocument({ file: source.file, index, doc, lines, validator, rules });
     if (candidate) candidates.push(candidate);
   });
   return candidates;
@@ -231,9 +237,17 @@ interface ReadDocumentInput {
   doc: Document.Parsed;
   lines: LineCounter;
   validator: SchemaValidator;
+  rules: PolicyRuleOptions;
 }
 
-function readDocument({ file, index, doc, lines, validator }: ReadDocumentInput): Candidate | undefined {
+function readDocument({
+  file,
+  index,
+  doc,
+  lines,
+  validator,
+  rules,
+}: ReadDocumentInput): Candidate | undefined {
   const locator = new DocumentLocator(doc, lines);
   const candidate: Candidate = {
     file,
@@ -270,19 +284,23 @@ function readDocument({ file, index, doc, lines, validator }: ReadDocumentInput)
     return candidate;
   }
   candidate.content = parsed.value as Record<string, unknown>;
-  report(candidate, checkContent(candidate.content, validator));
+  report(candidate, checkContent(candidate.content, validator, rules));
   return candidate;
 }
 
 /** Header, then schema, then the kind's rules; credential-looking values are always reported. */
-function checkContent(content: Record<string, unknown>, validator: SchemaValidator): Issue[] {
+function checkContent(
+  content: Record<string, unknown>,
+  validator: SchemaValidator,
+  rules: PolicyRuleOptions,
+): Issue[] {
   const credentials = inlineCredentialValues(content);
   const header = headerIssues(content);
   if (header.length > 0) return [...header, ...credentials];
   const kind = content.kind as PolicyKind;
   const schema = validator.validate(kind, content);
   if (schema.length > 0) return [...schema, ...credentials];
-  return [...documentIssues(content as unknown as DocumentContent), ...credentials];
+  return [...documentIssues(content as unknown as DocumentContent, rules), ...credentials];
 }
 
 function yamlErrors(doc: Document.Parsed, locator: DocumentLocator, file: string): PolicyError[] {

@@ -1,9 +1,11 @@
 // StorageLocation documents → open stores. Credentials are looked up here, at the last
 // moment, from where the document says they are (environment, a file, a Kubernetes Secret);
 // they never pass through Git, status or logs.
+import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { KubeClient } from '../kube/client.js';
+import { credentialEnvNameError, endpointHostError, isLinkLocalAddress } from '../policy/rules/endpoints.js';
 import type { StorageLocationSpec, StorageCredential } from '../policy/types.js';
 import { openStore, type StorageLocationConfig } from '../storage/open-store.js';
 import type { BackupStore } from '../storage/store.js';
@@ -54,6 +56,11 @@ async function resolveCredentials(
 ): Promise<S3Credentials> {
   if ('fromEnv' in credential) {
     const { accessKeyIdVar, secretAccessKeyVar, sessionTokenVar } = credential.fromEnv;
+    // Checked again here, whatever loaded the document: never read a variable outside the rule.
+    for (const variable of [accessKeyIdVar, secretAccessKeyVar, sessionTokenVar]) {
+      const error = variable === undefined ? undefined : credentialEnvNameError(variable);
+      if (error) throw new CredentialError(name, `${variable} ${error}`);
+    }
     const accessKeyId = deps.env[accessKeyIdVar];
     const secretAccessKey = deps.env[secretAccessKeyVar];
     if (!accessKeyId || !secretAccessKey) {
@@ -116,10 +123,41 @@ async function resolveCredentials(
   return creds;
 }
 
+/**
+ * The endpoint's host, by name and by every address it resolves to, must not be link-local or
+ * a metadata service: a name of the author's choosing may point there (the policy rules check
+ * only what is written). Between this lookup and the S3 client's own, DNS may still change.
+ */
+async function checkEndpoint(name: string, s3Url: string | undefined): Promise<void> {
+  if (s3Url === undefined) return;
+  const host = new URL(s3Url).hostname;
+  const refused = (why: string) =>
+    new Error(
+      `storage location ${name}: ${why}; the reconciler refuses it unless run with --allow-link-local-endpoints`,
+    );
+  if (endpointHostError(host))
+    throw refused(`the endpoint host ${host} is a link-local or cloud metadata address`);
+  const bare = host.replace(/^\[|\]$/g, '');
+  let addresses: { address: string }[];
+  try {
+    addresses = await lookup(bare, { all: true, verbatim: true });
+  } catch {
+    return; // unresolvable: the S3 client reports it
+  }
+  const bad = addresses.find((a) => isLinkLocalAddress(a.address));
+  if (bad) throw refused(`the endpoint host ${host} resolves to the link-local address ${bad.address}`);
+}
+
 export async function openLocation(
   name: string,
   spec: StorageLocationSpec,
-  deps: { kube?: () => Promise<KubeClient>; env?: NodeJS.ProcessEnv; localRoot: string; namespace?: string },
+  deps: {
+    kube?: () => Promise<KubeClient>;
+    env?: NodeJS.ProcessEnv;
+    localRoot: string;
+    namespace?: string;
+    allowLinkLocalEndpoints?: boolean;
+  },
 ): Promise<OpenLocation> {
   const readOnly = spec.accessMode === 'ReadOnly';
   let config: StorageLocationConfig;
@@ -129,6 +167,7 @@ export async function openLocation(
     const path = isAbsolute(spec.path) ? spec.path : resolve(deps.localRoot, spec.path);
     config = { name, provider: 'local', path, accessMode: spec.accessMode, createIfMissing: !readOnly };
   } else {
+    if (deps.allowLinkLocalEndpoints !== true) await checkEndpoint(name, spec.config?.s3Url);
     const credentials = spec.credential
       ? await resolveCredentials(name, spec.credential, {
           ...(deps.kube ? { kube: deps.kube } : {}),

@@ -127,9 +127,11 @@ export async function observe(deps: {
   localRoot: string;
   env?: NodeJS.ProcessEnv;
   restoreBranches: string;
+  allowLinkLocalEndpoints?: boolean;
 }): Promise<Observation> {
   const { wc } = deps;
-  const loaded = await loadPolicyRepo({ dir: wc.dir });
+  const rules = { allowLinkLocalEndpoints: deps.allowLinkLocalEndpoints === true };
+  const loaded = await loadPolicyRepo({ dir: wc.dir, rules });
   const revision = await policyRevision(wc);
   const locations = await observeLocations({ ...deps, documents: loaded.documents });
   const restores = await observeRestores({
@@ -160,6 +162,7 @@ async function observeLocations(deps: {
   localRoot: string;
   env?: NodeJS.ProcessEnv;
   log: Logger;
+  allowLinkLocalEndpoints?: boolean;
 }): Promise<ObservedLocation[]> {
   const docs = documentsOfKind(deps.documents, 'StorageLocation');
   const specs = docs.map((d) => ({ name: d.metadata.name, spec: d.spec }));
@@ -173,6 +176,7 @@ async function observeLocations(deps: {
         kube: deps.kube,
         localRoot: deps.localRoot,
         ...(deps.env ? { env: deps.env } : {}),
+        allowLinkLocalEndpoints: deps.allowLinkLocalEndpoints === true,
       });
       const entries = await listBackups(loc.store);
       const backups = entries.flatMap((e) => (e.backup ? [e.backup] : []));

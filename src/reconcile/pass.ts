@@ -69,6 +69,8 @@ export interface ReconcilerDeps {
    * cleaned up (default one hour, expiry.ts DEFAULT_LEFTOVER_GRACE_MS).
    */
   leftoverGraceMs?: number;
+  /** --allow-link-local-endpoints: StorageLocations may use link-local and metadata addresses. */
+  allowLinkLocalEndpoints?: boolean;
 }
 
 export type { PassEvent } from './commit-summary.js';
@@ -110,6 +112,7 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
     localRoot: deps.localRoot,
     ...(deps.env ? { env: deps.env } : {}),
     restoreBranches: deps.restoreBranches ?? 'restore/*',
+    allowLinkLocalEndpoints: deps.allowLinkLocalEndpoints === true,
   });
   const now = clock();
   const ctx = new PassContext(deps, obs, now);

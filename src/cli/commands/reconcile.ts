@@ -25,6 +25,7 @@ interface RepoFlags {
   statusBranch?: string;
   restoreBranches: string;
   dataDir: string;
+  allowLinkLocalEndpoints?: boolean;
 }
 
 function addRepoOptions(cmd: Command): Command {
@@ -41,23 +42,25 @@ function addRepoOptions(cmd: Command): Command {
     .option('--branch <name>', 'the branch people merge into', 'main')
     .option('--status-branch <name>', 'write status to this branch instead of --branch')
     .option('--restore-branches <glob>', 'review branches that may propose restores', 'restore/*')
-    .option('--data-dir <dir>', 'relative local storage locations resolve against this directory', '.');
+    .option('--data-dir <dir>', 'relative local storage locations resolve against this directory', '.')
+    .option(
+      '--allow-link-local-endpoints',
+      'let StorageLocations use link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10) as s3Url',
+    );
 }
 
-/** Put the token into an HTTPS URL (kept out of logs by the working copy's URL sanitizing). */
-export function withToken(url: string, token: string | undefined): string {
-  if (!token || !url.startsWith('https://')) return url;
-  const u = new URL(url);
-  if (u.username) return url;
-  u.username = 'x-access-token';
-  u.password = token;
-  return u.toString();
+/** The token for an HTTPS URL without credentials of its own; Git gets it per process, never on disk. */
+export function httpsToken(url: string, token: string | undefined): string | undefined {
+  if (!token || !url.startsWith('https://') || new URL(url).username !== '') return undefined;
+  return token;
 }
 
 function workingCopy(flags: RepoFlags, onPushRetry?: () => void): WorkingCopy {
   const sshKey = process.env.LIFEBOAT_GIT_SSH_KEY;
+  const token = httpsToken(flags.repo, process.env.LIFEBOAT_GIT_TOKEN);
   return new WorkingCopy({
-    remoteUrl: withToken(flags.repo, process.env.LIFEBOAT_GIT_TOKEN),
+    remoteUrl: flags.repo,
+    ...(token ? { httpToken: token } : {}),
     dir: resolve(flags.workdir),
     branch: flags.branch,
     ...(flags.statusBranch ? { statusBranch: flags.statusBranch } : {}),
@@ -81,6 +84,7 @@ function reconcilerDeps(ctx: CliContext, flags: RepoFlags, wc: WorkingCopy): Rec
     restoreBranches: flags.restoreBranches,
     archiveLimits: ctx.archiveLimits,
     allowMissingChecksum: ctx.allowMissingChecksum,
+    allowLinkLocalEndpoints: flags.allowLinkLocalEndpoints === true,
   };
 }
 
@@ -212,12 +216,14 @@ async function leadershipFor(
   // The lock lives in the default storage location of the policy repository.
   const wc = workingCopy(flags);
   await wc.sync();
-  const { documents } = await loadPolicyRepo({ dir: wc.dir });
+  const allowLinkLocalEndpoints = flags.allowLinkLocalEndpoints === true;
+  const { documents } = await loadPolicyRepo({ dir: wc.dir, rules: { allowLinkLocalEndpoints } });
   const def = resolveStorageLocation(documents);
   if (!def) throw new Error('no default storage location for the reconciler lock');
   const loc = await openLocation(def.name, def.spec, {
     kube: () => ctx.kube(),
     localRoot: resolve(flags.dataDir),
+    allowLinkLocalEndpoints,
   });
   return new BucketLock(loc.store, defaultIdentity());
 }

@@ -16,6 +16,7 @@ import { UsageError, type OutputFormat } from '../output.js';
 
 interface ValidateFlags {
   json?: boolean;
+  allowLinkLocalEndpoints?: boolean;
 }
 
 /** A missing or mistyped DIR is a command-line mistake (exit 2), not an invalid repository (4). */
@@ -63,6 +64,10 @@ export function validateCommand(): Command {
     .description('check every policy document in a repository: schema, rules and references (for CI)')
     .argument('[dir]', 'the policy repository', '.')
     .option('--json', 'print the result as JSON (the same as -o json)')
+    .option(
+      '--allow-link-local-endpoints',
+      'accept s3Url on link-local and cloud metadata addresses, as a reconciler with this flag does',
+    )
     .addHelpText(
       'after',
       `
@@ -79,7 +84,9 @@ Examples:
   validate.action(
     act<[string, ValidateFlags]>(validate, async (_ctx, format, dir, flags) => {
       await checkDirectory(dir);
-      const result = await validatePolicyRepo(dir);
+      const result = await validatePolicyRepo(dir, {
+        rules: { allowLinkLocalEndpoints: flags.allowLinkLocalEndpoints === true },
+      });
       process.stdout.write(renderResult(result, flags.json ? 'json' : format, dir));
       return result.ok ? EXIT.ok : EXIT.invalid;
     }),

@@ -7,14 +7,21 @@ import { resourceModifierIssues } from './resource-modifiers.js';
 import { namespaceMappingIssues, restoreSourceIssues, systemNamespaceIssues } from './restore.js';
 import { scheduleIssues } from './schedule.js';
 import { storageLocationIssues } from './storage-location.js';
+import type { StorageLocationRuleOptions } from './storage-location.js';
+
+/** What the reconciler's flags relax in the rules. */
+export type PolicyRuleOptions = StorageLocationRuleOptions;
 
 /** A document as the rules see it: content only, no source position. */
 export type DocumentContent<K extends PolicyKind = PolicyKind> = Omit<PolicyDocumentOfKind<K>, 'source'>;
 
-export type DocumentRule<K extends PolicyKind> = (document: DocumentContent<K>) => Issue[];
+export type DocumentRule<K extends PolicyKind> = (
+  document: DocumentContent<K>,
+  options: PolicyRuleOptions,
+) => Issue[];
 
 export const DOCUMENT_RULES: { [K in PolicyKind]: DocumentRule<K>[] } = {
-  StorageLocation: [(d) => metadataIssues(d.metadata), (d) => storageLocationIssues(d.spec)],
+  StorageLocation: [(d) => metadataIssues(d.metadata), (d, o) => storageLocationIssues(d.spec, o)],
   BackupSchedule: [
     (d) => metadataIssues(d.metadata),
     (d) => scheduleIssues(d.spec),
@@ -35,7 +42,10 @@ export const DOCUMENT_RULES: { [K in PolicyKind]: DocumentRule<K>[] } = {
 };
 
 /** Every semantic issue of one schema-valid document. */
-export function documentIssues<K extends PolicyKind>(document: DocumentContent<K>): Issue[] {
+export function documentIssues<K extends PolicyKind>(
+  document: DocumentContent<K>,
+  options: PolicyRuleOptions = {},
+): Issue[] {
   const rules = DOCUMENT_RULES[document.kind] as DocumentRule<K>[];
-  return rules.flatMap((rule) => rule(document));
+  return rules.flatMap((rule) => rule(document, options));
 }

@@ -19,7 +19,9 @@ describe('storageLocationIssues', () => {
       'MinIO with env credentials',
       aws({
         config: { s3Url: 'http://minio:9000' },
-        credential: { fromEnv: { accessKeyIdVar: 'A', secretAccessKeyVar: 'B' } },
+        credential: {
+          fromEnv: { accessKeyIdVar: 'LIFEBOAT_S3_MINIO_ID', secretAccessKeyVar: 'LIFEBOAT_S3_MINIO_SECRET' },
+        },
       }),
     ],
     [
@@ -68,11 +70,57 @@ describe('storageLocationIssues', () => {
     ],
     [
       'a bad environment variable name',
-      aws({ credential: { fromEnv: { accessKeyIdVar: 'ACCESS-KEY', secretAccessKeyVar: 'S' } } }),
+      aws({
+        credential: {
+          fromEnv: { accessKeyIdVar: 'ACCESS-KEY', secretAccessKeyVar: 'AWS_SECRET_ACCESS_KEY' },
+        },
+      }),
       [
         'storage',
         'spec.credential.fromEnv.accessKeyIdVar',
         '"ACCESS-KEY" must be an environment variable name: letters, digits and \'_\', not starting with a digit',
+      ],
+    ],
+    [
+      "the reconciler's Git token",
+      aws({
+        config: { s3Url: 'https://attacker.example.com' },
+        credential: {
+          fromEnv: { accessKeyIdVar: 'LIFEBOAT_GIT_TOKEN', secretAccessKeyVar: 'AWS_SECRET_ACCESS_KEY' },
+        },
+      }),
+      [
+        'storage',
+        'spec.credential.fromEnv.accessKeyIdVar',
+        '"LIFEBOAT_GIT_TOKEN" is not a variable a StorageLocation may read: name AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN or a variable starting with LIFEBOAT_S3_ (the reconciler\'s other variables, such as its Git token, are never sent to a storage endpoint)',
+      ],
+    ],
+    [
+      'a session token from an unrelated variable',
+      aws({
+        credential: {
+          fromEnv: {
+            accessKeyIdVar: 'AWS_ACCESS_KEY_ID',
+            secretAccessKeyVar: 'AWS_SECRET_ACCESS_KEY',
+            sessionTokenVar: 'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+          },
+        },
+      }),
+      [
+        'storage',
+        'spec.credential.fromEnv.sessionTokenVar',
+        expect.stringContaining(
+          '"AWS_CONTAINER_AUTHORIZATION_TOKEN" is not a variable a StorageLocation may read',
+        ),
+      ],
+    ],
+    [
+      'the metadata endpoint',
+      aws({ config: { s3Url: 'http://169.254.169.254/latest' } }),
+      [
+        'storage',
+        'spec.config.s3Url',
+        expect.stringContaining('169.254.169.254 is a link-local or cloud metadata address'),
       ],
     ],
     [
@@ -106,5 +154,31 @@ describe('s3UrlError', () => {
     ['ftp://files.example.com', 's3Url must use http or https, not ftp'],
   ])('%j', (url, message) => {
     expect(s3UrlError(url)?.message).toBe(message);
+  });
+
+  it.each([
+    'http://169.254.169.254/',
+    'http://169.254.170.2:80', // ECS task credentials
+    'http://0xa9fea9fe/', // 169.254.169.254 in hex: URL normalizes it
+    'http://[fe80::1]:9000',
+    'http://[fd00:ec2::254]',
+    'http://[::ffff:169.254.169.254]/',
+    'http://metadata.google.internal/',
+    'http://METADATA.google.internal./',
+    'http://100.100.100.200/',
+  ])('refuses the link-local or metadata endpoint %j unless allowed', (url) => {
+    expect(s3UrlError(url)?.message).toMatch(
+      /link-local or cloud metadata address.*--allow-link-local-endpoints/,
+    );
+    expect(s3UrlError(url, { allowLinkLocalEndpoints: true })).toBeUndefined();
+  });
+
+  it.each([
+    'http://127.0.0.1:9000',
+    'http://[::1]:9000',
+    'http://169.255.0.1',
+    'https://metadata.example.com',
+  ])('accepts %j', (url) => {
+    expect(s3UrlError(url)).toBeUndefined();
   });
 });

@@ -3,7 +3,14 @@
 import { issue } from '../issue.js';
 import type { Issue } from '../issue.js';
 import type { StorageCredential } from '../types.js';
+import { credentialEnvNameError, endpointHostError } from './endpoints.js';
 import { dns1123LabelError, dns1123SubdomainError, envVarNameError, secretKeyError } from './k8s-names.js';
+
+/** What a reconciler's flags relax in these rules. */
+export interface StorageLocationRuleOptions {
+  /** --allow-link-local-endpoints: accept s3Url on link-local and metadata addresses. */
+  allowLinkLocalEndpoints?: boolean;
+}
 
 /** The spec as the schema admits it, before the provider narrows it. */
 export interface StorageLocationFields {
@@ -16,8 +23,11 @@ export interface StorageLocationFields {
 
 const AWS_ONLY = ['objectStorage', 'config', 'credential'] as const;
 
-export function storageLocationIssues(spec: StorageLocationFields): Issue[] {
-  return spec.provider === 'aws' ? awsIssues(spec) : localIssues(spec);
+export function storageLocationIssues(
+  spec: StorageLocationFields,
+  options: StorageLocationRuleOptions = {},
+): Issue[] {
+  return spec.provider === 'aws' ? awsIssues(spec, options) : localIssues(spec);
 }
 
 function localIssues(spec: StorageLocationFields): Issue[] {
@@ -41,7 +51,7 @@ function localIssues(spec: StorageLocationFields): Issue[] {
   return issues;
 }
 
-function awsIssues(spec: StorageLocationFields): Issue[] {
+function awsIssues(spec: StorageLocationFields, options: StorageLocationRuleOptions): Issue[] {
   const issues: Issue[] = [];
   if (spec.path !== undefined)
     issues.push(
@@ -76,7 +86,7 @@ function awsIssues(spec: StorageLocationFields): Issue[] {
   }
   const s3Url = spec.config?.s3Url;
   if (s3Url !== undefined) {
-    const error = s3UrlError(s3Url);
+    const error = s3UrlError(s3Url, options);
     if (error)
       issues.push(
         issue(error.credential ? 'inline-credential' : 'storage', ['spec', 'config', 's3Url'], error.message),
@@ -87,7 +97,10 @@ function awsIssues(spec: StorageLocationFields): Issue[] {
 }
 
 /** The endpoint must be an http(s) URL without user info: credentials never live in Git. */
-export function s3UrlError(value: string): { message: string; credential?: boolean } | undefined {
+export function s3UrlError(
+  value: string,
+  options: StorageLocationRuleOptions = {},
+): { message: string; credential?: boolean } | undefined {
   let url: URL;
   try {
     url = new URL(value);
@@ -102,6 +115,8 @@ export function s3UrlError(value: string): { message: string; credential?: boole
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return { message: `s3Url must use http or https, not ${url.protocol.slice(0, -1)}` };
   }
+  const hostError = options.allowLinkLocalEndpoints ? undefined : endpointHostError(url.hostname);
+  if (hostError) return { message: hostError };
   return undefined;
 }
 
@@ -110,7 +125,7 @@ export function credentialIssues(credential: StorageCredential): Issue[] {
   const issues: Issue[] = [];
   if ('fromEnv' in credential) {
     for (const [field, name] of Object.entries(credential.fromEnv)) {
-      const error = envVarNameError(name);
+      const error = envVarNameError(name) ?? credentialEnvNameError(name);
       if (error) issues.push(issue('storage', [...base, 'fromEnv', field], `"${name}" ${error}`));
     }
   }
