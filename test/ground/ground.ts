@@ -23,7 +23,13 @@ const versions = JSON.parse(readFileSync(join(here, 'versions.json'), 'utf8')) a
 export interface Ground {
   info: GroundInfo;
   stop(): Promise<void>;
+  /** Send a signal to one server (SIGSTOP freezes it, SIGCONT thaws it); tests of failures. */
+  signal(component: GroundComponent, signal: NodeJS.Signals): void;
+  /** Stop one server (SIGTERM), then start it again with the same flags and data. */
+  restart(component: GroundComponent): Promise<void>;
 }
+
+export type GroundComponent = 'etcd' | 'versitygw' | 'kube-apiserver' | 'kube-controller-manager';
 
 export interface GroundOptions {
   /** Where data, certificates and logs go; a fresh temp dir by default. */
@@ -68,21 +74,29 @@ async function freePort(): Promise<number> {
   });
 }
 
+interface ProcSpec {
+  name: string;
+  bin: string;
+  args: string[];
+  logDir: string;
+}
+
 interface Proc {
   name: string;
   child: ChildProcess;
   logPath: string;
   exited: Promise<number | null>;
+  spec: ProcSpec;
 }
 
-function startProcess(opts: { name: string; bin: string; args: string[]; logDir: string }): Proc {
+function startProcess(opts: ProcSpec): Proc {
   const logPath = join(opts.logDir, `${opts.name}.log`);
-  const out = createWriteStream(logPath);
+  const out = createWriteStream(logPath, { flags: 'a' });
   const child = spawn(opts.bin, opts.args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { name: opts.name, child, logPath, exited };
+  return { name: opts.name, child, logPath, exited, spec: opts };
 }
 
 async function tail(path: string, lines = 25): Promise<string> {
@@ -167,9 +181,15 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
     ),
   );
   const procs: Proc[] = [];
+  /** How each server is known to be ready, for restart(). */
+  const readiness = new Map<string, (p: Proc) => Promise<void>>();
 
   const stop = async (): Promise<void> => {
-    for (const p of [...procs].reverse()) await stopProcess(p);
+    for (const p of [...procs].reverse()) {
+      // A frozen process ignores SIGTERM until it is thawed.
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGCONT');
+      await stopProcess(p);
+    }
     if (!options.dir) await rm(dir, { recursive: true, force: true });
   };
 
@@ -270,10 +290,13 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
     });
     procs.push(apiserver);
     const caPath = join(certDir, 'apiserver.crt');
-    await waitFor(apiserver, async () => {
-      if (!existsSync(caPath)) return false;
-      return (await httpsGet(`${apiserverUrl}/readyz`, { ca: await readFile(caPath), token })) === 200;
-    });
+    const apiserverReady = (p: Proc): Promise<void> =>
+      waitFor(p, async () => {
+        if (!existsSync(caPath)) return false;
+        return (await httpsGet(`${apiserverUrl}/readyz`, { ca: await readFile(caPath), token })) === 200;
+      });
+    readiness.set('kube-apiserver', apiserverReady);
+    await apiserverReady(apiserver);
     log(`kube-apiserver ready at ${apiserverUrl}`);
 
     const kubeconfigPath = join(dir, 'kubeconfig');
@@ -308,8 +331,30 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
       throw new Error(`kube-controller-manager exited during start-up:\n${await tail(cm.logPath)}`);
     }
 
+    readiness.set('versitygw', (p) => waitFor(p, () => fetch(s3.endpoint).then((r) => r.status > 0)));
+    readiness.set('etcd', (p) => waitFor(p, () => httpOk(`${etcdUrl}/health`)));
+
     const info: GroundInfo = { kubeconfigPath, apiserverUrl, etcdUrl, s3, workDir };
-    return { info, stop };
+    const find = (component: GroundComponent): Proc => {
+      const p = procs.find((x) => x.name === component);
+      if (!p) throw new Error(`no ${component} in this ground`);
+      return p;
+    };
+    return {
+      info,
+      stop,
+      signal: (component, signal) => {
+        find(component).child.kill(signal);
+      },
+      restart: async (component) => {
+        const old = find(component);
+        old.child.kill('SIGCONT');
+        await stopProcess(old);
+        const fresh = startProcess(old.spec);
+        procs[procs.indexOf(old)] = fresh;
+        await readiness.get(component)?.(fresh);
+      },
+    };
   } catch (err) {
     await stop();
     throw err;
