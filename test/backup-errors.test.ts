@@ -142,7 +142,7 @@ describe('a backup with bad input', () => {
     try {
       await expect(
         runBackup({ name: uniqueName('b'), spec: {} }, { kube: unreachable, store }),
-      ).rejects.toThrow(`cannot reach the Kubernetes API at ${server}: ECONNREFUSED`);
+      ).rejects.toThrow(`cannot reach the Kubernetes API at ${server} (GET /api): ECONNREFUSED`);
     } finally {
       unreachable.close();
     }

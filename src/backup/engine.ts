@@ -6,7 +6,7 @@
 // unlike Velero, every type is listed at one revision, so a backup never mixes before and after.
 import pLimit from 'p-limit';
 import type { KubeClient, ListPage } from '../kube/client.js';
-import { KubeApiError } from '../kube/client.js';
+import { isTransientKubeError, KubeApiError } from '../kube/client.js';
 import type { KubeObject, ResourceInfo } from '../kube/types.js';
 import { groupResource } from '../kube/types.js';
 import type { BackupStore } from '../storage/store.js';
@@ -94,6 +94,12 @@ export interface BackupDeps {
   gzipLevel?: number;
   /** How often to start again at a fresh revision when the chosen one is compacted away. */
   maxRevisionRetries?: number;
+  /**
+   * A list request that failed although the client tried it again (the API server restarting,
+   * overloaded, unreachable) is tried this many more times, from the same page, after waiting
+   * delayMs, twice as long, … If it still fails the backup is Failed, naming the types.
+   */
+  listRetries?: { attempts?: number; delayMs?: number };
   /** Called once a revision is chosen, before listing (tests use it to force compaction). */
   onRevision?: (revision: string, attempt: number) => Promise<void>;
   onProgress?: (p: BackupProgress) => void;
@@ -108,6 +114,23 @@ export class BackupExistsError extends Error {
 
 /** The chosen revision was compacted away while listing (HTTP 410 Gone). */
 class RevisionGoneError extends Error {}
+
+/** Types whose listing failed for good: a backup without (part of) them is not taken. */
+class TypesNotListedError extends Error {
+  constructor(failed: BackupItemError[], unfinished: number) {
+    const types = [...new Set(failed.map((f) => f.resource))].sort();
+    const first = failed[0];
+    super(
+      `could not list ${types.join(', ')} after retrying` +
+        (first ? ` (${first.namespace ? `namespace ${first.namespace}: ` : ''}${first.message})` : '') +
+        (unfinished > 0 ? `; ${unfinished} other type(s) stopped unfinished` : '') +
+        '; a backup missing their objects is not kept',
+    );
+    this.name = 'TypesNotListedError';
+  }
+}
+
+const DEFAULT_LIST_RETRIES = { attempts: 3, delayMs: 2_000 };
 
 export async function runBackup(req: BackupRequest, deps: BackupDeps): Promise<BackupResult> {
   assertValidName('backup', req.name);
@@ -220,8 +243,17 @@ class ListingState {
   readonly errors: BackupItemError[] = [];
   readonly warnings: string[] = [];
   readonly notPointInTime: string[] = [];
+  /** Listings that failed for good (transient errors, after every retry). */
+  readonly unlisted: BackupItemError[] = [];
+  /** Types that stopped part-way because another one failed for good. */
+  unfinished = 0;
   totalItems = 0;
   resourcesDone = 0;
+
+  /** Set once a listing failed for good: every other one stops at its next page. */
+  get stopping(): boolean {
+    return this.unlisted.length > 0;
+  }
 
   constructor(
     readonly selection: BackupSelection,
@@ -297,13 +329,59 @@ async function listAll(opts: { ctx: AttemptContext; revision: string; state: Lis
     await Promise.all(
       group.map((t) =>
         limit(async () => {
+          if (state.stopping) return;
           await listType({ ctx, revision, state, target: t });
           state.resourcesDone++;
           report();
         }),
       ),
     );
+    if (state.stopping) throw new TypesNotListedError(state.unlisted, state.unfinished);
   }
+}
+
+/**
+ * What to do after a list request failed: 'retry' the same page (after waiting), 'skip' the
+ * rest of this type in this namespace (an error the server meant: forbidden, not found — the
+ * backup goes on and ends PartiallyFailed, as Velero's does), or 'stop' (a transient failure
+ * that outlasted every retry, or another type's: the backup is Failed). 410 Gone throws.
+ */
+async function afterListError(o: {
+  ctx: AttemptContext;
+  state: ListingState;
+  err: unknown;
+  gr: string;
+  namespace: string | undefined;
+  failures: number;
+}): Promise<'retry' | 'skip' | 'stop'> {
+  const { ctx, state, err, gr, namespace } = o;
+  if (err instanceof KubeApiError && err.status === 410) throw new RevisionGoneError(err.message);
+  const message = errorText(err);
+  const where = { resource: gr, ...(namespace ? { namespace } : {}) };
+  if (!isTransientKubeError(err)) {
+    state.errors.push({ ...where, message });
+    ctx.runLog.add('error', 'cannot list resource', { ...where, error: message });
+    return 'skip';
+  }
+  const retries = { ...DEFAULT_LIST_RETRIES, ...ctx.deps.listRetries };
+  if (state.stopping) {
+    state.unfinished++;
+    return 'stop';
+  }
+  if (o.failures > retries.attempts) {
+    state.unlisted.push({ ...where, message });
+    ctx.runLog.add('error', 'cannot list resource after retrying', { ...where, error: message });
+    return 'stop';
+  }
+  // The page is asked for again with the same continue token (or revision): the listing
+  // resumes exactly where it stopped; a token whose revision is compacted meanwhile gives 410.
+  ctx.runLog.add('warning', 'listing failed; trying again', {
+    ...where,
+    attempt: o.failures,
+    error: message,
+  });
+  await new Promise((r) => setTimeout(r, retries.delayMs * 2 ** (o.failures - 1)));
+  return 'retry';
 }
 
 async function listType(opts: {
@@ -325,7 +403,13 @@ async function listType(opts: {
   let writing: Promise<void> = Promise.resolve();
   for (const namespace of namespaces) {
     let continueToken: string | undefined;
-    do {
+    let failures = 0;
+    for (;;) {
+      if (state.stopping) {
+        state.unfinished++;
+        await writing;
+        return;
+      }
       let page;
       try {
         page = await ctx.deps.kube.list(info, {
@@ -338,15 +422,18 @@ async function listType(opts: {
             : {}),
         });
       } catch (err) {
-        if (err instanceof KubeApiError && err.status === 410) throw new RevisionGoneError(err.message);
-        // A type that cannot be listed (forbidden, unavailable) is a per-resource error: the
-        // rest of the backup goes on — other namespaces too — and the phase becomes
-        // PartiallyFailed (Velero does the same).
-        const message = errorText(err);
-        state.errors.push({ resource: gr, ...(namespace ? { namespace } : {}), message });
-        ctx.runLog.add('error', 'cannot list resource', { resource: gr, namespace, error: message });
+        failures++;
+        const next = await afterListError({ ctx, state, err, gr, namespace, failures });
+        if (next === 'retry') continue;
+        if (next === 'stop') {
+          await writing;
+          return;
+        }
+        // A type the server refuses to list (forbidden, gone) is a per-resource error: the rest
+        // of the backup goes on — other namespaces too — and ends PartiallyFailed, as Velero's.
         break;
       }
+      failures = 0;
       // Decided here, in page order: keepObject records dependencies as it goes.
       const kept: number[] = [];
       page.items.forEach((o, index) => {
@@ -362,7 +449,8 @@ async function listType(opts: {
       writing = batch ? state.writeBatch(batch) : Promise.resolve();
       // Awaited on the next round or below; until then a failure must not count as unhandled.
       writing.catch(() => undefined);
-    } while (continueToken);
+      if (!continueToken) break;
+    }
   }
   await writing;
 }

@@ -8,6 +8,7 @@ import { loadPolicyRepo } from '../policy/load.js';
 import { resolveStorageLocation } from '../policy/convert.js';
 import { openLocation } from '../reconcile/locations.js';
 import { UsageError } from './output.js';
+import { parseDuration } from '../util/duration.js';
 import type { ArchiveLimits } from '../archive/reader.js';
 
 /**
@@ -17,7 +18,11 @@ import type { ArchiveLimits } from '../archive/reader.js';
  */
 async function resolveStore(opts: GlobalOptions, kube: () => Promise<KubeClient>): Promise<BackupStore> {
   if (opts.storage || !opts.location) {
-    return openStore(parseStorageOption(opts.storage ?? process.env.LIFEBOAT_STORAGE ?? DEFAULT_STORAGE));
+    const timeout = requestTimeoutOf(opts);
+    return openStore({
+      ...parseStorageOption(opts.storage ?? process.env.LIFEBOAT_STORAGE ?? DEFAULT_STORAGE),
+      ...(timeout ? { network: { idleTimeoutMs: timeout, responseTimeoutMs: timeout } } : {}),
+    });
   }
   const dir = opts.policies ?? '.';
   const { documents } = await loadPolicyRepo({ dir });
@@ -41,6 +46,20 @@ export interface GlobalOptions {
   maxArchiveBytes?: string;
   maxArchiveEntries?: string;
   allowMissingChecksum?: boolean;
+  requestTimeout?: string;
+}
+
+/** --request-timeout in milliseconds, or undefined for the clients' defaults. */
+function requestTimeoutOf(opts: GlobalOptions): number | undefined {
+  if (opts.requestTimeout === undefined) return undefined;
+  let ms: number;
+  try {
+    ms = parseDuration(opts.requestTimeout);
+  } catch (err) {
+    throw new UsageError(`--request-timeout: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (ms <= 0) throw new UsageError('--request-timeout must be longer than 0s');
+  return ms;
 }
 
 /** The archive limits the flags set; the reader's defaults for the rest. */
@@ -81,9 +100,11 @@ export function createCliContext(opts: GlobalOptions): CliContext {
     archiveLimits: archiveLimitsOf(opts),
     allowMissingChecksum: opts.allowMissingChecksum ?? false,
     kube() {
+      const timeout = requestTimeoutOf(opts);
       kube ??= KubeClient.create({
         ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
         ...(opts.context ? { context: opts.context } : {}),
+        ...(timeout ? { network: { idleTimeoutMs: timeout, responseTimeoutMs: timeout } } : {}),
       });
       return kube;
     },

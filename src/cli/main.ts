@@ -36,6 +36,10 @@ export function buildProgram(): Command {
     )
     .option('--max-archive-entries <n>', 'most entries a backup archive may hold (default: 1000000)')
     .option(
+      '--request-timeout <duration>',
+      'give up on a Kubernetes or S3 request after this long without an answer or a byte, then retry (defaults: 60s and 30s for Kubernetes, 120s and 60s for S3)',
+    )
+    .option(
       '--allow-missing-checksum',
       'restore lifeboat backups whose archive checksum was removed, unverified (default: refuse them)',
     )

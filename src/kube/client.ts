@@ -19,7 +19,36 @@ export interface KubeClientOptions {
   maxSockets?: number;
   /** Credentials are read again on a 401 at most this often; 30 s by default. */
   credentialRefreshIntervalMs?: number;
+  /** Timeouts and retries of each request; DEFAULT_KUBE_NETWORK for what is not given. */
+  network?: Partial<KubeNetworkOptions>;
 }
+
+/**
+ * How long a request may wait on the API server, and how often it is tried. Without them a
+ * frozen API server (or a connection silently dropped by a load balancer) holds a backup for
+ * ever; with them a restart of the API server costs a few retries instead of lost objects.
+ */
+export interface KubeNetworkOptions {
+  /** From sending the request to the response's headers. */
+  responseTimeoutMs: number;
+  /** No byte in either direction for this long, while connecting, sending or receiving. */
+  idleTimeoutMs: number;
+  /** Tries of one request in all (1: no retry). */
+  attempts: number;
+  /** The first retry waits about this long; each next one twice as long, up to maxDelayMs. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_KUBE_NETWORK: KubeNetworkOptions = {
+  // A page of 500 large objects takes the API server a few seconds; a minute is generous.
+  responseTimeoutMs: 60_000,
+  idleTimeoutMs: 30_000,
+  // 0.5 + 1 + 2 + 4 s of waiting: an API server restarting, a leader election in etcd.
+  attempts: 5,
+  baseDelayMs: 500,
+  maxDelayMs: 8_000,
+};
 
 export class KubeApiError extends Error {
   constructor(
@@ -33,12 +62,37 @@ export class KubeApiError extends Error {
   }
 }
 
-export class KubeUnreachableError extends Error {
-  constructor(server: string, cause: unknown) {
-    const code = (cause as { code?: string }).code ?? (cause as Error).message;
-    super(`cannot reach the Kubernetes API at ${server}: ${code}`, { cause });
-    this.name = 'KubeUnreachableError';
+/** A request that waited too long (KubeNetworkOptions). */
+class TimeoutError extends Error {
+  readonly code = 'timeout';
+  constructor(message: string) {
+    super(message);
+    this.name = 'TimeoutError';
   }
+}
+
+export class KubeUnreachableError extends Error {
+  /** The socket error's code (ECONNREFUSED, ECONNRESET…), or 'timeout'. */
+  readonly code: string;
+  constructor(server: string, cause: unknown, what?: string) {
+    const code = (cause as { code?: string }).code ?? (cause as Error).message;
+    const detail = cause instanceof TimeoutError ? `timed out: ${cause.message}` : code;
+    super(`cannot reach the Kubernetes API at ${server}${what ? ` (${what})` : ''}: ${detail}`, { cause });
+    this.name = 'KubeUnreachableError';
+    this.code = code;
+  }
+}
+
+/** Statuses that say "try again": throttled, or the server (or one behind it) not ready. */
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+/**
+ * Whether a failed request may succeed when repeated: the server could not be reached or did
+ * not answer in time, or answered with a status that says to try again.
+ */
+export function isTransientKubeError(err: unknown): boolean {
+  if (err instanceof KubeUnreachableError) return true;
+  return err instanceof KubeApiError && RETRY_STATUSES.has(err.status);
 }
 
 export interface ListPage {
@@ -89,6 +143,12 @@ interface RequestSpec {
   query?: Record<string, string | number | undefined>;
   body?: unknown;
   contentType?: string;
+  /**
+   * Which failures are tried again. 'transient' (GETs): unreachable, timed out, 429 and 5xx.
+   * 'unsent' (writes, by default): only a refused connection and 429, which tell that the
+   * server did nothing; a write repeated after a timeout could be done twice.
+   */
+  retry?: 'transient' | 'unsent' | 'none';
 }
 
 /** Credentials are read again on a 401 at most this often (each read starts a process). */
@@ -107,6 +167,7 @@ export class KubeClient {
   /** Where the credentials came from, to read them again; absent: they never change. */
   private readonly source: KubeconfigOptions | undefined;
   private readonly refreshIntervalMs: number;
+  private readonly network: KubeNetworkOptions;
 
   private constructor(o: {
     server: string;
@@ -114,7 +175,9 @@ export class KubeClient {
     maxSockets: number;
     source?: KubeconfigOptions;
     refreshIntervalMs?: number;
+    network?: Partial<KubeNetworkOptions>;
   }) {
+    this.network = { ...DEFAULT_KUBE_NETWORK, ...definedOnly(o.network ?? {}) };
     this.server = o.server.replace(/\/$/, '');
     this.baseOptions = o.baseOptions;
     this.maxSockets = o.maxSockets;
@@ -139,6 +202,7 @@ export class KubeClient {
       ...(opts.credentialRefreshIntervalMs === undefined
         ? {}
         : { refreshIntervalMs: opts.credentialRefreshIntervalMs }),
+      ...(opts.network ? { network: opts.network } : {}),
     });
   }
 
@@ -157,8 +221,25 @@ export class KubeClient {
     return (await this.requestWithBody<T>(spec)).value;
   }
 
-  /** request(), also returning the response's bytes. */
+  /**
+   * request(), also returning the response's bytes. Failures that may pass are tried again
+   * (spec.retry), waiting twice as long each time, with jitter so that concurrent requests do
+   * not return together.
+   */
   private async requestWithBody<T>(spec: RequestSpec): Promise<{ value: T; body: Buffer }> {
+    const retry = spec.retry ?? (spec.method === 'GET' ? 'transient' : 'unsent');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce<T>(spec);
+      } catch (err) {
+        if (attempt >= this.network.attempts || !retryable(err, retry)) throw err;
+        const delay = Math.min(this.network.maxDelayMs, this.network.baseDelayMs * 2 ** (attempt - 1));
+        await sleep(delay * (0.8 + Math.random() * 0.4));
+      }
+    }
+  }
+
+  private async requestOnce<T>(spec: RequestSpec): Promise<{ value: T; body: Buffer }> {
     const started = this.lastRefresh;
     let res = await this.send(spec);
     if (res.status === 401 && (await this.refreshCredentials(started))) res = await this.send(spec);
@@ -180,19 +261,35 @@ export class KubeClient {
     };
     if (body !== undefined) headers['content-type'] = spec.contentType ?? 'application/json';
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const what = `${spec.method} ${url.pathname}`;
+    const { responseTimeoutMs, idleTimeoutMs } = this.network;
     const { status, body: answer } = await new Promise<{ status: number; body: Buffer }>(
       (resolve, reject) => {
+        const fail = (err: Error): void => reject(new KubeUnreachableError(this.server, err, what));
         const req = send(
           url,
           { ...this.baseOptions, method: spec.method, headers, agent: this.agent },
           (res) => {
+            clearTimeout(responseTimer);
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));
             res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-            res.on('error', reject);
+            // A response cut short (the server went away, or the idle timeout below).
+            res.on('error', fail);
+            res.on('aborted', () => fail(new Error('response aborted')));
           },
         );
-        req.on('error', (err) => reject(new KubeUnreachableError(this.server, err)));
+        const responseTimer = setTimeout(() => {
+          req.destroy(new TimeoutError(`no response in ${responseTimeoutMs} ms`));
+        }, responseTimeoutMs);
+        // Idle: no byte for this long while connecting, sending or receiving the body.
+        req.setTimeout(idleTimeoutMs, () => {
+          req.destroy(new TimeoutError(`no data for ${idleTimeoutMs} ms`));
+        });
+        req.on('error', (err) => {
+          clearTimeout(responseTimer);
+          fail(err);
+        });
         if (body !== undefined) req.write(body);
         req.end();
       },
@@ -258,7 +355,12 @@ export class KubeClient {
       targets.map(async (t) => {
         const path = t.group === '' ? `/api/${t.version}` : `/apis/${t.group}/${t.version}`;
         try {
-          const list = await this.request<{ resources: RawApiResource[] }>({ method: 'GET', path });
+          // An aggregated API's server may be down for good (503 below): not worth retrying.
+          const list = await this.request<{ resources: RawApiResource[] }>({
+            method: 'GET',
+            path,
+            ...(aggregated.has(apiVersionOf(t)) ? { retry: 'unsent' as const } : {}),
+          });
           const gv = apiVersionOf(t);
           return { ...t, resources: list.resources, aggregated: aggregated.has(gv) };
         } catch (err) {
@@ -410,6 +512,23 @@ export function resourcePath(
   const ns = info.namespaced && at.namespace ? `/namespaces/${encodeURIComponent(at.namespace)}` : '';
   const name = at.name ? `/${encodeURIComponent(at.name)}` : '';
   return `${base}${ns}/${info.resource}${name}`;
+}
+
+function retryable(err: unknown, retry: 'transient' | 'unsent' | 'none'): boolean {
+  if (retry === 'none') return false;
+  if (retry === 'transient') return isTransientKubeError(err);
+  return (
+    (err instanceof KubeUnreachableError && err.code === 'ECONNREFUSED') ||
+    (err instanceof KubeApiError && err.status === 429)
+  );
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function pickTls(o: RequestOptions): Record<string, unknown> {

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { LocalDirStore } from './local-store.js';
 import { S3Store } from './s3-store.js';
-import type { S3Credentials } from './s3-store.js';
+import type { S3Credentials, S3NetworkOptions } from './s3-store.js';
 import type { BackupStore } from './store.js';
 
 export interface StorageLocationConfig {
@@ -32,6 +32,8 @@ export interface StorageLocationConfig {
   credentials?: S3Credentials;
   /** local only: create the directory if it is missing (default: it must exist, like a bucket). */
   createIfMissing?: boolean;
+  /** aws only: timeouts and retries (S3Store's defaults for what is not given). */
+  network?: Partial<S3NetworkOptions>;
 }
 
 export class StorageLocationError extends Error {
@@ -73,6 +75,7 @@ export function openStore(location: StorageLocationConfig): BackupStore {
     credentials: location.credentials,
     profile: config.profile,
     readOnly,
+    ...(location.network ? { network: location.network } : {}),
   });
 }
 

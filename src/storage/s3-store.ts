@@ -53,7 +53,33 @@ export interface S3StoreOptions {
    * partSize × (queueSize + 2) at worst.
    */
   multipart?: { partSize?: number; queueSize?: number };
+  /** Timeouts and retries of each request; DEFAULT_S3_NETWORK for what is not given. */
+  network?: Partial<S3NetworkOptions>;
 }
+
+/**
+ * How long a request may wait on the S3 server, and how often the SDK tries it. The SDK waits
+ * for ever by default: a frozen server (or a connection a firewall silently dropped) held a
+ * backup's upload, and the backup, for good.
+ */
+export interface S3NetworkOptions {
+  /** Establishing the TCP (and TLS) connection. */
+  connectTimeoutMs: number;
+  /** From sending the request to the response's headers. */
+  responseTimeoutMs: number;
+  /** No byte in either direction for this long, also while an archive streams in or out. */
+  idleTimeoutMs: number;
+  /** Tries of one request in all, with the SDK's standard backoff between them. */
+  maxAttempts: number;
+}
+
+export const DEFAULT_S3_NETWORK: S3NetworkOptions = {
+  connectTimeoutMs: 10_000,
+  // CompleteMultipartUpload of a large archive can take S3 a while before it answers.
+  responseTimeoutMs: 120_000,
+  idleTimeoutMs: 60_000,
+  maxAttempts: 4,
+};
 
 /**
  * S3's smallest part, the default of the Go SDK's upload manager that Velero's AWS plugin uses:
@@ -112,7 +138,19 @@ export class S3Store implements BackupStore {
       : `AWS S3${opts.region ? ` (${opts.region})` : ''}`;
     this.partSize = opts.multipart?.partSize ?? DEFAULT_PART_SIZE;
     this.queueSize = opts.multipart?.queueSize ?? DEFAULT_QUEUE_SIZE;
-    const config: S3ClientConfig = { forcePathStyle: opts.forcePathStyle ?? false };
+    const network = { ...DEFAULT_S3_NETWORK, ...definedOnly(opts.network ?? {}) };
+    const config: S3ClientConfig = {
+      forcePathStyle: opts.forcePathStyle ?? false,
+      maxAttempts: network.maxAttempts,
+      // The SDK's NodeHttpHandler options: requestTimeout runs until the response's headers
+      // (thrown only with throwOnRequestTimeout), socketTimeout whenever the socket is idle.
+      requestHandler: {
+        connectionTimeout: network.connectTimeoutMs,
+        requestTimeout: network.responseTimeoutMs,
+        throwOnRequestTimeout: true,
+        socketTimeout: network.idleTimeoutMs,
+      },
+    };
     if (opts.endpoint) config.endpoint = opts.endpoint;
     if (opts.region) config.region = opts.region;
     if (opts.credentials) config.credentials = { ...opts.credentials };
@@ -380,7 +418,15 @@ export class S3Store implements BackupStore {
         { cause: err },
       );
     }
-    if ((e.code && NETWORK_ERRORS.has(e.code)) || name === 'TimeoutError') {
+    if (name === 'TimeoutError') {
+      const attempts = (e.$metadata as { attempts?: number } | undefined)?.attempts;
+      return new StoreError(
+        `S3 endpoint ${this.endpointText} did not answer in time (${attempts ? `${attempts} attempt(s)` : 'timed out'}: ` +
+          `${(e.message ?? '').replace(/^@smithy\/node-http-handler - /, '')}) while ${action}`,
+        { cause: err },
+      );
+    }
+    if (e.code && NETWORK_ERRORS.has(e.code)) {
       return new StoreError(
         `cannot reach S3 endpoint ${this.endpointText} (${e.code ?? name}) while ${action}`,
         {
@@ -398,6 +444,10 @@ export class S3Store implements BackupStore {
     const detail = [name, e.message].filter((s) => s && s !== 'UnknownError').join(': ');
     return new StoreError(`${this.describe}: ${action} failed: ${detail || 'unknown error'}`, { cause: err });
   }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function isNotFound(err: unknown): boolean {

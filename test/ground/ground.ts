@@ -25,6 +25,10 @@ const versions = JSON.parse(readFileSync(join(here, 'versions.json'), 'utf8')) a
 export interface Ground {
   info: GroundInfo;
   stop(): Promise<void>;
+  /** Send a signal to one server (SIGSTOP freezes it, SIGCONT thaws it); tests of failures. */
+  signal(component: GroundComponent, signal: NodeJS.Signals): void;
+  /** Stop one server (SIGTERM), then start it again with the same flags and data. */
+  restart(component: GroundComponent): Promise<void>;
 }
 
 /**
@@ -38,6 +42,7 @@ export type GroundStarter = (ground: {
   logDir: string;
   log: (line: string) => void;
 }) => Promise<{ stop(): Promise<void> }>;
+export type GroundComponent = 'etcd' | 'versitygw' | 'kube-apiserver' | 'kube-controller-manager';
 
 export interface GroundOptions {
   /**
@@ -150,12 +155,18 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
   const procs: Proc[] = [];
   /** Stopped before the processes, last started first: the node, the starters. */
   const stoppers: (() => Promise<void>)[] = [];
+  /** How each server is known to be ready, for restart(). */
+  const readiness = new Map<string, (p: Proc) => Promise<void>>();
 
   const stop = async (): Promise<void> => {
     const errors: string[] = [];
     for (const s of [...stoppers].reverse())
       await s().catch((err: unknown) => errors.push((err as Error).message));
-    for (const p of [...procs].reverse()) await stopProcess(p);
+    for (const p of [...procs].reverse()) {
+      // A frozen process ignores SIGTERM until it is thawed.
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGCONT');
+      await stopProcess(p);
+    }
     // Never rm -rf through a mount that is still there.
     const mounted = await mountsUnder(dir);
     if (mounted.length > 0) errors.push(`still mounted, ${dir} kept: ${mounted.join(', ')}`);
@@ -275,10 +286,13 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
     });
     procs.push(apiserver);
     const caPath = join(certDir, 'apiserver.crt');
-    await waitFor(apiserver, async () => {
-      if (!existsSync(caPath)) return false;
-      return (await httpsGet(`${apiserverUrl}/readyz`, { ca: await readFile(caPath), token })) === 200;
-    });
+    const apiserverReady = (p: Proc): Promise<void> =>
+      waitFor(p, async () => {
+        if (!existsSync(caPath)) return false;
+        return (await httpsGet(`${apiserverUrl}/readyz`, { ca: await readFile(caPath), token })) === 200;
+      });
+    readiness.set('kube-apiserver', apiserverReady);
+    await apiserverReady(apiserver);
     log(`kube-apiserver ready at ${apiserverUrl}`);
 
     const kubeconfigPath = join(dir, 'kubeconfig');
@@ -314,6 +328,9 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
       throw new Error(`kube-controller-manager exited during start-up:\n${await tail(cm.logPath)}`);
     }
 
+    readiness.set('versitygw', (p) => waitFor(p, () => fetch(s3.endpoint).then((r) => r.status > 0)));
+    readiness.set('etcd', (p) => waitFor(p, () => httpOk(`${etcdUrl}/health`)));
+
     const info: GroundInfo = { kubeconfigPath, apiserverUrl, etcdUrl, s3, workDir };
     if (node) info.node = await node.join(kubeconfigPath);
     // Extension point: the CSI driver and sidecars (issue 11's CSI half) start here, after the
@@ -322,7 +339,26 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
       const started = await start({ info, dir, logDir, log });
       stoppers.push(() => started.stop());
     }
-    return { info, stop };
+    const find = (component: GroundComponent): Proc => {
+      const p = procs.find((x) => x.name === component);
+      if (!p) throw new Error(`no ${component} in this ground`);
+      return p;
+    };
+    return {
+      info,
+      stop,
+      signal: (component, signal) => {
+        find(component).child.kill(signal);
+      },
+      restart: async (component) => {
+        const old = find(component);
+        old.child.kill('SIGCONT');
+        await stopProcess(old);
+        const fresh = startProcess(old.spec);
+        procs[procs.indexOf(old)] = fresh;
+        await readiness.get(component)?.(fresh);
+      },
+    };
   } catch (err) {
     await stop().catch((stopErr: unknown) =>
       log(`stopping after a failed start: ${(stopErr as Error).message}`),

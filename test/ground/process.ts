@@ -19,22 +19,27 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export interface Proc {
-  name: string;
-  child: ChildProcess;
-  logPath: string;
-  exited: Promise<number | null>;
-}
-
-export function startProcess(opts: {
+export interface ProcSpec {
   name: string;
   bin: string;
   args: string[];
   logDir: string;
   env?: Record<string, string>;
-}): Proc {
+}
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  logPath: string;
+  exited: Promise<number | null>;
+  /** How it was started, so a test of failures can restart it the same way. */
+  spec: ProcSpec;
+}
+
+export function startProcess(opts: ProcSpec): Proc {
   const logPath = join(opts.logDir, `${opts.name}.log`);
-  const out = createWriteStream(logPath);
+  // Appended: a restarted server keeps its earlier log above the new one.
+  const out = createWriteStream(logPath, { flags: 'a' });
   const child = spawn(opts.bin, opts.args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: opts.env ? { ...process.env, ...opts.env } : process.env,
@@ -49,7 +54,7 @@ export function startProcess(opts: {
       resolve(null);
     });
   });
-  return { name: opts.name, child, logPath, exited };
+  return { name: opts.name, child, logPath, exited, spec: opts };
 }
 
 export async function tail(path: string, lines = 25): Promise<string> {
