@@ -126,3 +126,27 @@ describe('parsePriorities (Velero --restore-resource-priorities)', () => {
     expect(parsePriorities(formatPriorities(DEFAULT_RESTORE_PRIORITIES))).toEqual(DEFAULT_RESTORE_PRIORITIES);
   });
 });
+
+describe('admission comes last', () => {
+  it('restores webhooks and admission policies after the objects they gate', () => {
+    const tiers = restoreTiers([
+      'validatingwebhookconfigurations.admissionregistration.k8s.io',
+      'mutatingwebhookconfigurations.admissionregistration.k8s.io',
+      'validatingadmissionpolicybindings.admissionregistration.k8s.io',
+      'validatingadmissionpolicies.admissionregistration.k8s.io',
+      'widgets.example.com',
+      'deployments.apps',
+      'namespaces',
+      'packageinstalls.packaging.carvel.dev',
+    ]);
+    expect(tiers).toEqual([
+      ['namespaces'],
+      ['deployments.apps', 'widgets.example.com'],
+      ['packageinstalls.packaging.carvel.dev'],
+      ['validatingadmissionpolicies.admissionregistration.k8s.io'],
+      ['validatingadmissionpolicybindings.admissionregistration.k8s.io'],
+      ['mutatingwebhookconfigurations.admissionregistration.k8s.io'],
+      ['validatingwebhookconfigurations.admissionregistration.k8s.io'],
+    ]);
+  });
+});

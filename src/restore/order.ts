@@ -111,6 +111,33 @@ const LOW: PriorityEntry[] = [
     resource: 'packageinstalls.packaging.carvel.dev',
     reason: 'it goes after workloads, or its controller creates new ones',
   },
+  // lifeboat: admission last. A webhook whose service has no ready endpoints yet (its pods start
+  // after the restore) refuses every request it matches, and a policy judges what it matches;
+  // restored before the objects they gate, they would block or judge the restore itself.
+  {
+    resource: 'validatingadmissionpolicies.admissionregistration.k8s.io',
+    reason: 'admission policies go after the objects they judge, and before their bindings',
+  },
+  {
+    resource: 'validatingadmissionpolicybindings.admissionregistration.k8s.io',
+    reason: 'a binding turns its policy on, after the objects it would judge',
+  },
+  {
+    resource: 'mutatingadmissionpolicies.admissionregistration.k8s.io',
+    reason: 'admission policies go after the objects they would change, and before their bindings',
+  },
+  {
+    resource: 'mutatingadmissionpolicybindings.admissionregistration.k8s.io',
+    reason: 'a binding turns its policy on, after the objects it would change',
+  },
+  {
+    resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io',
+    reason: 'webhooks go after the objects they gate: their backends are not ready during a restore',
+  },
+  {
+    resource: 'validatingwebhookconfigurations.admissionregistration.k8s.io',
+    reason: 'webhooks go after the objects they gate: their backends are not ready during a restore',
+  },
 ];
 
 export const DEFAULT_RESTORE_PRIORITIES: Priorities = {
