@@ -150,3 +150,17 @@ describe('admission comes last', () => {
     ]);
   });
 });
+
+describe('defaults come after what they would default', () => {
+  it('restores LimitRanges after Pods and IngressClasses after Ingresses', () => {
+    const tiers = restoreTiers([
+      'limitranges',
+      'pods',
+      'ingressclasses.networking.k8s.io',
+      'ingresses.networking.k8s.io',
+    ]);
+    const tierOf = (gr: string) => tiers.findIndex((t) => t.includes(gr));
+    expect(tierOf('limitranges')).toBeGreaterThan(tierOf('pods'));
+    expect(tierOf('ingressclasses.networking.k8s.io')).toBeGreaterThan(tierOf('ingresses.networking.k8s.io'));
+  });
+});
