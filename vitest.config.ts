@@ -16,12 +16,27 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          exclude: ['test/cluster-wide/**'],
           environment: 'node',
           globalSetup: ['test/ground/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           // Two cores: the apiserver, etcd and the S3 server share them with the tests.
           maxWorkers: 2,
+        },
+      },
+      {
+        // Tests that disturb the whole cluster (a broken aggregated API stalls every namespace
+        // deletion and makes every backup partial), so they get a ground of their own and run
+        // one file at a time.
+        test: {
+          name: 'cluster-wide',
+          include: ['test/cluster-wide/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/ground/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
         },
       },
     ],

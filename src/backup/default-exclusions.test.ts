@@ -10,7 +10,7 @@ import {
 } from './default-exclusions.js';
 
 describe('non-restorable resources (Velero nonRestorableResources)', () => {
-  it('lists exactly Velero’s resources, each with a reason', () => {
+  it('lists Velero’s resources and the allocation records of v1.34, each with a reason', () => {
     expect(NON_RESTORABLE_RESOURCES.map((entry) => entry.groupResource).sort()).toEqual(
       [
         'backuprepositories.velero.io',
@@ -22,6 +22,9 @@ describe('non-restorable resources (Velero nonRestorableResources)', () => {
         'resticrepositories.velero.io',
         'restores.velero.io',
         'volumeattachments.storage.k8s.io',
+        'ipaddresses.networking.k8s.io',
+        'csistoragecapacities.storage.k8s.io',
+        'resourceslices.resource.k8s.io',
       ].sort(),
     );
     for (const entry of NON_RESTORABLE_RESOURCES) expect(entry.reason.length).toBeGreaterThan(20);
@@ -32,6 +35,9 @@ describe('non-restorable resources (Velero nonRestorableResources)', () => {
     ['events', false],
     ['events.events.k8s.io', false],
     ['volumeattachments.storage.k8s.io', false],
+    ['ipaddresses.networking.k8s.io', false],
+    ['servicecidrs.networking.k8s.io', true],
+    ['leases.coordination.k8s.io', true],
     ['pods', true],
     ['deployments.apps', true],
     ['schedules.velero.io', true],

@@ -13,7 +13,14 @@
 //
 // Restore: Velero never restores the resources below, whatever the spec says
 // (pkg/controller/restore_controller.go `nonRestorableResources`); it adds them to the restore's
-// excludedResources and rejects a restore that names one in includedResources.
+// excludedResources and rejects a restore that names one in includedResources. lifeboat adds
+// (marked `lifeboat:` below) the resources of Kubernetes v1.34 that are records of what the
+// cluster itself allocated or observed, so that a restore does not create them again with the
+// old cluster's values (issue 18). Reviewed against v1.34 and restored as usual: everything a
+// person or an operator declares — including ServiceCIDRs other than the default, Leases other
+// than the control plane's (sanitize.ts skips those object by object), CSIDrivers,
+// VolumeAttributesClasses, DeviceClasses, ResourceClaims and their templates. Resources that
+// cannot be listed or created (bindings, reviews, componentstatuses) never reach an archive.
 import type { KubeObject } from '../kube/types.js';
 
 export interface ResourceExclusion {
@@ -63,6 +70,21 @@ export const NON_RESTORABLE_RESOURCES: readonly ResourceExclusion[] = [
   {
     groupResource: 'backuprepositories.velero.io',
     reason: 'backup repositories (renamed from restic repositories) are managed by Velero',
+  },
+  // lifeboat: allocation records and observations of the cluster.
+  {
+    groupResource: 'ipaddresses.networking.k8s.io',
+    reason:
+      "the apiserver allocates one IPAddress per Service cluster IP; a restored one holds the old cluster's address, which the repair loop removes or which blocks the Service given that address",
+  },
+  {
+    groupResource: 'csistoragecapacities.storage.k8s.io',
+    reason:
+      'CSI drivers publish them from the capacity they report now, per storage class and topology segment',
+  },
+  {
+    groupResource: 'resourceslices.resource.k8s.io',
+    reason: "DRA drivers publish them for each node's devices; the old cluster's devices are not there",
   },
 ];
 

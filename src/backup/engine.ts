@@ -32,7 +32,8 @@ import {
   type BackupPhase,
   type VeleroBackup,
 } from './velero-backup.js';
-import { discoverResources } from './discover.js';
+import { discover } from './discover.js';
+import { unavailableGroupIssues, type UnavailableGroupIssues } from './unavailable-groups.js';
 import { selectResources, type BackupSelection } from './selection.js';
 import { ResourceListSpool } from './resource-list.js';
 
@@ -151,23 +152,26 @@ export async function runBackup(req: BackupRequest, deps: BackupDeps): Promise<B
 
   // Discovery and filter validation happen before any byte is written: a bad filter (unknown
   // resource, invalid selector) is a clear error, and nothing is shown as a backup.
-  const resources = await discoverResources(kube);
+  const api = await discover(kube);
   const clusterNamespaces = await kube.countNamespaces();
   const selection = selectResources(
     req.spec,
-    resources,
+    api.resources,
     clusterNamespaces === undefined ? {} : { clusterNamespaces },
   );
+  const unavailable = unavailableGroupIssues(req.spec, api.unavailableGroupVersions);
 
   const start = clock();
   const runLog = new RunLog(clock);
   runLog.add('info', 'backup started', { backup: req.name, resources: selection.types.length });
   for (const w of selection.warnings) runLog.add('warning', w);
+  for (const w of unavailable.warnings) runLog.add('warning', w);
+  for (const e of unavailable.errors) runLog.add('error', e.message, { resource: e.resource });
 
   const maxRetries = deps.maxRevisionRetries ?? 3;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await attemptBackup({ req, deps, selection, start, runLog, log, attempt });
+      return await attemptBackup({ req, deps, selection, unavailable, start, runLog, log, attempt });
     } catch (err) {
       if (err instanceof RevisionGoneError && attempt <= maxRetries) {
         log.warn(
@@ -197,6 +201,8 @@ interface AttemptContext {
   req: BackupRequest;
   deps: BackupDeps;
   selection: BackupSelection;
+  /** Group-versions discovery could not read: errors or warnings, as the spec chose. */
+  unavailable: UnavailableGroupIssues;
   start: Date;
   runLog: RunLog;
   log: Logger;
@@ -219,6 +225,8 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
   upload.catch((err: unknown) => writer.abort(err instanceof Error ? err : new Error(String(err))));
 
   const state = new ListingState(selection, writer, new ResourceListSpool());
+  state.errors.push(...ctx.unavailable.errors);
+  state.warnings.push(...ctx.unavailable.warnings);
   try {
     await writer.addFile(METADATA_VERSION_PATH, `${BACKUP_FORMAT_VERSION}\n`);
     await listAll({ ctx, revision, state });

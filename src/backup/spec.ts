@@ -32,6 +32,11 @@ export interface BackupSpec extends ResourceFilterSpec {
   /** Go duration, e.g. '720h'. Default 720h. */
   ttl?: string;
   storageLocation?: string;
+  /**
+   * lifeboat extension: what an unavailable API group-version (a broken aggregated API) makes
+   * of the backup — `PartiallyFailed` (the default) or `Warn` (Completed, with a named warning).
+   */
+  unavailableApiGroups?: 'PartiallyFailed' | 'Warn';
 }
 
 export const DEFAULT_TTL = '720h';

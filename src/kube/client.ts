@@ -490,6 +490,25 @@ export class KubeClient {
     });
   }
 
+  /**
+   * JSON merge patch (RFC 7386). For removing a field that another manager owns, which
+   * server-side apply cannot do: `null` deletes a member.
+   */
+  async mergePatch(
+    info: ResourceInfo,
+    ref: { namespace: string; name: string },
+    patch: Record<string, unknown>,
+    opts: { fieldManager: string; dryRun?: boolean },
+  ): Promise<KubeObject> {
+    return this.request<KubeObject>({
+      method: 'PATCH',
+      path: resourcePath(info, ref),
+      query: { fieldManager: opts.fieldManager, dryRun: opts.dryRun ? 'All' : undefined },
+      body: patch,
+      contentType: 'application/merge-patch+json',
+    });
+  }
+
   async delete(info: ResourceInfo, namespace: string, name: string): Promise<void> {
     try {
       await this.request({ method: 'DELETE', path: resourcePath(info, { namespace, name }) });

@@ -78,6 +78,8 @@ export interface BackupTemplate extends Omit<ResourceFilterSpec, 'includeCluster
   /** Go duration; defaulted to DEFAULT_TTL ('720h'). */
   ttl: string;
   storageLocation?: string;
+  /** lifeboat extension; absent means PartiallyFailed. */
+  unavailableApiGroups?: 'PartiallyFailed' | 'Warn';
 }
 
 export interface Retention {

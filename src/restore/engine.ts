@@ -6,7 +6,7 @@ import pLimit from 'p-limit';
 import { gzipSync } from 'node:zlib';
 import type { KubeClient } from '../kube/client.js';
 import { KubeApiError } from '../kube/client.js';
-import type { ResourceInfo } from '../kube/types.js';
+import type { KubeObject, ResourceInfo } from '../kube/types.js';
 import { groupResource } from '../kube/types.js';
 import type { BackupStore } from '../storage/store.js';
 import { assertValidName, restoreLayout } from '../storage/layout.js';
@@ -15,7 +15,7 @@ import { discover } from '../backup/discover.js';
 import type { Logger } from '../observe/logger.js';
 import { silentLogger } from '../observe/logger.js';
 import { RunLog } from '../observe/run-log.js';
-import { assemblePlan, type PlanItem, type RestorePlan } from './plan.js';
+import { assemblePlan, disclosedNames, type PlanItem, type RestorePlan } from './plan.js';
 import type { ObjectSpool } from './spool.js';
 import { atObjectVersion, FIELD_MANAGER, itemKey, prepareRestore } from './prepare.js';
 import { resolveRestoreSource } from './source.js';
@@ -260,7 +260,8 @@ async function executePlan(o: {
   const { planned, deps, runLog } = o;
   const { plan } = planned;
   const resources = new Map(planned.resources);
-  const scrub = (t: string): string => scrubText(t, planned.secretForms);
+  const disclosed = disclosedNames(plan.items);
+  const scrub = (t: string): string => scrubText(t, planned.secretForms, disclosed);
   const limit = pLimit(deps.concurrency ?? 16);
   const outcomes: RestoreItemOutcome[] = [];
   let done = 0;
@@ -318,6 +319,10 @@ async function applyItem(o: {
   }
   const info = atObjectVersion(served, desired.apiVersion);
   try {
+    if (item.rebindVolume) {
+      await rebindVolume({ item, info, desired, deps, policy: o.planned.plan.spec.existingResourcePolicy });
+      return { ...base, result: 'updated' };
+    }
     if (item.action === 'create') {
       try {
         await deps.kube.create(info, desired);
@@ -346,6 +351,30 @@ async function applyItem(o: {
       err instanceof KubeApiError && err.status === 409 ? `conflict: ${err.message}` : errorText(err);
     return { ...base, result: 'failed', message: o.scrub(message) };
   }
+}
+
+/**
+ * A surviving Released volume bound again to its restored claim (volume-binding.ts): claimRef's
+ * uid and resourceVersion belong to the PV controller, and claimRef is a granular struct, so
+ * server-side apply cannot remove them; a merge patch does. Under `update` the backed-up volume
+ * is applied first.
+ */
+async function rebindVolume(o: {
+  item: PlanItem;
+  info: ResourceInfo;
+  desired: KubeObject;
+  deps: RestoreDeps;
+  policy: RestoreSpec['existingResourcePolicy'];
+}): Promise<void> {
+  if (o.policy === 'update') {
+    await o.deps.kube.apply(o.info, o.desired, { fieldManager: FIELD_MANAGER, force: true });
+  }
+  await o.deps.kube.mergePatch(
+    o.info,
+    { namespace: '', name: o.item.name },
+    { spec: { claimRef: { uid: null, resourceVersion: null } } },
+    { fieldManager: FIELD_MANAGER },
+  );
 }
 
 async function waitForCrds(o: {

@@ -126,3 +126,41 @@ describe('parsePriorities (Velero --restore-resource-priorities)', () => {
     expect(parsePriorities(formatPriorities(DEFAULT_RESTORE_PRIORITIES))).toEqual(DEFAULT_RESTORE_PRIORITIES);
   });
 });
+
+describe('admission comes last', () => {
+  it('restores webhooks and admission policies after the objects they gate', () => {
+    const tiers = restoreTiers([
+      'validatingwebhookconfigurations.admissionregistration.k8s.io',
+      'mutatingwebhookconfigurations.admissionregistration.k8s.io',
+      'validatingadmissionpolicybindings.admissionregistration.k8s.io',
+      'validatingadmissionpolicies.admissionregistration.k8s.io',
+      'widgets.example.com',
+      'deployments.apps',
+      'namespaces',
+      'packageinstalls.packaging.carvel.dev',
+    ]);
+    expect(tiers).toEqual([
+      ['namespaces'],
+      ['deployments.apps', 'widgets.example.com'],
+      ['packageinstalls.packaging.carvel.dev'],
+      ['validatingadmissionpolicies.admissionregistration.k8s.io'],
+      ['validatingadmissionpolicybindings.admissionregistration.k8s.io'],
+      ['mutatingwebhookconfigurations.admissionregistration.k8s.io'],
+      ['validatingwebhookconfigurations.admissionregistration.k8s.io'],
+    ]);
+  });
+});
+
+describe('defaults come after what they would default', () => {
+  it('restores LimitRanges after Pods and IngressClasses after Ingresses', () => {
+    const tiers = restoreTiers([
+      'limitranges',
+      'pods',
+      'ingressclasses.networking.k8s.io',
+      'ingresses.networking.k8s.io',
+    ]);
+    const tierOf = (gr: string) => tiers.findIndex((t) => t.includes(gr));
+    expect(tierOf('limitranges')).toBeGreaterThan(tierOf('pods'));
+    expect(tierOf('ingressclasses.networking.k8s.io')).toBeGreaterThan(tierOf('ingresses.networking.k8s.io'));
+  });
+});

@@ -69,7 +69,7 @@ const HIGH: PriorityEntry[] = [
   },
   { resource: 'secrets', reason: 'pods and controllers mount secrets' },
   { resource: 'configmaps', reason: 'pods and controllers mount config maps' },
-  { resource: 'limitranges', reason: 'pods get their defaults and limits when they are created' },
+  // lifeboat: Velero restores limitranges here; they go last instead (see LOW).
   { resource: 'priorityclasses.scheduling.k8s.io', reason: 'pods refer to their priority class' },
   {
     resource: 'pods',
@@ -110,6 +110,44 @@ const LOW: PriorityEntry[] = [
   {
     resource: 'packageinstalls.packaging.carvel.dev',
     reason: 'it goes after workloads, or its controller creates new ones',
+  },
+  // lifeboat: defaults after the objects they would default. A LimitRange fills in resources of
+  // the Pods created after it, the default IngressClass the class of new Ingresses; restored
+  // earlier, they would change restored objects that had no such field in the backup.
+  {
+    resource: 'limitranges',
+    reason: 'restored Pods keep the resources of the backup; Pods created later get the defaults',
+  },
+  {
+    resource: 'ingressclasses.networking.k8s.io',
+    reason: 'a default IngressClass would set ingressClassName on restored Ingresses that had none',
+  },
+  // lifeboat: admission last. A webhook whose service has no ready endpoints yet (its pods start
+  // after the restore) refuses every request it matches, and a policy judges what it matches;
+  // restored before the objects they gate, they would block or judge the restore itself.
+  {
+    resource: 'validatingadmissionpolicies.admissionregistration.k8s.io',
+    reason: 'admission policies go after the objects they judge, and before their bindings',
+  },
+  {
+    resource: 'validatingadmissionpolicybindings.admissionregistration.k8s.io',
+    reason: 'a binding turns its policy on, after the objects it would judge',
+  },
+  {
+    resource: 'mutatingadmissionpolicies.admissionregistration.k8s.io',
+    reason: 'admission policies go after the objects they would change, and before their bindings',
+  },
+  {
+    resource: 'mutatingadmissionpolicybindings.admissionregistration.k8s.io',
+    reason: 'a binding turns its policy on, after the objects it would change',
+  },
+  {
+    resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io',
+    reason: 'webhooks go after the objects they gate: their backends are not ready during a restore',
+  },
+  {
+    resource: 'validatingwebhookconfigurations.admissionregistration.k8s.io',
+    reason: 'webhooks go after the objects they gate: their backends are not ready during a restore',
   },
 ];
 

@@ -81,16 +81,25 @@ describe('renderPlanMarkdown', () => {
     expect(md).toContain('| ConfigMap | `configmaps` | 0 | 1 | 1 | 0 | 0 | 1 | 3 |');
   });
 
-  it('lists the restore order and a section per action with the field diff', () => {
-    expect(md).toContain('1. `namespaces`');
+  it('puts what needs a person first: invalid, then updates with their diff', () => {
+    expect(md).toContain('**Needs attention:** 0 conflicts, 1 invalid, 1 updates, 0 objects with warnings');
     expect(md).toMatch(
-      /## Updates \(1\)\n\n### ConfigMap `shop\/settings`\n\n```diff\n- data.mode: "slow"\n\+ data.mode: "fast"\n```/,
+      /## Updates \(1\)\n\n### ConfigMap `shop\/settings` \(update\)\n\n```diff\n- data.mode: "slow"\n\+ data.mode: "fast"\n```/,
     );
-    expect(md).toMatch(
-      /## Skipped \(1\)\n\n### Pod `shop\/old-pod`\n\nReason: pod has completed \(phase Succeeded\)/,
-    );
-    expect(md).toContain('<details><summary>1 objects already as in the backup</summary>');
     expect(md.indexOf('## Invalid')).toBeLessThan(md.indexOf('## Updates'));
+    expect(md.indexOf('## Updates')).toBeLessThan(md.indexOf('## Everything else'));
+    expect(md.indexOf('## Everything else')).toBeLessThan(md.indexOf('## Summary'));
+    expect(md).toContain('1. `namespaces`');
+  });
+
+  it('folds the rest by namespace and kind, with counts, skip reasons and names only', () => {
+    expect(md).toContain('<details><summary>(cluster-scoped): 1 create</summary>');
+    expect(md).toContain('<details><summary>`shop`: 1 unchanged, 1 skip</summary>');
+    expect(md).toContain('- ConfigMap (`configmaps`): 1 unchanged\n  - unchanged `same`');
+    expect(md).toContain('  - skip `old-pod` — pod has completed (phase Succeeded)');
+    // A create is listed by name; its fields are in the JSON only.
+    expect(md).toContain('  - create `shop`');
+    expect(md).not.toContain('+ metadata.name: "shop"');
   });
 
   it('keeps free text and odd values inert: one line, escaped, fences longer than any backtick run', () => {
@@ -200,7 +209,7 @@ describe('no Secret value in a rendered plan', () => {
   it('still shows which keys change, by fingerprint', () => {
     const md = renderPlanMarkdown(plans[0] as RestorePlan);
     expect(md).toMatch(/- data\.password: "sha256:[0-9a-f]{12}"\n\+ data\.password: "sha256:[0-9a-f]{12}"/);
-    expect(md).toMatch(/\+ stringData\.token: "sha256:[0-9a-f]{12}"/);
+    expect(renderPlanJson(plans[0] as RestorePlan)).toMatch(/"path": "stringData\.token"/);
     expect(md).toContain('Reason: Secret "rejected" is invalid: data\\[k\\]: Invalid value: "sha256:');
   });
 });
@@ -231,5 +240,82 @@ describe('the backup checksum in a plan', () => {
     expect(row(renderPlanMarkdown(plan))).toBe(
       '| Backup checksum | none recorded (lifeboat backup whose checksum was removed; not verified) |',
     );
+  });
+});
+
+describe('renderPlanMarkdown for a large restore', () => {
+  const cms = Array.from({ length: 400 }, (_, i) =>
+    planItem(
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: `cm-${i}`, namespace: `ns-${i % 4}` },
+        data: Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`key-${k}`, `value-${i}-${k}`])),
+      },
+      null,
+      { groupResource: 'configmaps' },
+    ),
+  );
+  const webhook = planItem(
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: 'guard' },
+      webhooks: [],
+    },
+    null,
+    {
+      groupResource: 'validatingwebhookconfigurations.admissionregistration.k8s.io',
+      warnings: ['calls a missing Service'],
+    },
+  );
+  const claim = planItem(
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data', namespace: 'ns-0' },
+      spec: {},
+    },
+    null,
+    { groupResource: 'persistentvolumeclaims', notes: ['binds again to its surviving volume pv-1'] },
+  );
+  const plan = buildPlan({
+    restoreName: 'big',
+    backupName: 'b',
+    backupSha256: 'sha256:1',
+    spec: {},
+    items: [...cms, webhook, claim],
+  });
+  const md = renderPlanMarkdown(plan);
+
+  it('lists objects with warnings or notes before the rest, with their text', () => {
+    expect(md).toContain('**Needs attention:** 0 conflicts, 0 invalid, 0 updates, 1 objects with warnings');
+    expect(md).toMatch(
+      /## Warnings and notes \(2\)[\s\S]*### ValidatingWebhookConfiguration `guard` \(create\)\n\n> Warning: calls a missing Service/,
+    );
+    expect(md).toContain(
+      '### PersistentVolumeClaim `ns-0/data` (create)\n\nNote: binds again to its surviving volume pv-1',
+    );
+    expect(md.indexOf('## Warnings and notes')).toBeLessThan(md.indexOf('## Everything else'));
+  });
+
+  it('counts the creates per namespace and kind instead of listing their fields', () => {
+    expect(md).toContain('<details><summary>`ns-1`: 100 create</summary>');
+    expect(md).toContain('- ConfigMap (`configmaps`): 100 create');
+    expect(md).not.toContain('value-1-1');
+    // One line per object at most, plus the fixed parts: no field lists.
+    expect(md.split('\n').length).toBeLessThan(plan.items.length + 120);
+    expect(renderPlanJson(plan)).toContain('value-1-1');
+  });
+
+  it('says when nothing needs attention', () => {
+    const quiet = buildPlan({
+      restoreName: 'q',
+      backupName: 'b',
+      backupSha256: 's',
+      spec: {},
+      items: cms.slice(0, 2),
+    });
+    expect(renderPlanMarkdown(quiet)).toContain('**Nothing needs attention:**');
   });
 });

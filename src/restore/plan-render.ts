@@ -11,13 +11,15 @@ export function renderPlanJson(plan: RestorePlan): string {
   return `${canonicalJson(plan, 2)}\n`;
 }
 
-const SECTIONS: { action: PlanAction; title: string }[] = [
+/**
+ * What a person must read, in this order, each object in full: what cannot be applied as it
+ * stands, then what changes a live object. A plan for a thousand objects is otherwise a
+ * megabyte of creates nobody reviews (issue 18); those are counted by namespace and kind below.
+ */
+const ATTENTION: { action: PlanAction; title: string }[] = [
   { action: 'conflict', title: 'Conflicts' },
   { action: 'invalid', title: 'Invalid' },
   { action: 'update', title: 'Updates' },
-  { action: 'create', title: 'Creates' },
-  { action: 'skip', title: 'Skipped' },
-  { action: 'unchanged', title: 'Unchanged' },
 ];
 
 export function renderPlanMarkdown(plan: RestorePlan): string {
@@ -30,42 +32,122 @@ export function renderPlanMarkdown(plan: RestorePlan): string {
     '> Merging this pull request approves the plan. lifeboat applies it only if the backup, the spec and',
     '> the cluster still give the same plan hash; otherwise it writes a new plan for review.',
     '',
-    '## Summary',
-    '',
     ...countsTable(['Objects'], [{ cells: ['all'], counts: plan.summary.total }]),
     '',
-    '### By namespace',
+    attentionLine(plan),
+  ];
+  for (const { action, title } of ATTENTION) {
+    const items = plan.items.filter((item) => item.action === action);
+    if (items.length === 0) continue;
+    lines.push('', `## ${title} (${items.length})`, '');
+    for (const item of items) lines.push(...itemDetails(item), '');
+  }
+  const flagged = plan.items.filter(
+    (i) => !ATTENTION.some((a) => a.action === i.action) && (i.warnings?.length || i.notes?.length),
+  );
+  if (flagged.length > 0) {
+    lines.push('', `## Warnings and notes (${flagged.length})`, '');
+    lines.push('Objects created, skipped or left as they are, with something to know about them.', '');
+    for (const item of flagged) lines.push(...itemDetails(item, { diff: false }), '');
+  }
+  lines.push('', '## Everything else, by namespace', '', ...rest(plan));
+  lines.push(
     '',
-    ...countsTable(
-      ['Namespace'],
-      plan.summary.byNamespace.map((row) => ({
-        cells: [row.namespace ? code(row.namespace) : '(cluster-scoped)'],
-        counts: row,
-      })),
+    '## Summary',
+    '',
+    ...folded(
+      `By namespace (${plan.summary.byNamespace.length})`,
+      countsTable(
+        ['Namespace'],
+        plan.summary.byNamespace.map((row) => ({
+          cells: [row.namespace ? code(row.namespace) : '(cluster-scoped)'],
+          counts: row,
+        })),
+      ),
     ),
     '',
-    '### By kind',
-    '',
-    ...countsTable(
-      ['Kind', 'Resource'],
-      plan.summary.byKind.map((row) => ({
-        cells: [escapeMd(row.kind), code(row.groupResource)],
-        counts: row,
-      })),
+    ...folded(
+      `By kind (${plan.summary.byKind.length})`,
+      countsTable(
+        ['Kind', 'Resource'],
+        plan.summary.byKind.map((row) => ({
+          cells: [escapeMd(row.kind), code(row.groupResource)],
+          counts: row,
+        })),
+      ),
     ),
     '',
     '## Restore order',
     '',
     ...plan.tiers.map((tier, i) => `${i + 1}. ${tier.map(code).join(', ')}`),
-  ];
-  for (const { action, title } of SECTIONS) {
-    const items = plan.items.filter((item) => item.action === action);
-    if (items.length === 0) continue;
-    lines.push('', `## ${title} (${items.length})`, '');
-    if (action === 'unchanged') lines.push(...unchangedList(items));
-    else for (const item of items) lines.push(...itemDetails(item), '');
-  }
+    '',
+    'Every object with its fields is in the JSON twin of this plan.',
+  );
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+function attentionLine(plan: RestorePlan): string {
+  const t = plan.summary.total;
+  const flagged = plan.items.filter((i) => i.warnings?.length).length;
+  const parts = [
+    `${t.conflict} conflicts`,
+    `${t.invalid} invalid`,
+    `${t.update} updates`,
+    `${flagged} objects with warnings`,
+  ];
+  return t.conflict + t.invalid + t.update + flagged === 0
+    ? '**Nothing needs attention:** no conflicts, invalid objects, updates or warnings.'
+    : `**Needs attention:** ${parts.join(', ')} (below, in that order).`;
+}
+
+/**
+ * Objects with nothing to review, folded per namespace and counted per kind. Skips keep their
+ * reasons (why something is not restored is worth a glance); creates and unchanged objects are
+ * listed by name only.
+ */
+function rest(plan: RestorePlan): string[] {
+  const quiet = plan.items.filter(
+    (i) => !ATTENTION.some((a) => a.action === i.action) && !i.warnings?.length && !i.notes?.length,
+  );
+  if (quiet.length === 0) return ['Nothing else.'];
+  const byNamespace = new Map<string, PlanItem[]>();
+  for (const item of quiet)
+    byNamespace.set(item.namespace, [...(byNamespace.get(item.namespace) ?? []), item]);
+  const lines: string[] = [];
+  for (const ns of [...byNamespace.keys()].sort()) {
+    const items = byNamespace.get(ns) ?? [];
+    const title = `${ns ? code(ns) : '(cluster-scoped)'}: ${countWords(items)}`;
+    const body: string[] = [];
+    const byKind = new Map<string, PlanItem[]>();
+    for (const item of items) {
+      const key = `${item.kind}\u0000${item.groupResource}`;
+      byKind.set(key, [...(byKind.get(key) ?? []), item]);
+    }
+    for (const key of [...byKind.keys()].sort()) {
+      const list = byKind.get(key) ?? [];
+      const [kind = '', gr = ''] = key.split('\u0000');
+      body.push(`- ${escapeMd(kind)} (${code(gr)}): ${countWords(list)}`);
+      for (const item of list) {
+        const why = item.action === 'skip' && item.reason ? ` — ${escapeMd(item.reason)}` : '';
+        body.push(`  - ${item.action} ${code(item.name)}${why}`);
+      }
+    }
+    lines.push(...folded(title, body), '');
+  }
+  return lines;
+}
+
+function countWords(items: PlanItem[]): string {
+  const counts = new Map<PlanAction, number>();
+  for (const i of items) counts.set(i.action, (counts.get(i.action) ?? 0) + 1);
+  return PLAN_ACTIONS.filter((a) => counts.has(a))
+    .map((a) => `${counts.get(a) ?? 0} ${a}`)
+    .join(', ');
+}
+
+/** GitHub and Gitea render `<details>` folded; the summary line carries the counts. */
+function folded(summary: string, body: string[]): string[] {
+  return [`<details><summary>${summary}</summary>`, '', ...body, '', '</details>'];
 }
 
 function header(plan: RestorePlan): string[] {
@@ -101,11 +183,12 @@ function countsTable(labels: string[], rows: { cells: string[]; counts: ActionCo
   ];
 }
 
-function itemDetails(item: PlanItem): string[] {
-  const lines = [`### ${escapeMd(item.kind)} ${code(itemName(item))}`, ''];
+function itemDetails(item: PlanItem, opts: { diff: boolean } = { diff: true }): string[] {
+  const lines = [`### ${escapeMd(item.kind)} ${code(itemName(item))} (${item.action})`, ''];
   if (item.reason !== undefined) lines.push(`Reason: ${escapeMd(item.reason)}`, '');
   for (const warning of item.warnings ?? []) lines.push(`> Warning: ${escapeMd(warning)}`, '');
-  const diff = diffLines(item);
+  for (const note of item.notes ?? []) lines.push(`Note: ${escapeMd(note)}`, '');
+  const diff = opts.diff ? diffLines(item) : [];
   if (diff.length === 0) return lines.slice(0, -1);
   const fence = fenceFor(diff.join('\n'));
   const block = [`${fence}diff`, ...diff, fence];
@@ -115,16 +198,6 @@ function itemDetails(item: PlanItem): string[] {
     lines.push(`<details><summary>${diff.length} fields</summary>`, '', ...block, '', '</details>');
   } else lines.push(...block);
   return lines;
-}
-
-function unchangedList(items: PlanItem[]): string[] {
-  return [
-    `<details><summary>${items.length} objects already as in the backup</summary>`,
-    '',
-    ...items.map((item) => `- ${escapeMd(item.kind)} ${code(itemName(item))}`),
-    '',
-    '</details>',
-  ];
 }
 
 function diffLines(item: PlanItem): string[] {

@@ -45,6 +45,15 @@ export interface PlanInputItem {
   dryRunError?: string;
   /** Why the object cannot be restored at all (bad archive entry, modifier error, kind not served…). */
   invalidReason?: string;
+  /** Warnings found by looking beyond the object (backends.ts: a webhook's Service is missing). */
+  warnings?: string[];
+  /** What will happen beyond the object itself (volume-binding.ts: which volume a claim gets). */
+  notes?: string[];
+  /**
+   * A surviving Released volume's claimRef.uid, which the restore clears so the volume binds to
+   * its restored claim (volume-binding.ts staleClaimUid). `desired` then holds what to apply.
+   */
+  staleClaimUid?: string;
 }
 
 export interface PlanInput {
@@ -74,6 +83,13 @@ export interface PlanItem {
   /** Why the action is skip, conflict or invalid. */
   reason?: string;
   warnings?: string[];
+  /** What will happen beyond the object itself, for the reviewer (which volume a claim binds to). */
+  notes?: string[];
+  /**
+   * A surviving volume bound again to its restored claim: apply removes the stale
+   * claimRef.uid and resourceVersion (volume-binding.ts), after writing the object under `update`.
+   */
+  rebindVolume?: boolean;
   /** Field differences, Secret values fingerprinted: every leaf for create, the changes for update/skip/conflict. */
   changes?: FieldChange[];
 }
@@ -146,7 +162,7 @@ export function decideItem(
   checkItem(item);
   const decided = decide(item, spec);
   // This object's own Secret values are scrubbed here; assemblePlan scrubs with all of them.
-  const scrub = (text: string) => scrubText(text, ownSecretForms);
+  const scrub = (text: string) => scrubText(text, ownSecretForms, disclosedNames([item]));
   const planItem: Omit<PlanItem, 'tier'> = {
     groupResource: item.groupResource,
     apiVersion: item.apiVersion,
@@ -156,7 +172,10 @@ export function decideItem(
     action: decided.action,
   };
   if (decided.reason !== undefined) planItem.reason = scrub(decided.reason);
-  if (decided.warnings.length > 0) planItem.warnings = decided.warnings.map(scrub);
+  const warnings = [...decided.warnings, ...(item.desired ? (item.warnings ?? []) : [])];
+  if (warnings.length > 0) planItem.warnings = warnings.map(scrub);
+  if (item.desired && item.notes?.length) planItem.notes = item.notes.map(scrub);
+  if (item.staleClaimUid !== undefined && decided.action === 'update') planItem.rebindVolume = true;
   if (decided.entries.length > 0 && item.desired) {
     planItem.changes = toFieldChanges(redactEntries(decided.entries, item.desired));
   }
@@ -177,7 +196,8 @@ export function assemblePlan(header: PlanHeader, decided: DecidedItem[], secretF
   const tierOf = new Map(
     tiers.flatMap((tier, t) => tier.map((gr, position) => [gr, { t, position }] as const)),
   );
-  const scrub = (text: string) => scrubText(text, secretForms);
+  const disclosed = disclosedNames(decided.map((d) => d.item));
+  const scrub = (text: string) => scrubText(text, secretForms, disclosed);
   const ordered = [...decided].sort((x, y) => {
     const a = x.item;
     const b = y.item;
@@ -212,6 +232,22 @@ export function assemblePlan(header: PlanHeader, decided: DecidedItem[], secretF
   };
 }
 
+/**
+ * The names a plan shows in the clear — namespaces, object names, kinds and resources — which
+ * scrubbing leaves standing in messages (redact.ts scrubText) even when a Secret holds one.
+ */
+export function disclosedNames(
+  items: Iterable<Pick<PlanItem, 'groupResource' | 'kind' | 'namespace' | 'name'>>,
+): Set<string> {
+  const names = new Set<string>();
+  for (const i of items) {
+    for (const n of [i.namespace, i.name, i.kind, i.groupResource, i.groupResource.split('.')[0] ?? '']) {
+      if (n !== '') names.add(n);
+    }
+  }
+  return names;
+}
+
 // --- one item ----------------------------------------------------------------------------
 
 interface Decision {
@@ -244,6 +280,7 @@ function decideAction(item: PlanInputItem, spec: RestoreSpec): Decision {
   const managed = clusterManagedReason(item);
   if (managed !== undefined) return { action: 'skip', reason: managed, warnings: [], entries: [] };
 
+  if (item.staleClaimUid !== undefined && live !== null) return rebind({ ...item, desired }, live, spec);
   const entries = diffEntries(desired, live);
   if (live === null) {
     const warnings = createWarnings(item);
@@ -270,6 +307,28 @@ function decideAction(item: PlanInputItem, spec: RestoreSpec): Decision {
 }
 
 /**
+ * A surviving Released volume bound again to its restored claim: an update whatever the
+ * existingResourcePolicy, because the claim cannot bind otherwise; under `none` it changes only
+ * claimRef (desired is volume-binding.ts rebindPatch), under `update` the whole backed-up volume.
+ */
+function rebind(
+  item: PlanInputItem & { desired: KubeObject },
+  live: KubeObject,
+  spec: RestoreSpec,
+): Decision {
+  const entries: DiffEntry[] = [
+    ...(spec.existingResourcePolicy === 'update' ? diffEntries(item.desired, live) : []),
+    { segments: ['spec', 'claimRef', 'uid'], op: 'remove', before: item.staleClaimUid },
+  ];
+  const conflict =
+    spec.existingResourcePolicy === 'update' ? conflictReason(item.groupResource, entries, live) : undefined;
+  if (conflict !== undefined) return { action: 'conflict', reason: conflict, warnings: [], entries };
+  if (item.dryRunError !== undefined)
+    return { action: 'invalid', reason: item.dryRunError, warnings: [], entries };
+  return { action: 'update', warnings: [], entries };
+}
+
+/**
  * Objects every namespace gets from the cluster itself. `kube-root-ca.crt` holds the *new*
  * cluster's CA (the root-ca-cert-publisher rewrites it); restoring the old one would break
  * in-cluster TLS until it is rewritten, so it is never restored. The `default` ServiceAccount is
@@ -278,6 +337,13 @@ function decideAction(item: PlanInputItem, spec: RestoreSpec): Decision {
 function clusterManagedReason(item: PlanInputItem): string | undefined {
   if (item.groupResource === 'configmaps' && item.name === 'kube-root-ca.crt') {
     return "published by the cluster's root-ca-cert-publisher with the new cluster's CA";
+  }
+  if (
+    item.groupResource === 'configmaps' &&
+    item.namespace === 'kube-system' &&
+    item.name === 'extension-apiserver-authentication'
+  ) {
+    return "written by the kube-apiserver at start-up with the new cluster's client CAs";
   }
   return undefined;
 }

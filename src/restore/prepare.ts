@@ -22,6 +22,20 @@ import { decideItem, prepareDesiredObject, type DecidedItem, type PlanInputItem 
 import { mapNamespace } from './namespace-mapping.js';
 import { forEachLiveObject, liveKey, type LiveRead, type LiveRef } from './live-objects.js';
 import { secretValueForms } from './redact.js';
+import {
+  backendsOf,
+  backendWarning,
+  hasReadyEndpoint,
+  type BackendRef,
+  type BackendState,
+} from './backends.js';
+import {
+  claimBinding,
+  rebindPatch,
+  staleClaimUid,
+  volumeNameOf,
+  type VolumeFacts,
+} from './volume-binding.js';
 import { ObjectSpool } from './spool.js';
 import type { RestoreSpec } from './spec.js';
 import type { ArchiveLimits } from '../archive/reader.js';
@@ -45,6 +59,8 @@ export function itemKey(i: { groupResource: string; namespace: string; name: str
 }
 
 const CRDS = 'customresourcedefinitions.apiextensions.k8s.io';
+const PVS = 'persistentvolumes';
+const PVCS = 'persistentvolumeclaims';
 
 /** Which resources Velero restores status for (spec.restoreStatus.included/excludedResources). */
 function restoresStatus(spec: RestoreSpec, gr: string): boolean {
@@ -331,6 +347,16 @@ async function decideAll(o: {
     drafts.filter((d) => d.base.groupResource === CRDS && d.spooled).map((d) => d.base.name),
   );
   const dryRuns = pLimit(o.concurrency);
+  const backendWarnings = backendChecker({
+    kube: o.kube,
+    served: ctx.served,
+    restoredServices: new Set(
+      drafts
+        .filter((d) => d.base.groupResource === 'services' && d.spooled && d.invalidReason === undefined)
+        .map((d) => `${d.base.namespace}/${d.base.name}`),
+    ),
+  });
+  const bindVolumes = volumeBinder({ kube: o.kube, drafts, ctx });
   const finish = async (
     draft: Draft,
     live: LiveRead | undefined,
@@ -338,6 +364,11 @@ async function decideAll(o: {
   ): Promise<void> => {
     const desired = draft.spooled ? ((await ctx.spool.get(draft.key)) ?? null) : null;
     const input = await planInput({ draft, desired, live, namespaceMissing, crdsRestored, o, dryRuns });
+    if (input.desired && input.invalidReason === undefined) {
+      const warnings = await backendWarnings(draft.base.groupResource, input.desired);
+      if (warnings.length > 0) input.warnings = warnings;
+      await bindVolumes(draft, input);
+    }
     const forms = secretValueForms([input.desired, input.live]);
     for (const form of forms) o.secretForms.add(form);
     decided.push(decideItem(input, ctx.spec, forms));
@@ -397,6 +428,114 @@ async function decideAll(o: {
     },
   });
   return decided;
+}
+
+/**
+ * Claims and volumes (volume-binding.ts): a surviving Released volume reserved for a restored
+ * claim is bound again; a restored claim keeps or loses volumeName; both get a note or a
+ * warning. Volumes are decided before claims (the cluster-scoped pass comes first), so the live
+ * volumes read for them are at hand; a claim's volume outside the restore is read once.
+ */
+function volumeBinder(o: {
+  kube: KubeClient;
+  drafts: Draft[];
+  ctx: DraftContext;
+}): (draft: Draft, input: PlanInputItem) => Promise<void> {
+  const { ctx } = o;
+  const ready = (d: Draft, gr: string) =>
+    d.base.groupResource === gr && d.spooled && d.invalidReason === undefined && d.skipReason === undefined;
+  const restoredClaims = new Set(
+    o.drafts.filter((d) => ready(d, PVCS)).map((d) => `${d.base.namespace}/${d.base.name}`),
+  );
+  const facts: VolumeFacts = {
+    restoredVolumes: new Set(o.drafts.filter((d) => ready(d, PVS)).map((d) => d.base.name)),
+    skippedVolumes: new Map(
+      o.drafts
+        .filter((d) => d.base.groupResource === PVS && d.skipReason !== undefined)
+        .map((d) => [d.base.name, d.skipReason ?? '']),
+    ),
+  };
+  const liveVolumes = new Map<string, Promise<KubeObject | null>>();
+  const liveVolume = (name: string): Promise<KubeObject | null> => {
+    let read = liveVolumes.get(name);
+    const info = ctx.served.get(PVS);
+    if (!read) {
+      read = info ? o.kube.get(info, '', name) : Promise.resolve(null);
+      liveVolumes.set(name, read);
+    }
+    return read;
+  };
+  const respool = (draft: Draft, obj: KubeObject) =>
+    ctx.spool.put(draft.key, obj, JSON.stringify(obj).length);
+  return async (draft, input) => {
+    const desired = input.desired;
+    if (!desired) return;
+    if (draft.base.groupResource === PVS) {
+      liveVolumes.set(draft.base.name, Promise.resolve(input.live));
+      const uid = staleClaimUid(desired, input.live, restoredClaims);
+      if (uid === undefined) return;
+      const ref = (desired.spec as { claimRef: { namespace?: string; name?: string } }).claimRef;
+      input.staleClaimUid = uid;
+      input.notes = [
+        `Released by its deleted claim ${ref.namespace ?? ''}/${ref.name ?? ''}: the restore clears claimRef.uid so that the volume binds to the restored claim again, and to no other`,
+      ];
+      if (ctx.spec.existingResourcePolicy !== 'update') {
+        const patch = rebindPatch(desired);
+        input.desired = patch;
+        await respool(draft, patch);
+      }
+      return;
+    }
+    if (draft.base.groupResource !== PVCS || input.live !== null) return;
+    const volume = volumeNameOf(desired);
+    if (volume === undefined) return;
+    const binding = claimBinding(desired, await liveVolume(volume), facts);
+    if (binding.note) input.notes = [...(input.notes ?? []), binding.note];
+    if (binding.warning) input.warnings = [...(input.warnings ?? []), binding.warning];
+    if (!binding.keepVolumeName) {
+      delete (desired.spec as { volumeName?: string }).volumeName;
+      await respool(draft, desired);
+    }
+  };
+}
+
+/**
+ * Warnings for objects that call a Service (backends.ts): whether the restore brings the
+ * Service, or else whether the cluster has it with a ready endpoint. Each Service is read once.
+ */
+function backendChecker(o: {
+  kube: KubeClient;
+  served: Map<string, ResourceInfo>;
+  restoredServices: Set<string>;
+}): (groupResource: string, obj: KubeObject) => Promise<string[]> {
+  const states = new Map<string, Promise<BackendState>>();
+  const stateOf = async (ref: BackendRef): Promise<BackendState> => {
+    const key = `${ref.namespace}/${ref.name}`;
+    if (o.restoredServices.has(key)) return 'restored';
+    const services = o.served.get('services');
+    const slices = o.served.get('endpointslices.discovery.k8s.io');
+    if (!services || !slices) return 'missing';
+    if ((await o.kube.get(services, ref.namespace, ref.name)) === null) return 'missing';
+    const page = await o.kube.list(slices, {
+      namespace: ref.namespace,
+      labelSelector: `kubernetes.io/service-name=${ref.name}`,
+    });
+    return hasReadyEndpoint(page.items) ? 'ready' : 'no-ready-endpoints';
+  };
+  return async (groupResource, obj) => {
+    const warnings: string[] = [];
+    for (const ref of backendsOf(groupResource, obj)) {
+      const key = `${ref.namespace}/${ref.name}`;
+      let state = states.get(key);
+      if (!state) {
+        state = stateOf(ref);
+        states.set(key, state);
+      }
+      const warning = backendWarning(ref, await state);
+      if (warning) warnings.push(warning);
+    }
+    return warnings;
+  };
 }
 
 /** The plan input of one draft, with the dry run where one can tell something. */

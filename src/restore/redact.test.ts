@@ -117,3 +117,37 @@ describe('secret value forms and scrubbing', () => {
     expect(containsSecretValue('nothing here', [s])).toBe(false);
   });
 });
+
+describe('scrubbing leaves names a reader must see', () => {
+  const token = secret(
+    { namespace: b64('shop'), token: b64('eyJhbGciOiJSUzI1NiJ9.payload.sig') },
+    { type: 'kubernetes.io/service-account-token' },
+  );
+
+  it('does not search free text for a token Secret\u2019s namespace', () => {
+    const forms = secretValueForms([token]);
+    expect(forms).not.toContain('shop');
+    expect(forms).toContain('eyJhbGciOiJSUzI1NiJ9.payload.sig');
+  });
+
+  it('keeps a disclosed name that equals a Secret value, and scrubs the value elsewhere', () => {
+    const s = secret({ password: b64('shop-prod') });
+    const text = 'namespaces "shop-prod" not found; password=shop-prod2 and x-shop-prod';
+    const scrubbed = scrubText(text, secretValueForms([s]), ['shop-prod']);
+    expect(scrubbed).toContain('namespaces "shop-prod" not found');
+    expect(scrubbed).not.toContain('shop-prod2');
+    expect(scrubbed).not.toContain('x-shop-prod');
+  });
+
+  it('scrubs a value that only partly overlaps a disclosed name', () => {
+    const s = secret({ password: b64('shop secret') });
+    const scrubbed = scrubText('value "shop secret" in shop', secretValueForms([s]), ['shop']);
+    expect(scrubbed).toBe(`value "${fingerprint('shop secret')}" in shop`);
+  });
+
+  it('replaces overlapping occurrences as one', () => {
+    const s = secret({ a: b64('abcdef'), b: b64('defghi') });
+    const scrubbed = scrubText('x abcdefghi y', secretValueForms([s]));
+    expect(scrubbed).toBe(`x ${fingerprint('abcdefghi')} y`);
+  });
+});

@@ -91,21 +91,35 @@ function mapValues(map: Record<string, unknown>, fn: (v: unknown) => unknown): R
 }
 
 /**
+ * Keys whose values are no secret, so free text is not searched for them: a service-account
+ * token Secret's `namespace` holds the name of the namespace it lives in. Scrubbing that name
+ * from messages turned `namespaces "shop" not found` into `namespaces "sha256:…" not found`,
+ * hiding the one name a reader needs (issue 18). In the Secret itself the value is still
+ * fingerprinted where it stands (redactObject, redactEntries).
+ */
+const PUBLIC_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
+  'kubernetes.io/service-account-token': new Set(['namespace']),
+};
+
+/**
  * Every form in which a Secret's values could appear in text: as stored (base64), decoded, and
  * stringData values with their base64 encoding; the last-applied annotation. Forms shorter than
- * MIN_SCRUB_LENGTH are left out.
+ * MIN_SCRUB_LENGTH, and values of PUBLIC_KEYS, are left out.
  */
 export function secretValueForms(secrets: (KubeObject | null | undefined)[]): string[] {
   const forms = new Set<string>();
   for (const secret of secrets) {
     if (!secret || !isSecret(secret)) continue;
-    for (const value of Object.values(isJsonMap(secret.data) ? secret.data : {})) {
-      if (typeof value !== 'string') continue;
+    const isPublic = PUBLIC_KEYS[typeof secret.type === 'string' ? secret.type : ''];
+    const values = (map: unknown) =>
+      Object.entries(isJsonMap(map) ? map : {})
+        .filter(([k, v]) => typeof v === 'string' && !isPublic?.has(k))
+        .map(([, v]) => v as string);
+    for (const value of values(secret.data)) {
       forms.add(value);
       forms.add(Buffer.from(value, 'base64').toString('utf8'));
     }
-    for (const value of Object.values(isJsonMap(secret.stringData) ? secret.stringData : {})) {
-      if (typeof value !== 'string') continue;
+    for (const value of values(secret.stringData)) {
       forms.add(value);
       forms.add(Buffer.from(value, 'utf8').toString('base64'));
     }
@@ -118,11 +132,53 @@ export function secretValueForms(secrets: (KubeObject | null | undefined)[]): st
     .sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
 }
 
-/** `text` with every form of the Secrets' values replaced by its fingerprint. */
-export function scrubText(text: string, forms: string[]): string {
-  let out = text;
-  for (const form of forms) if (out.includes(form)) out = out.split(form).join(fingerprint(form));
-  return out;
+/** Characters of object names; a disclosed name counts only where none of them adjoins it. */
+const NAME_CHAR = /[A-Za-z0-9._-]/;
+
+/**
+ * `text` with every occurrence of a Secret value form replaced by a fingerprint — except an
+ * occurrence that lies wholly inside a `disclosed` name standing on its own (not part of a longer
+ * word). Disclosed names are those the plan shows in the clear anyway (namespaces, object names,
+ * kinds): a Secret whose value happens to equal one must not blank that name out of an error a
+ * person has to act on, and leaving it reveals nothing the plan does not already show. A form
+ * that only partly overlaps a name is replaced, and overlapping occurrences are replaced as one.
+ */
+export function scrubText(text: string, forms: string[], disclosed: Iterable<string> = []): string {
+  const hits: [number, number][] = [];
+  for (const form of forms) {
+    for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) {
+      hits.push([at, at + form.length]);
+    }
+  }
+  if (hits.length === 0) return text;
+  const spans = disclosedSpans(text, disclosed);
+  const kept = hits
+    .filter(([s, e]) => !spans.some(([a, b]) => a <= s && e <= b))
+    .sort((x, y) => x[0] - y[0] || y[1] - x[1]);
+  let out = '';
+  let pos = 0;
+  for (let i = 0; i < kept.length;) {
+    const [start, firstEnd] = kept[i] as [number, number];
+    let end = firstEnd;
+    for (i++; i < kept.length && (kept[i] as [number, number])[0] < end; i++) {
+      end = Math.max(end, (kept[i] as [number, number])[1]);
+    }
+    out += text.slice(pos, start) + fingerprint(text.slice(start, end));
+    pos = end;
+  }
+  return out + text.slice(pos);
+}
+
+function disclosedSpans(text: string, disclosed: Iterable<string>): [number, number][] {
+  const spans: [number, number][] = [];
+  for (const name of new Set(disclosed)) {
+    if (name === '') continue;
+    for (let at = text.indexOf(name); at !== -1; at = text.indexOf(name, at + 1)) {
+      const end = at + name.length;
+      if (!NAME_CHAR.test(text.charAt(at - 1)) && !NAME_CHAR.test(text.charAt(end))) spans.push([at, end]);
+    }
+  }
+  return spans;
 }
 
 /** Whether any form of the Secrets' values appears in `text` (for leak scans in tests and checks). */

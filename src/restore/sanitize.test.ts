@@ -379,7 +379,7 @@ describe('sanitizeForRestore: volumes', () => {
     expect(out.metadata.annotations).toEqual({ keep: 'k' });
   });
 
-  it('unbinds a PVC: volumeName and the binding annotations go', () => {
+  it('drops the binding annotations of a PVC and keeps its volumeName (volume-binding.ts decides)', () => {
     const annotations = Object.fromEntries(
       [
         'pv.kubernetes.io/bind-completed',
@@ -394,7 +394,7 @@ describe('sanitizeForRestore: volumes', () => {
       spec: { volumeName: 'pv-1', storageClassName: 'fast' },
     });
     const out = restored(pvc, { groupResource: 'persistentvolumeclaims' });
-    expect(out.spec).toEqual({ storageClassName: 'fast' });
+    expect(out.spec).toEqual({ volumeName: 'pv-1', storageClassName: 'fast' });
     expect(out.metadata.annotations).toBeUndefined();
   });
 });
@@ -465,5 +465,103 @@ describe('sanitizeForRestore: deployments', () => {
     expect(restored(input, { groupResource: 'deployments.apps' }).metadata.annotations).toEqual({
       note: 'n',
     });
+  });
+});
+
+describe('sanitizeForRestore: jobs (Velero job_action)', () => {
+  const uidLabels = { 'controller-uid': 'u-1', 'batch.kubernetes.io/controller-uid': 'u-1' };
+  const job = (spec: Record<string, unknown>) => obj('Job', { spec }, 'batch/v1');
+  const template = {
+    metadata: { labels: { ...uidLabels, 'job-name': 'x', 'batch.kubernetes.io/job-name': 'x', app: 'a' } },
+    spec: { containers: [{ name: 'c', image: 'i' }], restartPolicy: 'Never' },
+  };
+
+  it('drops the generated selector and the UID labels of the template', () => {
+    const spec = restored(job({ selector: { matchLabels: uidLabels }, template }), {
+      groupResource: 'jobs.batch',
+    }).spec as { selector?: unknown; template: { metadata: { labels: Record<string, string> } } };
+    expect(spec).not.toHaveProperty('selector');
+    expect(spec.template.metadata.labels).toEqual({
+      'job-name': 'x',
+      'batch.kubernetes.io/job-name': 'x',
+      app: 'a',
+    });
+  });
+
+  it('keeps a selector the user chose (manualSelector: true)', () => {
+    const input = job({ manualSelector: true, selector: { matchLabels: { app: 'a' } }, template });
+    expect(restored(input, { groupResource: 'jobs.batch' }).spec).toEqual(input.spec);
+  });
+});
+
+describe('sanitizeForRestore: what the cluster allocates or renews itself', () => {
+  const lease = (ns: string, name: string, labels: Record<string, string> = {}) =>
+    obj('Lease', { metadata: { namespace: ns, name, labels } }, 'coordination.k8s.io/v1');
+  const leases = { groupResource: 'leases.coordination.k8s.io' };
+
+  it.each<[string, KubeObject, RegExp]>([
+    ['a node lease', lease('kube-node-lease', 'node-1'), /kubelet/],
+    [
+      "an apiserver's identity lease",
+      lease('kube-system', 'apiserver-abc', { 'apiserver.kubernetes.io/identity': 'kube-apiserver' }),
+      /identity/,
+    ],
+    ['the controller-manager leader lease', lease('kube-system', 'kube-controller-manager'), /leader/],
+    ['the scheduler leader lease', lease('kube-system', 'kube-scheduler'), /leader/],
+  ])('skips %s', (_label, input, reason) => {
+    expect(skipped(input, leases)).toMatch(reason);
+  });
+
+  it("restores an operator's leader lease", () => {
+    expect(restored(lease('shop', 'shop-operator-leader'), leases).metadata.name).toBe(
+      'shop-operator-leader',
+    );
+  });
+
+  it('skips the default ServiceCIDR and restores an added one', () => {
+    const cidr = (name: string) =>
+      obj('ServiceCIDR', { metadata: { name, namespace: undefined } }, 'networking.k8s.io/v1');
+    const opts = { groupResource: 'servicecidrs.networking.k8s.io' };
+    expect(skipped(cidr('kubernetes'), opts)).toMatch(/service-cluster-ip-range/);
+    expect(restored(cidr('extra'), opts).metadata.name).toBe('extra');
+  });
+
+  it('skips flow-control objects the apiserver keeps up to date', () => {
+    const fs = (auto: string) =>
+      obj(
+        'FlowSchema',
+        { metadata: { annotations: { 'apf.kubernetes.io/autoupdate-spec': auto } } },
+        'flowcontrol.apiserver.k8s.io/v1',
+      );
+    const opts = { groupResource: 'flowschemas.flowcontrol.apiserver.k8s.io' };
+    expect(skipped(fs('true'), opts)).toMatch(/autoupdate/);
+    expect(restored(fs('false'), opts).kind).toBe('FlowSchema');
+  });
+
+  it('skips the apiserver’s own Service and EndpointSlice in default', () => {
+    const own = (kind: string, apiVersion: string) =>
+      obj(kind, { metadata: { namespace: 'default', name: 'kubernetes' } }, apiVersion);
+    expect(skipped(own('Service', 'v1'), { groupResource: 'services' })).toMatch(/apiserver/);
+    expect(
+      skipped(own('EndpointSlice', 'discovery.k8s.io/v1'), {
+        groupResource: 'endpointslices.discovery.k8s.io',
+      }),
+    ).toMatch(/apiserver/);
+  });
+});
+
+describe('sanitizeForRestore: APIServices', () => {
+  const api = (labels: Record<string, string>) =>
+    obj(
+      'APIService',
+      { metadata: { name: 'v1.apps', namespace: undefined, labels } },
+      'apiregistration.k8s.io/v1',
+    );
+  const opts = { groupResource: 'apiservices.apiregistration.k8s.io' };
+  it('skips those the apiserver registers for its own groups, restores aggregated ones', () => {
+    expect(skipped(api({ 'kube-aggregator.kubernetes.io/automanaged': 'onstart' }), opts)).toMatch(
+      /registered by the apiserver/,
+    );
+    expect(restored(api({}), opts).kind).toBe('APIService');
   });
 });

@@ -78,6 +78,9 @@ export function sanitizeForRestore(obj: KubeObject, opts: SanitizeOptions): Sani
     case 'pods':
       resetPod(out);
       break;
+    case 'jobs.batch':
+      resetJob(out);
+      break;
     case 'deployments.apps':
       // The deployment controller numbers rollouts per cluster and rewrites this on its first
       // sync; the old cluster's number would only show as a difference in every later plan.
@@ -140,12 +143,6 @@ const SKIP_RULES: Record<string, (obj: KubeObject) => string | undefined> = {
     (obj.status as { completionTime?: unknown } | undefined)?.completionTime
       ? 'job has completed'
       : undefined,
-  'endpointslices.discovery.k8s.io': (obj) => {
-    const manager = obj.metadata.labels?.['endpointslice.kubernetes.io/managed-by'];
-    return manager !== undefined && CONTROLLER_MANAGED_SLICES.has(manager)
-      ? `managed by ${manager}, which recreates it from its Service`
-      : undefined;
-  },
   // Velero restores Endpoints (before Services); lifeboat skips those the endpoints controller
   // maintains — it marks them with this annotation — and the apiserver's own default/kubernetes,
   // because they are rebuilt from the new cluster's Pods. Endpoints of selector-less Services
@@ -159,6 +156,26 @@ const SKIP_RULES: Record<string, (obj: KubeObject) => string | undefined> = {
       : undefined;
   },
   secrets: (obj) => tokenSecretSkip(obj),
+  // The apiserver registers an APIService for each group it serves itself (built-in groups and
+  // CRD groups) and marks it so; only aggregated APIs that someone registered are restored.
+  'apiservices.apiregistration.k8s.io': (obj) =>
+    obj.metadata.labels?.['kube-aggregator.kubernetes.io/automanaged'] !== undefined
+      ? 'registered by the apiserver for a group it serves itself'
+      : undefined,
+  'leases.coordination.k8s.io': (obj) => controlPlaneLeaseSkip(obj),
+  // The default ServiceCIDR is made by the apiserver from --service-cluster-ip-range; others are
+  // a person's choice to widen the range and are restored.
+  'servicecidrs.networking.k8s.io': (obj) =>
+    obj.metadata.name === 'kubernetes'
+      ? 'the apiserver creates the default ServiceCIDR from its own --service-cluster-ip-range'
+      : undefined,
+  // The apiserver writes the mandatory and suggested flow-control objects itself and keeps them
+  // current while this annotation is true; a restored copy would be rewritten (or fight it).
+  'flowschemas.flowcontrol.apiserver.k8s.io': (obj) => autoUpdatedFlowControl(obj),
+  'prioritylevelconfigurations.flowcontrol.apiserver.k8s.io': (obj) => autoUpdatedFlowControl(obj),
+  // default/kubernetes points at the apiserver itself and is maintained by it.
+  services: (obj) => apiserverServiceSkip(obj),
+  'endpointslices.discovery.k8s.io': (obj) => apiserverServiceSkip(obj) ?? controllerSliceSkip(obj),
   // restore.go restoreItem, hasDeleteReclaimPolicy: a dynamically provisioned volume without a
   // snapshot is provisioned anew for its restored claim.
   persistentvolumes: (obj) =>
@@ -167,6 +184,50 @@ const SKIP_RULES: Record<string, (obj: KubeObject) => string | undefined> = {
       ? 'reclaim policy Delete and no volume snapshot: its claim provisions a new volume'
       : undefined,
 };
+
+function controllerSliceSkip(obj: KubeObject): string | undefined {
+  const manager = obj.metadata.labels?.['endpointslice.kubernetes.io/managed-by'];
+  return manager !== undefined && CONTROLLER_MANAGED_SLICES.has(manager)
+    ? `managed by ${manager}, which recreates it from its Service`
+    : undefined;
+}
+
+function apiserverServiceSkip(obj: KubeObject): string | undefined {
+  return obj.metadata.namespace === 'default' && obj.metadata.name === 'kubernetes'
+    ? 'maintained by the apiserver, which points it at itself'
+    : undefined;
+}
+
+function autoUpdatedFlowControl(obj: KubeObject): string | undefined {
+  return obj.metadata.annotations?.['apf.kubernetes.io/autoupdate-spec'] === 'true'
+    ? 'the apiserver maintains this flow-control object (apf.kubernetes.io/autoupdate-spec)'
+    : undefined;
+}
+
+/** Leader-election leases of the control plane's own components in kube-system. */
+const CONTROL_PLANE_LEADER_LEASES = new Set([
+  'kube-controller-manager',
+  'kube-scheduler',
+  'cloud-controller-manager',
+]);
+
+/**
+ * Leases that are heartbeats of the cluster's own members: written every few seconds by their
+ * holders, meaningless (or harmful: the update policy rewrote the live apiserver's own lease)
+ * with the old cluster's holders and times. Other leases — an operator's leader election — are
+ * restored like any object.
+ */
+function controlPlaneLeaseSkip(obj: KubeObject): string | undefined {
+  const { namespace, name = '', labels } = obj.metadata;
+  if (namespace === 'kube-node-lease') return "a node's heartbeat, renewed by its kubelet";
+  if (labels?.['apiserver.kubernetes.io/identity'] !== undefined) {
+    return "a kube-apiserver's identity lease, renewed by that apiserver";
+  }
+  if (namespace === 'kube-system' && CONTROL_PLANE_LEADER_LEASES.has(name)) {
+    return `the leader-election lease of ${name}, held by the running control plane`;
+  }
+  return undefined;
+}
 
 /**
  * actions/secret_action.go: a token Secret that the token controller created for a
@@ -348,15 +409,13 @@ function resetPersistentVolume(pv: KubeObject): void {
 }
 
 /**
- * actions/pvc_action.go removePVCAnnotations plus restore.go's volumeName reset. Velero keeps
- * volumeName when it restores the PV as-is; lifeboat always clears it, because a restored Retain
- * PV is pre-bound by its claimRef (above) and the PV controller binds a pre-bound volume to a
- * claim without volumeName before it would provision one, while a skipped Delete PV leaves
- * the claim to dynamic provisioning. selected-node is dropped too: Velero keeps it if the
- * node still exists, which a pure function cannot check; the scheduler sets it again.
+ * actions/pvc_action.go removePVCAnnotations. volumeName stays: whether the claim keeps it
+ * depends on where its volume is — restored, surviving in the cluster, or gone — which
+ * volume-binding.ts decides with the whole restore and the live cluster at hand. selected-node
+ * is dropped: Velero keeps it if the node still exists, which a pure function cannot check; the
+ * scheduler sets it again.
  */
 function resetPersistentVolumeClaim(pvc: KubeObject): void {
-  if (isJsonMap(pvc.spec)) delete pvc.spec.volumeName;
   deleteAnnotations(pvc.metadata, [
     BIND_COMPLETED,
     BOUND_BY_CONTROLLER,
@@ -429,6 +488,28 @@ function resetPod(pod: KubeObject): void {
       if (Array.isArray(c?.volumeMounts)) c.volumeMounts = c.volumeMounts.filter(keep);
     }
   }
+}
+
+// --- jobs ------------------------------------------------------------------------------
+
+/** Labels the apiserver puts on a Job's selector and pod template: its own UID. */
+const JOB_UID_LABELS = ['controller-uid', 'batch.kubernetes.io/controller-uid'];
+
+/**
+ * actions/job_action.go (Velero issue 6711): unless the user chose the selector
+ * (`manualSelector: true`), the apiserver generates it from the Job's UID and refuses a selector
+ * it did not generate ("selector not auto-generated"). The restored Job gets a new UID, so the
+ * UID labels go from the selector and the template and the apiserver generates them again. A
+ * selector left with only the `job-name` labels is dropped whole: those come back with the
+ * same values, and an empty selector would be refused too.
+ */
+function resetJob(job: KubeObject): void {
+  if (!isJsonMap(job.spec) || job.spec.manualSelector === true) return;
+  const spec = job.spec as { selector?: { matchLabels?: Record<string, string> }; template?: unknown };
+  const template = isJsonMap(spec.template) ? spec.template : undefined;
+  const templateLabels = isJsonMap(template?.metadata) ? template.metadata.labels : undefined;
+  if (isJsonMap(templateLabels)) for (const l of JOB_UID_LABELS) delete templateLabels[l];
+  delete spec.selector;
 }
 
 // --- helpers -----------------------------------------------------------------------------
