@@ -23,6 +23,8 @@ import { commitMessage, type PassEvent } from './commit-summary.js';
 import { decideWithNotes, type Action, type RestorePolicy, type SchedulePolicy } from './decide.js';
 import { isDue } from './schedule.js';
 import { SCHEDULE_LABEL, parseScheduledBackupName } from './naming.js';
+import { groupBy } from './backup-index.js';
+import type { VeleroBackup } from '../backup/velero-backup.js';
 import {
   observe,
   planPaths,
@@ -118,6 +120,10 @@ class PassContext {
   private readonly scheduleErrors = new Map<string, string>();
   /** Claims (status/claims/…) this pass released; the status write must not bring them back. */
   private readonly releasedClaims = new Set<string>();
+  /** Each schedule's previous status, parsed once: it does not change during a pass. */
+  private readonly memories = new Map<string, ReturnType<typeof scheduleMemory>>();
+  /** Every location's backups by schedule label; dropped whenever a location's list changes. */
+  private byLabel: Map<string, VeleroBackup[]> | undefined;
 
   constructor(
     private readonly deps: ReconcilerDeps,
@@ -131,6 +137,24 @@ class PassContext {
 
   private get schedules(): BackupScheduleDocument[] {
     return documentsOfKind(this.obs.documents, 'BackupSchedule');
+  }
+
+  private memory(schedule: string): ReturnType<typeof scheduleMemory> {
+    let memory = this.memories.get(schedule);
+    if (memory === undefined) {
+      memory = scheduleMemory(this.obs.existingStatus, schedule);
+      this.memories.set(schedule, memory);
+    }
+    return memory;
+  }
+
+  /** The backups labelled with this schedule name, in every location, in listing order. */
+  private labelled(schedule: string): VeleroBackup[] {
+    this.byLabel ??= groupBy(
+      this.obs.locations.flatMap((l) => l.backups ?? []),
+      (b) => b.metadata.labels?.[SCHEDULE_LABEL],
+    );
+    return this.byLabel.get(schedule) ?? [];
   }
 
   private location(name: string): ObservedLocation | undefined {
@@ -153,12 +177,10 @@ class PassContext {
   /** The backup a Restore reads: its backupName, or its schedule's newest usable backup. */
   private backupOfRestore(doc: RestoreDocument): string | undefined {
     if (doc.spec.backupName) return doc.spec.backupName;
-    const candidates = this.obs.locations
-      .flatMap((l) => l.backups ?? [])
-      .filter(
-        (b) =>
-          b.metadata.labels?.[SCHEDULE_LABEL] === doc.spec.scheduleName && b.status.phase === 'Completed',
-      )
+    // Validation lets no Restore without one of the two through.
+    if (!doc.spec.scheduleName) return undefined;
+    const candidates = this.labelled(doc.spec.scheduleName)
+      .filter((b) => b.status.phase === 'Completed')
       .sort((a, b) => (b.status.startTimestamp ?? '').localeCompare(a.status.startTimestamp ?? ''));
     return candidates[0]?.metadata.name;
   }
@@ -178,7 +200,7 @@ class PassContext {
     });
     const lastBackups: Record<string, Date | undefined> = {};
     for (const d of this.schedules) {
-      const slot = scheduleMemory(this.obs.existingStatus, d.metadata.name).lastSlot;
+      const slot = this.memory(d.metadata.name).lastSlot;
       lastBackups[d.metadata.name] = slot ? new Date(slot) : undefined;
     }
     const oneOffsDone = documentsOfKind(this.obs.documents, 'Backup')
@@ -243,11 +265,10 @@ class PassContext {
    * in the buckets (so the status tree rebuilds from the buckets alone), or now.
    */
   private firstSeen(schedule: string): string {
-    const remembered = scheduleMemory(this.obs.existingStatus, schedule).firstSeen;
+    const remembered = this.memory(schedule).firstSeen;
     if (remembered) return remembered;
-    const starts = this.obs.locations
-      .flatMap((l) => l.backups ?? [])
-      .filter((b) => b.metadata.labels?.[SCHEDULE_LABEL] === schedule && b.status.startTimestamp)
+    const starts = this.labelled(schedule)
+      .filter((b) => b.status.startTimestamp)
       .map((b) => b.status.startTimestamp ?? '')
       .sort();
     return starts[0] ?? this.now.toISOString();
@@ -293,6 +314,7 @@ class PassContext {
     );
     this.recordBackupMetrics(action.schedule, result, (Date.now() - t0) / 1000);
     loc.backups = [...(loc.backups ?? []), result.metadata];
+    this.byLabel = undefined;
     if (action.schedule) {
       this.lastBackups.set(action.schedule, {
         name: action.backupName,
@@ -328,6 +350,7 @@ class PassContext {
     if (loc.readOnly) throw new Error(`refusing to delete from read-only location ${action.location}`);
     await deleteBackup(loc.store, action.backupName);
     loc.backups = (loc.backups ?? []).filter((b) => b.metadata.name !== action.backupName);
+    this.byLabel = undefined;
     this.deps.metrics?.backupsExpired.inc({
       reason: action.type === 'cleanup' ? 'leftover' : (action.reason.split(' ')[0] ?? 'ttl'),
     });
@@ -571,11 +594,10 @@ class PassContext {
 
   private scheduleStatus(d: BackupScheduleDocument): ScheduleStatusInput {
     const name = d.metadata.name;
-    const memory = scheduleMemory(this.obs.existingStatus, name);
-    const fromBucket = this.obs.locations
-      .flatMap((l) => l.backups ?? [])
-      .filter((b) => b.metadata.labels?.[SCHEDULE_LABEL] === name)
-      .sort((a, b) => (b.status.startTimestamp ?? '').localeCompare(a.status.startTimestamp ?? ''))[0];
+    const memory = this.memory(name);
+    const fromBucket = [...this.labelled(name)].sort((a, b) =>
+      (b.status.startTimestamp ?? '').localeCompare(a.status.startTimestamp ?? ''),
+    )[0];
     const last =
       this.lastBackups.get(name) ??
       (fromBucket
