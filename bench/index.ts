@@ -2,12 +2,14 @@
 // (usually its own test ground), measures, prints its figures and says whether they meet
 // their targets. Add a benchmark by adding an entry to `benchmarks`.
 import { backupBenchmark } from './backup.js';
+import { reconcileBenchmark } from './reconcile.js';
 import { restoreBenchmark } from './restore.js';
 import type { Benchmark } from './benchmark.js';
 
 const benchmarks: Record<string, Benchmark> = {
   backup: backupBenchmark,
   restore: restoreBenchmark,
+  reconcile: reconcileBenchmark,
 };
 
 function usage(): string {

@@ -10,8 +10,9 @@ import type { BackupSpec } from '../backup/spec.js';
 import { backupLayout } from '../storage/layout.js';
 import { planExpiry } from './expiry.js';
 import type { ObservedBackup, RetentionPolicy, StoredBackup } from './expiry.js';
+import { LatestBackupIndex } from './backup-index.js';
 import { newestUploadActivity, planAbandonedUploads, type ObservedUpload } from './leftovers.js';
-import { labelValue, parseScheduledBackupName, scheduledBackupName } from './naming.js';
+import { scheduledBackupName } from './naming.js';
 import { isDue, parseCron } from './schedule.js';
 import type { DueDecision } from './schedule.js';
 
@@ -182,8 +183,9 @@ function fullSpec(spec: BackupSpec, location: string): BackupSpec {
 
 function decideSchedules(input: DecideInput, notes: Note[]): BackupAction[] {
   const actions: BackupAction[] = [];
+  const index = new LatestBackupIndex(input.locations.flatMap((l) => l.backups ?? []));
   for (const schedule of input.schedules) {
-    const decided = scheduledBackup(schedule, input);
+    const decided = scheduledBackup(schedule, input, index);
     if (typeof decided === 'string') notes.push({ subject: `schedule/${schedule.name}`, message: decided });
     else actions.push(decided);
   }
@@ -191,13 +193,17 @@ function decideSchedules(input: DecideInput, notes: Note[]): BackupAction[] {
 }
 
 /** The backup a schedule makes this pass, or why it makes none. */
-function scheduledBackup(schedule: SchedulePolicy, input: DecideInput): BackupAction | string {
+function scheduledBackup(
+  schedule: SchedulePolicy,
+  input: DecideInput,
+  index: LatestBackupIndex,
+): BackupAction | string {
   const target = targetLocation(input, schedule.template);
   if ('problem' in target) return target.problem;
   let due: DueDecision;
   let backupName: string | undefined;
   try {
-    due = isDue({ schedule, lastBackupTime: lastBackupOf(schedule.name, input), now: input.now });
+    due = isDue({ schedule, lastBackupTime: lastBackupOf(schedule.name, input, index), now: input.now });
     backupName = due.scheduledFor && scheduledBackupName(schedule.name, due.scheduledFor);
   } catch (err) {
     // A bad expression, zone or name stops this schedule only; the others still run.
@@ -225,33 +231,31 @@ function scheduledBackup(schedule: SchedulePolicy, input: DecideInput): BackupAc
  * its metadata is missing or unreadable, by its name; its time is the slot its name encodes, else
  * its start.
  */
-function lastBackupOf(schedule: string, input: DecideInput): Date | undefined {
-  let latest = input.status.lastBackups[schedule];
-  for (const location of input.locations) {
-    for (const backup of location.backups ?? []) {
-      const parsed = parseScheduledBackupName(backup.name);
-      const labelled = backup.schedule === schedule || backup.schedule === labelValue(schedule);
-      const named = backup.schedule === undefined && parsed?.schedule === schedule;
-      if (!labelled && !named) continue;
-      const at = (parsed?.schedule === schedule ? parsed.at : undefined) ?? backup.startTime;
-      if (at !== undefined && (latest === undefined || at.getTime() > latest.getTime())) latest = at;
-    }
-  }
-  return latest;
+function lastBackupOf(schedule: string, input: DecideInput, index: LatestBackupIndex): Date | undefined {
+  const recorded = input.status.lastBackups[schedule];
+  const stored = index.latest(schedule);
+  if (stored === undefined) return recorded;
+  return recorded === undefined || stored.getTime() > recorded.getTime() ? stored : recorded;
 }
 
 /** A one-off Backup runs once: done when status says so or its backup is in a listed location. */
 function decideOneOffs(input: DecideInput, notes: Note[]): BackupAction[] {
   const actions: BackupAction[] = [];
+  const done = new Set(input.status.oneOffsDone);
+  // Where each backup is: the first location that lists it.
+  const foundIn = new Map<string, string>();
+  for (const location of input.locations) {
+    for (const b of location.backups ?? []) if (!foundIn.has(b.name)) foundIn.set(b.name, location.name);
+  }
   for (const backup of input.backups) {
     const subject = `backup/${backup.name}`;
-    if (input.status.oneOffsDone.includes(backup.name)) {
+    if (done.has(backup.name)) {
       notes.push({ subject, message: 'done: status records that it ran' });
       continue;
     }
-    const found = input.locations.find((l) => l.backups?.some((b) => b.name === backup.name));
+    const found = foundIn.get(backup.name);
     if (found !== undefined) {
-      notes.push({ subject, message: `done: backup ${backup.name} exists in ${found.name}` });
+      notes.push({ subject, message: `done: backup ${backup.name} exists in ${found}` });
       continue;
     }
     const target = targetLocation(input, backup.spec);

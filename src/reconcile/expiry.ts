@@ -11,7 +11,9 @@
 // read-only location and a backup a pending Restore needs are never deleted; each is reported
 // as kept with the reason.
 import { formatDuration } from '../util/duration.js';
-import { labelValue, parseScheduledBackupName } from './naming.js';
+import { memoize } from '../util/memo.js';
+import { groupBy, labelledWith } from './backup-index.js';
+import { parseScheduledBackupName } from './naming.js';
 import { assertTimeZone, DEFAULT_TIME_ZONE } from './schedule.js';
 
 /** Velero's backup phases (velero pkg/apis/velero/v1/backup_types.go). */
@@ -237,14 +239,14 @@ function applyRetention(input: {
   schedules: readonly ScheduleRetention[];
 }): Map<string, RetentionOutcome> {
   const outcomes = new Map<string, RetentionOutcome>();
+  // Only restorable backups are governed by retention; grouped by label once, not per schedule.
+  const byLabel = groupBy(input.backups, (b) => (restorable(b) ? b.schedule : undefined));
   for (const schedule of input.schedules) {
     const policy = activePolicy(schedule);
     if (policy === undefined) continue;
     const keyOf = periodKeyFunction(schedule.timeZone ?? DEFAULT_TIME_ZONE);
-    const ofSchedule = input.backups.filter((b) => belongsTo(b, schedule.schedule));
-    const locations = new Set(ofSchedule.map((b) => b.location));
-    for (const location of locations) {
-      const group = ofSchedule.filter((b) => b.location === location);
+    const byLocation = groupBy(labelledWith(byLabel, schedule.schedule), (b) => b.location);
+    for (const group of byLocation.values()) {
       for (const [k, outcome] of retainGroup(group, { schedule, policy, keyOf })) outcomes.set(k, outcome);
     }
   }
@@ -360,10 +362,9 @@ function describePolicy(policy: RetentionPolicy): string {
     .join(', ');
 }
 
-/** Only restorable backups of this schedule are governed by its retention. */
-function belongsTo(backup: ObservedBackup, schedule: string): boolean {
-  if (!backup.readable || backup.phase === undefined || !RESTORABLE.has(backup.phase)) return false;
-  return backup.schedule === schedule || backup.schedule === labelValue(schedule);
+/** Retention governs the backups that can be restored from, and only those that were read. */
+function restorable(backup: ObservedBackup): boolean {
+  return backup.readable && backup.phase !== undefined && RESTORABLE.has(backup.phase);
 }
 
 /** When the backup was taken: its start, else the slot its name encodes. */
@@ -387,12 +388,7 @@ export function periodKeys(at: Date, timeZone: string): PeriodKeys {
 
 function periodKeyFunction(timeZone: string): (at: Date) => PeriodKeys {
   assertTimeZone(timeZone);
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-  });
+  const format = dayFormat(timeZone);
   return (at) => {
     const parts = format.formatToParts(at);
     const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
@@ -400,6 +396,11 @@ function periodKeyFunction(timeZone: string): (at: Date) => PeriodKeys {
     return { day: `${y}-${pad(m)}-${pad(d)}`, week: isoWeek({ y, m, d }), month: `${y}-${pad(m)}` };
   };
 }
+
+const dayFormat = memoize(
+  (timeZone) =>
+    new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' }),
+);
 
 /** ISO 8601: weeks start on Monday; week 1 is the one holding the year's first Thursday. */
 function isoWeek(date: { y: number; m: number; d: number }): string {

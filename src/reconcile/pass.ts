@@ -23,6 +23,8 @@ import { commitMessage, recoveredEvents, type PassEvent } from './commit-summary
 import { decideWithNotes, type Action, type RestorePolicy, type SchedulePolicy } from './decide.js';
 import { isDue } from './schedule.js';
 import { SCHEDULE_LABEL, parseScheduledBackupName } from './naming.js';
+import { groupBy } from './backup-index.js';
+import type { VeleroBackup } from '../backup/velero-backup.js';
 import {
   observe,
   planPaths,
@@ -140,6 +142,10 @@ class PassContext {
   private readonly releasedClaims = new Set<string>();
   /** Clean-ups this pass made, for status/cleanups.yaml. */
   private readonly cleanups: CleanupRecord[] = [];
+  /** Each schedule's previous status, parsed once: it does not change during a pass. */
+  private readonly memories = new Map<string, ReturnType<typeof scheduleMemory>>();
+  /** Every location's backups by schedule label; dropped whenever a location's list changes. */
+  private byLabel: Map<string, VeleroBackup[]> | undefined;
 
   constructor(
     private readonly deps: ReconcilerDeps,
@@ -153,6 +159,24 @@ class PassContext {
 
   private get schedules(): BackupScheduleDocument[] {
     return documentsOfKind(this.obs.documents, 'BackupSchedule');
+  }
+
+  private memory(schedule: string): ReturnType<typeof scheduleMemory> {
+    let memory = this.memories.get(schedule);
+    if (memory === undefined) {
+      memory = scheduleMemory(this.obs.existingStatus, schedule);
+      this.memories.set(schedule, memory);
+    }
+    return memory;
+  }
+
+  /** The backups labelled with this schedule name, in every location, in listing order. */
+  private labelled(schedule: string): VeleroBackup[] {
+    this.byLabel ??= groupBy(
+      this.obs.locations.flatMap((l) => l.backups ?? []),
+      (b) => b.metadata.labels?.[SCHEDULE_LABEL],
+    );
+    return this.byLabel.get(schedule) ?? [];
   }
 
   private location(name: string): ObservedLocation | undefined {
@@ -175,12 +199,10 @@ class PassContext {
   /** The backup a Restore reads: its backupName, or its schedule's newest usable backup. */
   private backupOfRestore(doc: RestoreDocument): string | undefined {
     if (doc.spec.backupName) return doc.spec.backupName;
-    const candidates = this.obs.locations
-      .flatMap((l) => l.backups ?? [])
-      .filter(
-        (b) =>
-          b.metadata.labels?.[SCHEDULE_LABEL] === doc.spec.scheduleName && b.status.phase === 'Completed',
-      )
+    // Validation lets no Restore without one of the two through.
+    if (!doc.spec.scheduleName) return undefined;
+    const candidates = this.labelled(doc.spec.scheduleName)
+      .filter((b) => b.status.phase === 'Completed')
       .sort((a, b) => (b.status.startTimestamp ?? '').localeCompare(a.status.startTimestamp ?? ''));
     return candidates[0]?.metadata.name;
   }
@@ -200,7 +222,7 @@ class PassContext {
     });
     const lastBackups: Record<string, Date | undefined> = {};
     for (const d of this.schedules) {
-      const slot = scheduleMemory(this.obs.existingStatus, d.metadata.name).lastSlot;
+      const slot = this.memory(d.metadata.name).lastSlot;
       lastBackups[d.metadata.name] = slot ? new Date(slot) : undefined;
     }
     const oneOffsDone = documentsOfKind(this.obs.documents, 'Backup')
@@ -266,11 +288,10 @@ class PassContext {
    * in the buckets (so the status tree rebuilds from the buckets alone), or now.
    */
   private firstSeen(schedule: string): string {
-    const remembered = scheduleMemory(this.obs.existingStatus, schedule).firstSeen;
+    const remembered = this.memory(schedule).firstSeen;
     if (remembered) return remembered;
-    const starts = this.obs.locations
-      .flatMap((l) => l.backups ?? [])
-      .filter((b) => b.metadata.labels?.[SCHEDULE_LABEL] === schedule && b.status.startTimestamp)
+    const starts = this.labelled(schedule)
+      .filter((b) => b.status.startTimestamp)
       .map((b) => b.status.startTimestamp ?? '')
       .sort();
     return starts[0] ?? this.now.toISOString();
@@ -319,6 +340,7 @@ class PassContext {
     );
     this.recordBackupMetrics(action.schedule, result, (Date.now() - t0) / 1000);
     loc.backups = [...(loc.backups ?? []), result.metadata];
+    this.byLabel = undefined;
     if (action.schedule) {
       this.lastBackups.set(action.schedule, {
         name: action.backupName,
@@ -367,6 +389,7 @@ class PassContext {
         reason: action.reason,
       });
     }
+    this.byLabel = undefined;
     this.deps.metrics?.backupsExpired.inc({
       reason: action.type === 'cleanup' ? 'leftover' : (action.reason.split(' ')[0] ?? 'ttl'),
     });
@@ -669,11 +692,10 @@ class PassContext {
 
   private scheduleStatus(d: BackupScheduleDocument): ScheduleStatusInput {
     const name = d.metadata.name;
-    const memory = scheduleMemory(this.obs.existingStatus, name);
-    const fromBucket = this.obs.locations
-      .flatMap((l) => l.backups ?? [])
-      .filter((b) => b.metadata.labels?.[SCHEDULE_LABEL] === name)
-      .sort((a, b) => (b.status.startTimestamp ?? '').localeCompare(a.status.startTimestamp ?? ''))[0];
+    const memory = this.memory(name);
+    const fromBucket = [...this.labelled(name)].sort((a, b) =>
+      (b.status.startTimestamp ?? '').localeCompare(a.status.startTimestamp ?? ''),
+    )[0];
     const last =
       this.lastBackups.get(name) ??
       (fromBucket

@@ -4,6 +4,7 @@
 // cron slot after the last backup, and missed runs are not replayed — a schedule that missed
 // several slots runs once.
 import { CronExpressionParser } from 'cron-parser';
+import { memoize } from '../util/memo.js';
 
 export class ScheduleError extends Error {
   constructor(message: string) {
@@ -44,6 +45,10 @@ export interface CronSchedule {
 
 /** Throws a ScheduleError unless `timeZone` is an IANA zone this runtime knows. */
 export function assertTimeZone(timeZone: string): void {
+  checkTimeZone(timeZone);
+}
+
+const checkTimeZone = memoize((timeZone) => {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone });
   } catch {
@@ -51,7 +56,7 @@ export function assertTimeZone(timeZone: string): void {
       `unknown time zone ${JSON.stringify(timeZone)}: use an IANA name like "Europe/Berlin"`,
     );
   }
-}
+});
 
 /**
  * Validate a cron expression and resolve its zone. Accepts five fields, the descriptors above,
@@ -59,6 +64,15 @@ export function assertTimeZone(timeZone: string): void {
  * caller adds the file and field.
  */
 export function parseCron(cron: string, timeZone?: string): CronSchedule {
+  return parseCronOnce(JSON.stringify([cron, timeZone ?? null]));
+}
+
+const parseCronOnce = memoize((key) => {
+  const [cron, timeZone] = JSON.parse(key) as [string, string | null];
+  return Object.freeze(readCron(cron, timeZone ?? undefined));
+});
+
+function readCron(cron: string, timeZone: string | undefined): CronSchedule {
   const quoted = JSON.stringify(cron);
   let text = cron.trim();
   let zone = timeZone;
@@ -236,13 +250,17 @@ function referenceTime(
 function describeSlot(at: Date, cron: CronSchedule): string {
   const utc = at.toISOString().replace('.000Z', 'Z');
   if (cron.timeZone === 'UTC') return utc;
-  const local = new Intl.DateTimeFormat('sv-SE', {
-    timeZone: cron.timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-  }).format(at);
-  return `${utc} (${local} ${cron.timeZone})`;
+  return `${utc} (${localTimeFormat(cron.timeZone).format(at)} ${cron.timeZone})`;
 }
+
+const localTimeFormat = memoize(
+  (timeZone) =>
+    new Intl.DateTimeFormat('sv-SE', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+    }),
+);

@@ -3,6 +3,7 @@
 // other extensions; we accept what Velero's cron library (robfig/cron ParseStandard) accepts, so
 // schedules mean the same in both, and reject the rest with a message saying what to write.
 import { CronExpressionParser } from 'cron-parser';
+import { memoize } from '../../util/memo.js';
 import { issue } from '../issue.js';
 import type { Issue } from '../issue.js';
 import type { BackupScheduleSpec } from '../types.js';
@@ -10,6 +11,11 @@ import type { BackupScheduleSpec } from '../types.js';
 import { CRON_MACROS } from '../../reconcile/schedule.js';
 
 export function cronScheduleError(schedule: string, timeZone: string): string | undefined {
+  return cronErrorOnce(JSON.stringify([schedule, timeZone]));
+}
+
+const cronErrorOnce = memoize((key): string | undefined => {
+  const [schedule, timeZone] = JSON.parse(key) as [string, string];
   const trimmed = schedule.trim();
   if (trimmed === '') return 'must not be empty';
   if (/^(CRON_)?TZ=/.test(trimmed))
@@ -32,7 +38,7 @@ export function cronScheduleError(schedule: string, timeZone: string): string | 
     return `is not a valid cron expression: ${(error as Error).message}`;
   }
   return undefined;
-}
+});
 
 function macroError(macro: string): string | undefined {
   if (macro in CRON_MACROS) return undefined;
@@ -46,6 +52,11 @@ function macroError(macro: string): string | undefined {
  * depend on the machine running lifeboat), and names are case-sensitive as in Go's tz database.
  */
 export function timeZoneError(timeZone: string): string | undefined {
+  return zoneErrorOnce(timeZone);
+}
+
+// Every schedule of a repository names one of a few zones; each check builds an Intl object.
+const zoneErrorOnce = memoize((timeZone): string | undefined => {
   if (timeZone.toLowerCase() === 'local') {
     return 'is not allowed: name the zone explicitly (Local would depend on the machine), for example "UTC"';
   }
@@ -59,7 +70,7 @@ export function timeZoneError(timeZone: string): string | undefined {
     return `is misspelt: names are case-sensitive, write "${resolved}"`;
   }
   return undefined;
-}
+});
 
 export function scheduleIssues(spec: BackupScheduleSpec): Issue[] {
   const issues: Issue[] = [];
