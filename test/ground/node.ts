@@ -317,7 +317,11 @@ export function startNode(opts: NodeOptions): GroundNode {
 
     const tarballs = await opts.images;
     const t0 = Date.now();
-    await Promise.all(tarballs.map((t) => ctr(paths.socket, ['images', 'import', t.path])));
+    await Promise.all(
+      tarballs.map((t) =>
+        ctr(paths.socket, ['images', 'import', ...(t.unpack ? [] : ['--no-unpack']), t.path]),
+      ),
+    );
     const listed = await ctr(paths.socket, ['images', 'ls', '-q']);
     const missing = tarballs.filter((t) => !listed.split('\n').includes(t.name));
     if (missing.length > 0) {
