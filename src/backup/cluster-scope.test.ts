@@ -276,3 +276,32 @@ describe('Namespaces of included objects', () => {
     expect([...c.namespacesWithItems()]).toEqual(['shop']);
   });
 });
+
+describe('ClusterRoles of included RoleBindings', () => {
+  const roleBinding = (name: string, kind: string, role: string): KubeObject => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name, namespace: 'shop' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind, name: role },
+    subjects: [{ kind: 'User', name: 'alice' }],
+  });
+  const RB = 'rolebindings.rbac.authorization.k8s.io';
+
+  it('adds the ClusterRole a RoleBinding refers to, not a Role', () => {
+    // No CRDs known: rbac.authorization.k8s.io is a built-in group.
+    const c = collector(LIMITED, { customResourceDefinitions: [] });
+    c.add(roleBinding('shop-editors', 'ClusterRole', 'shop-editor'), RB);
+    c.add(roleBinding('readers', 'Role', 'reader'), RB);
+    expect(keys(c)).toEqual(['clusterroles.rbac.authorization.k8s.io/shop-editor', 'namespaces/shop']);
+    expect(c.dependencies()[0]?.reason).toBe('role of RoleBinding shop/shop-editors');
+  });
+
+  it('respects a filter that excludes ClusterRoles', () => {
+    const c = collector(
+      { ...LIMITED, excludedResources: ['clusterroles'] },
+      { customResourceDefinitions: [] },
+    );
+    c.add(roleBinding('shop-editors', 'ClusterRole', 'shop-editor'), RB);
+    expect(keys(c)).toEqual(['namespaces/shop']);
+  });
+});

@@ -7,6 +7,9 @@
 //     (pkg/backup/actions/backup_pv_action.go PVCAction).
 //   - ServiceAccount → every ClusterRoleBinding with that account as a subject, and the
 //     ClusterRole each such binding refers to (pkg/backup/actions/service_account_action.go).
+//   - RoleBinding → the ClusterRole it refers to (roleRef kind ClusterRole): a namespace's
+//     permissions are often granted through a shared ClusterRole, and without it the restored
+//     binding grants nothing (issue 18).
 //   - A custom resource → its CustomResourceDefinition, named `<plural>.<group>`; Velero does
 //     this after the items are written, and only when the CRD type is neither included nor
 //     excluded by the filters (pkg/backup/backup.go backupCRD and its caller).
@@ -188,6 +191,11 @@ export function createClusterDependencyCollector(
       const volume = boundVolumeName(obj);
       if (volume && allowsPersistentVolumes) {
         record(PERSISTENT_VOLUMES, volume, `bound to PersistentVolumeClaim ${namespace}/${name}`);
+      }
+    } else if (type === 'rolebindings.rbac.authorization.k8s.io') {
+      const roleRef = obj.roleRef as { kind?: unknown; name?: unknown } | undefined;
+      if (allowsRoles && roleRef?.kind === 'ClusterRole' && typeof roleRef.name === 'string') {
+        record(CLUSTER_ROLES, roleRef.name, `role of RoleBinding ${namespace}/${name}`);
       }
     } else if (type === 'serviceaccounts') {
       const account = `${namespace}/${name}`;

@@ -460,3 +460,28 @@ describe('canonicalJson', () => {
     );
   });
 });
+
+describe('buildPlan: live labels and annotations the backup does not have', () => {
+  it('notes them on an unchanged or updated object, leaving out those controllers set', () => {
+    const desired = cm('settings', { a: 'b' });
+    const live = asLive(desired, (o) => {
+      o.metadata.labels = { ...o.metadata.labels, team: 'blue', 'velero.io/restore-name': 'x' };
+      o.metadata.annotations = { 'deployment.kubernetes.io/revision': '3', owner: 'alice' };
+    });
+    for (const spec of [{}, { existingResourcePolicy: 'update' as const }]) {
+      const [planned] = buildPlan(input([item(desired, live)], spec)).items;
+      expect(planned).toMatchObject({
+        action: 'unchanged',
+        notes: [
+          'the live object has labels the backup does not (team); the restore leaves them in place',
+          'the live object has annotations the backup does not (owner); the restore leaves them in place',
+        ],
+      });
+    }
+  });
+
+  it('says nothing when the live object has no extra keys', () => {
+    const desired = cm('settings', { a: 'b' });
+    expect(buildPlan(input([item(desired, asLive(desired))])).items[0]?.notes).toBeUndefined();
+  });
+});

@@ -174,7 +174,8 @@ export function decideItem(
   if (decided.reason !== undefined) planItem.reason = scrub(decided.reason);
   const warnings = [...decided.warnings, ...(item.desired ? (item.warnings ?? []) : [])];
   if (warnings.length > 0) planItem.warnings = warnings.map(scrub);
-  if (item.desired && item.notes?.length) planItem.notes = item.notes.map(scrub);
+  const notes = [...(item.desired ? (item.notes ?? []) : []), ...extraMetadataNotes(item, decided.action)];
+  if (notes.length > 0) planItem.notes = notes.map(scrub);
   if (item.staleClaimUid !== undefined && decided.action === 'update') planItem.rebindVolume = true;
   if (decided.entries.length > 0 && item.desired) {
     planItem.changes = toFieldChanges(redactEntries(decided.entries, item.desired));
@@ -304,6 +305,44 @@ function decideAction(item: PlanInputItem, spec: RestoreSpec): Decision {
   if (item.dryRunError !== undefined)
     return { action: 'invalid', reason: item.dryRunError, warnings: [], entries };
   return { action: 'update', warnings: [], entries };
+}
+
+/**
+ * Keys the cluster's own controllers put on live objects; their absence from a backup says
+ * nothing about what a person changed.
+ */
+const CONTROLLER_METADATA_PREFIXES = [
+  'deployment.kubernetes.io/',
+  'pv.kubernetes.io/',
+  'volume.kubernetes.io/',
+  'volume.beta.kubernetes.io/',
+  'endpoints.kubernetes.io/',
+  'kubernetes.io/metadata.name',
+  'lifeboat.dev/',
+  'velero.io/',
+];
+
+/**
+ * Labels and annotations on the live object that the backup does not have. The comparison is a
+ * subset one (diff.ts: what the restore would write), so they are no difference and the restore
+ * leaves them in place, even under `update`; the plan says so, or they would go unseen.
+ */
+function extraMetadataNotes(item: PlanInputItem, action: PlanAction): string[] {
+  const { desired, live } = item;
+  if (!desired || !live || !['unchanged', 'update', 'skip'].includes(action)) return [];
+  const notes: string[] = [];
+  for (const field of ['labels', 'annotations'] as const) {
+    const wanted = desired.metadata[field] ?? {};
+    const extra = Object.keys(live.metadata[field] ?? {})
+      .filter((k) => !(k in wanted) && !CONTROLLER_METADATA_PREFIXES.some((p) => k.startsWith(p)))
+      .sort();
+    if (extra.length > 0) {
+      notes.push(
+        `the live object has ${field} the backup does not (${extra.join(', ')}); the restore leaves them in place`,
+      );
+    }
+  }
+  return notes;
 }
 
 /**
