@@ -25,6 +25,7 @@ interface RepoFlags {
   statusBranch?: string;
   restoreBranches: string;
   dataDir: string;
+  leftoverGrace?: string;
 }
 
 function addRepoOptions(cmd: Command): Command {
@@ -41,7 +42,12 @@ function addRepoOptions(cmd: Command): Command {
     .option('--branch <name>', 'the branch people merge into', 'main')
     .option('--status-branch <name>', 'write status to this branch instead of --branch')
     .option('--restore-branches <glob>', 'review branches that may propose restores', 'restore/*')
-    .option('--data-dir <dir>', 'relative local storage locations resolve against this directory', '.');
+    .option('--data-dir <dir>', 'relative local storage locations resolve against this directory', '.')
+    .option(
+      '--leftover-grace <duration>',
+      'how long a half-written backup or an unfinished upload must be idle before it is cleaned up',
+      '1h',
+    );
 }
 
 /** Put the token into an HTTPS URL (kept out of logs by the working copy's URL sanitizing). */
@@ -79,7 +85,14 @@ function reconcilerDeps(ctx: CliContext, flags: RepoFlags, wc: WorkingCopy): Rec
     log: ctx.log,
     localRoot: resolve(flags.dataDir),
     restoreBranches: flags.restoreBranches,
+    ...(flags.leftoverGrace ? { leftoverGraceMs: leftoverGraceMs(flags.leftoverGrace) } : {}),
   };
+}
+
+function leftoverGraceMs(text: string): number {
+  const ms = parseDuration(text);
+  if (ms <= 0) throw new UsageError('--leftover-grace must be positive');
+  return ms;
 }
 
 export function reconcileCommand(): Command {
@@ -247,7 +260,8 @@ export function auditCommand(): Command {
           throw new UsageError(`--since ${flags.since}: not a date`);
         const options = { ...(since ? { since } : {}), ...(flags.restore ? { restore: flags.restore } : {}) };
         let events = await auditEvents(wc, options);
-        if (flags.bucket) {
+        // Backups only: an audit of one restore has nothing to add from the bucket.
+        if (flags.bucket && !flags.restore) {
           const listing = await bucketBackups({
             dir: wc.dir,
             kube: () => ctx.kube(),
