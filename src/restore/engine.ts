@@ -347,8 +347,6 @@ async function applyPlanned(o: {
   return result;
 }
 
-const MIN_PROGRESS_INTERVAL_MS = 1_000;
-
 /**
  * The InProgress record (and the log so far) rewritten while a restore applies, so a restore
  * whose process is killed leaves a record that says how far it got, and a log that exists.
@@ -357,7 +355,6 @@ const MIN_PROGRESS_INTERVAL_MS = 1_000;
 class ProgressRecord {
   private chain: Promise<void> = Promise.resolve();
   private pending = false;
-  private lastStarted = 0;
 
   constructor(
     private readonly o: {
@@ -371,19 +368,13 @@ class ProgressRecord {
 
   /** Write now, and wait for it: the first record lands before anything is applied. */
   async write(done: number): Promise<void> {
-    this.schedule(done, true);
+    this.schedule(done);
     await this.settled();
   }
 
-  /**
-   * Write soon; a write already waiting covers this one, and one is started at most every
-   * MIN_PROGRESS_INTERVAL_MS (wall time), so a restore of 100,000 objects does not rewrite its
-   * log thousands of times.
-   */
-  schedule(done: number, force = false): void {
+  /** Write soon; a write already waiting covers this one. */
+  schedule(done: number): void {
     if (this.o.store.readOnly || this.pending) return;
-    if (!force && Date.now() - this.lastStarted < MIN_PROGRESS_INTERVAL_MS) return;
-    this.lastStarted = Date.now();
     this.pending = true;
     this.chain = this.chain.then(async () => {
       this.pending = false;
