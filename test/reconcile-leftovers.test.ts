@@ -206,7 +206,7 @@ describe('leftovers of killed writers', () => {
     expect(after.actions).toEqual([]);
     expect(after.statusCommit).toBeUndefined();
     expect((await repo.commits())[0]?.sha).toBe(report.statusCommit);
-  });
+  }, 600_000);
 
   it('a put whose stream fails after some parts leaves no unfinished upload behind', async () => {
     const bucket = await newBucket('leftover');

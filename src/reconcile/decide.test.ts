@@ -283,6 +283,23 @@ describe('decide: restores approved by merge', () => {
       },
     },
     {
+      what: 'main, interrupted part-way: re-plan and apply only if the plan is still the approved one',
+      over: {
+        branch: 'main',
+        onMain: true,
+        planCommittedHash: 'plan-a',
+        planSpecHash: 'spec-1',
+        interrupted: true,
+      },
+      action: {
+        type: 'apply-restore',
+        restore: 'shop-back',
+        approvedPlanHash: 'plan-a',
+        reason:
+          'interrupted: re-planned against the cluster, and applied if the plan is still the approved one',
+      },
+    },
+    {
       what: 'main without a plan: plan for a new review',
       over: { branch: 'main', onMain: true },
       action: {

@@ -58,6 +58,8 @@ export interface RestorePolicy {
   planSpecHash?: string;
   /** The restore has been applied and its result recorded. */
   applied: boolean;
+  /** Its last attempt died part-way (its record stayed InProgress): applied again only as re-planned. */
+  interrupted?: boolean;
 }
 
 /** One backup location and what listing it found. */
@@ -298,7 +300,9 @@ function decideRestores(restores: readonly RestorePolicy[], notes: Note[]): Acti
         type: 'apply-restore',
         restore: restore.name,
         approvedPlanHash: restore.planCommittedHash,
-        reason: 'merged with an up-to-date plan: approved',
+        reason: restore.interrupted
+          ? 'interrupted: re-planned against the cluster, and applied if the plan is still the approved one'
+          : 'merged with an up-to-date plan: approved',
       });
     } else if (!current) {
       const why = restore.planCommittedHash === undefined ? 'no plan yet' : 'the spec changed since the plan';

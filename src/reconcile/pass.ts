@@ -38,6 +38,7 @@ import {
 import { defaultIdentity } from './leader.js';
 import type { ArchiveLimits } from '../archive/reader.js';
 import { mergeCleanups, type CleanupRecord } from './leftovers.js';
+import { attemptState, attemptSummary } from './restore-attempt.js';
 import {
   CLAIMS_DIR,
   earlierCleanups,
@@ -146,6 +147,10 @@ class PassContext {
   private readonly memories = new Map<string, ReturnType<typeof scheduleMemory>>();
   /** Every location's backups by schedule label; dropped whenever a location's list changes. */
   private byLabel: Map<string, VeleroBackup[]> | undefined;
+  /** Claims this pass made (status/claims/…), which the status write keeps. */
+  private readonly newClaims = new Map<string, string>();
+  /** Restores whose last attempt was interrupted (their InProgress record), by name. */
+  private readonly interrupted = new Map<string, RestoreResult>();
 
   constructor(
     private readonly deps: ReconcilerDeps,
@@ -233,6 +238,24 @@ class PassContext {
     for (const r of this.obs.restores) {
       const backupName = this.backupOfRestore(r.doc) ?? '';
       const recorded = r.onMain ? await this.recordOrClaim(resultLoc, r.doc.metadata.name) : undefined;
+      const state = recorded ? attemptState(recorded, this.now) : undefined;
+      if (recorded && state === 'interrupted') {
+        // Not applied: it is re-planned and applied again (see applyRestoreAction).
+        this.interrupted.set(r.doc.metadata.name, recorded);
+        this.recordInterrupted(r, recorded);
+        restores.push({
+          name: r.doc.metadata.name,
+          backupName,
+          branch: r.branch,
+          onMain: r.onMain,
+          specHash: r.specHash,
+          ...(r.plan ? { planCommittedHash: r.plan.hash } : {}),
+          ...(r.plan?.specHash ? { planSpecHash: r.plan.specHash } : {}),
+          applied: false,
+          interrupted: true,
+        });
+        continue;
+      }
       restores.push({
         name: r.doc.metadata.name,
         backupName,
@@ -500,8 +523,10 @@ class PassContext {
     if (!r) throw new Error(`restore ${action.restore} not found on ${this.deps.wc.branch}`);
     const resultLoc = this.resultLocation();
     if (!resultLoc?.store) throw new Error('no writable storage location to record the restore in');
-    // At most once: a record (even a claim from a reconciler that died mid-apply) stops it.
-    if ((await restoreRecord(resultLoc, action.restore)) !== undefined) return;
+    // At most once: a record stops it, unless it is of an attempt that was interrupted, which
+    // is re-planned against the cluster and carried on only if that plan is the approved one.
+    const interrupted = this.interrupted.get(action.restore);
+    if ((await restoreRecord(resultLoc, action.restore)) !== undefined && interrupted === undefined) return;
     const backupName = this.backupOfRestore(r.doc);
     const loc = backupName ? this.locationOfBackup(backupName) : undefined;
     if (!loc?.store) throw new Error(`backup ${backupName ?? '?'} is not in any available storage location`);
@@ -520,17 +545,25 @@ class PassContext {
     if (fresh.plan.hash !== action.approvedPlanHash) {
       return this.refuseStalePlan(r, new StalePlanError(action.approvedPlanHash, fresh.plan));
     }
+    // The dead attempt's claim goes first, so this pass's claim is a new one.
+    if (interrupted !== undefined) await this.releaseClaimInGit(action.restore);
     if (!(await this.claimInGit(action.restore, action.approvedPlanHash))) {
       this.deps.log.info({ restore: action.restore }, 'another reconciler claimed this restore first');
       return;
     }
+    // Claimed anew after a release: the status write keeps this claim.
+    this.releasedClaims.delete(restoreClaimPath(action.restore));
     await claimRestore(resultLoc, action.restore, action.approvedPlanHash, this.clock());
     const m = this.deps.metrics;
     m?.restoresStarted.inc();
     const t0 = Date.now();
     let result: RestoreResult;
     try {
-      result = await applyRestore(request, deps, { approvedHash: action.approvedPlanHash });
+      // 'resume': the record there is this pass's claim (over an interrupted attempt's record).
+      result = await applyRestore(request, deps, {
+        approvedHash: action.approvedPlanHash,
+        existing: 'resume',
+      });
     } catch (err) {
       await releaseClaim(resultLoc, action.restore);
       await this.releaseClaimInGit(action.restore);
@@ -558,7 +591,18 @@ class PassContext {
       reason: 'plan outdated',
     });
     const st = this.restoreStatus.get(name);
-    if (st) st.conditions = [stalled('PlanOutdated', err.message)];
+    const interrupted = this.interrupted.get(name);
+    if (st && interrupted) {
+      st.phase = 'Interrupted';
+      st.counts = interrupted.counts;
+      st.conditions = [
+        stalled(
+          'Interrupted',
+          `interrupted: ${attemptSummary(interrupted)}. The cluster no longer matches the approved plan, so nothing more was applied: ` +
+            `the plan for the rest awaits review on branch ${st.branch ?? `restore/${name}-replan`}; merging it applies the rest`,
+        ),
+      ];
+    } else if (st) st.conditions = [stalled('PlanOutdated', err.message)];
     this.events.push({ action: LIFEBOAT_ACTION.applyRestore, subject: name, outcome: 'PlanOutdated' });
   }
 
@@ -574,7 +618,8 @@ class PassContext {
    */
   private async claimInGit(name: string, planHash: string): Promise<boolean> {
     const path = restoreClaimPath(name);
-    this.deps.wc.writeFiles({ [path]: renderRestoreClaim(name, planHash) });
+    const claim = renderRestoreClaim(name, planHash);
+    this.deps.wc.writeFiles({ [path]: claim });
     // A unique claim id: two claimants with the same identity, tree, parent and second would
     // otherwise make the very same commit, and both pushes would "succeed".
     const commit = await this.deps.wc.commitAndPush({
@@ -582,7 +627,9 @@ class PassContext {
     });
     if (!commit.committed) return false;
     const change = await this.deps.wc.log(['-1', '--format=', '--name-status', commit.sha, '--', path]);
-    return /^A\s/.test(change.trim());
+    const won = /^A\s/.test(change.trim());
+    if (won) this.newClaims.set(path, claim);
+    return won;
   }
 
   private async releaseClaimInGit(name: string): Promise<void> {
@@ -590,9 +637,45 @@ class PassContext {
     this.deps.wc.writeFiles({ [path]: null });
     await this.deps.wc.commitAndPush({ message: `lifeboat: release the claim on restore ${name}` });
     this.releasedClaims.add(path);
+    this.newClaims.delete(path);
+  }
+
+  /** Status of a restore whose last attempt died: how far it got and what happens next. */
+  private recordInterrupted(r: ObservedRestore, record: RestoreResult): void {
+    this.restoreStatus.set(r.doc.metadata.name, {
+      name: r.doc.metadata.name,
+      phase: 'Interrupted',
+      ...(record.backupName ? { backup: record.backupName } : {}),
+      planHash: record.planHash,
+      counts: record.counts,
+      conditions: [
+        stalled(
+          'Interrupted',
+          `interrupted: ${attemptSummary(record)}. Each pass re-plans it against the cluster: ` +
+            'an unchanged plan is applied again; a changed one goes up for review',
+        ),
+      ],
+    });
   }
 
   private recordRestoreApplied(r: ObservedRestore, result: RestoreResult): void {
+    const name = r.doc.metadata.name;
+    if (result.phase !== 'InProgress' && r.plan && result.planHash !== r.plan.hash) {
+      // Not this Restore's record: the name was used before (by `lifeboat restore apply`, or
+      // a Restore since renamed). It is never overwritten, and this one is not applied.
+      this.restoreStatus.set(name, {
+        name,
+        phase: 'Stalled',
+        planHash: r.plan.hash,
+        conditions: [
+          stalled(
+            'NameInUse',
+            `restores/${name}/ already holds another restore (${result.phase}, plan ${result.planHash.slice(0, 19)}, completed ${result.completionTimestamp}): nothing was applied; give this Restore a new name`,
+          ),
+        ],
+      });
+      return;
+    }
     const failures = result.items
       .filter((i) => i.result === 'failed')
       .map((i) => `${i.groupResource} ${i.namespace ? `${i.namespace}/` : ''}${i.name}: ${i.message ?? ''}`);
@@ -607,10 +690,7 @@ class PassContext {
       ...(failures.length > 0 ? { failures } : {}),
       conditions: [
         result.phase === 'InProgress'
-          ? stalled(
-              'Interrupted',
-              'a reconciler claimed this restore and did not finish; it is never applied twice: check the cluster and the restore log',
-            )
+          ? ready('Applying', `a reconciler is applying it: ${attemptSummary(result)}`)
           : ready('Applied', `applied: ${result.phase}`),
       ],
     });
@@ -662,6 +742,7 @@ class PassContext {
     for (const [path, text] of this.obs.existingStatus) {
       if (path.startsWith(CLAIMS_DIR) && !this.releasedClaims.has(path)) desired.set(path, text);
     }
+    for (const [path, text] of this.newClaims) desired.set(path, text);
     const changes = statusChanges(desired, this.obs.existingStatus);
     if (Object.keys(changes).length === 0) return undefined;
     this.deps.wc.writeFiles(changes);

@@ -15,6 +15,7 @@ import { discover } from '../backup/discover.js';
 import type { Logger } from '../observe/logger.js';
 import { silentLogger } from '../observe/logger.js';
 import { RunLog } from '../observe/run-log.js';
+import { getRestore, RestoreNotFoundError } from './catalog.js';
 import { assemblePlan, disclosedNames, type PlanItem, type RestorePlan } from './plan.js';
 import type { ObjectSpool } from './spool.js';
 import { atObjectVersion, FIELD_MANAGER, itemKey, prepareRestore } from './prepare.js';
@@ -80,6 +81,56 @@ export interface RestoreResult {
   counts: Record<RestoreItemResult, number>;
   items: RestoreItemOutcome[];
   failureReason?: string;
+  /**
+   * While InProgress: how far applying got, rewritten as it goes (the counts so far are in
+   * `counts`). A record left InProgress whose updatedAt stops moving is an interrupted restore
+   * (its writer was killed): see reconcile/restore-attempt.ts.
+   */
+  progress?: { done: number; total: number; updatedAt: string };
+}
+
+/** What applyRestore does when restores/<name>/ already holds a record. */
+export type ExistingRecordPolicy =
+  /** Refuse (RestoreNameInUseError): the default, so no earlier record is ever overwritten. */
+  | 'refuse'
+  /**
+   * Carry on after an interrupted restore of this name (a record left InProgress): re-plan
+   * against the live cluster and apply what the plan says now. Finished records are refused.
+   */
+  | 'resume'
+  /** Overwrite whatever record is there. */
+  | 'replace';
+
+/** restores/<name>/ is taken: the name of an earlier restore is never silently reused. */
+export class RestoreNameInUseError extends Error {
+  constructor(
+    readonly restoreName: string,
+    readonly existing: RestoreResult | undefined,
+    where: string,
+  ) {
+    super(nameInUseMessage(restoreName, existing, where));
+    this.name = 'RestoreNameInUseError';
+  }
+}
+
+function nameInUseMessage(name: string, existing: RestoreResult | undefined, where: string): string {
+  if (existing === undefined) {
+    return `restore ${name}: ${where} already holds files under restores/${name}/ but no record; use another name, or --replace`;
+  }
+  if (existing.phase === 'InProgress') {
+    const p = existing.progress;
+    const how = p
+      ? `${p.done} of ${p.total} objects done, last progress ${p.updatedAt}`
+      : `started ${existing.startTimestamp || 'at an unknown time'}`;
+    return (
+      `restore ${name} in ${where} did not finish (${how}): it was interrupted, or is still running. ` +
+      'If no other process applies it, --resume re-plans against the cluster and applies the rest; or use another name'
+    );
+  }
+  return (
+    `restore ${name} already exists in ${where} (${existing.phase}, completed ${existing.completionTimestamp}): ` +
+    'use another name, or --replace to overwrite its record'
+  );
 }
 
 export class StalePlanError extends Error {
@@ -194,11 +245,13 @@ async function prepareAndPlan(req: RestoreRequest, deps: RestoreDeps): Promise<A
 export async function applyRestore(
   req: RestoreRequest,
   deps: RestoreDeps,
-  opts: { approvedHash?: string; force?: boolean } = {},
+  opts: ApplyOptions = {},
 ): Promise<RestoreResult> {
   const clock = deps.clock ?? (() => new Date());
   const log = deps.log ?? silentLogger();
   const start = clock();
+  assertValidName('restore', req.name);
+  await checkExistingRecord(req.name, deps.resultStore ?? deps.store, opts.existing ?? 'refuse');
   const planned = await prepareAndPlan(req, deps);
   try {
     return await applyPlanned({ req, deps, opts, planned, start, clock, log });
@@ -207,10 +260,38 @@ export async function applyRestore(
   }
 }
 
+export interface ApplyOptions {
+  approvedHash?: string;
+  force?: boolean;
+  /** Default 'refuse'. */
+  existing?: ExistingRecordPolicy;
+  /** How often the InProgress record is rewritten while applying; default every 50 objects. */
+  progressEvery?: number;
+}
+
+async function checkExistingRecord(
+  name: string,
+  store: BackupStore,
+  policy: ExistingRecordPolicy,
+): Promise<void> {
+  if (policy === 'replace' || store.readOnly) return;
+  let existing: RestoreResult | undefined;
+  try {
+    existing = await getRestore(store, name);
+  } catch (err) {
+    if (!(err instanceof RestoreNotFoundError)) throw err;
+    const first = await store.list(restoreLayout.dir(name))[Symbol.asyncIterator]().next();
+    if (first.done !== true) throw new RestoreNameInUseError(name, undefined, store.describe);
+    return;
+  }
+  if (policy === 'resume' && existing.phase === 'InProgress') return;
+  throw new RestoreNameInUseError(name, existing, store.describe);
+}
+
 async function applyPlanned(o: {
   req: RestoreRequest;
   deps: RestoreDeps;
-  opts: { approvedHash?: string; force?: boolean };
+  opts: ApplyOptions;
   planned: ApplicablePlan;
   start: Date;
   clock: () => Date;
@@ -229,9 +310,38 @@ async function applyPlanned(o: {
   });
   for (const warning of planned.plan.warnings ?? []) runLog.add('warning', warning);
   log.info({ restore: req.name, items: planned.plan.items.length }, 'applying restore');
-  const outcomes = await executePlan({ planned, deps, runLog });
+  const resultStore = deps.resultStore ?? deps.store;
   const counts: Record<RestoreItemResult, number> = { created: 0, updated: 0, skipped: 0, failed: 0 };
-  for (const o of outcomes) counts[o.result]++;
+  const progress = new ProgressRecord({
+    store: resultStore,
+    base: {
+      apiVersion: 'lifeboat.dev/v1',
+      kind: 'RestoreResult',
+      name: req.name,
+      backupName: planned.backup.metadata.name,
+      phase: 'InProgress',
+      planHash: planned.plan.hash,
+      startTimestamp: o.start.toISOString(),
+      completionTimestamp: '',
+      counts,
+      items: [],
+    },
+    total: planned.plan.items.length,
+    runLog,
+    clock,
+  });
+  await progress.write(0);
+  const every = Math.max(1, o.opts.progressEvery ?? 50);
+  const outcomes = await executePlan({
+    planned,
+    deps,
+    runLog,
+    onOutcome: (outcome, done) => {
+      counts[outcome.result]++;
+      if (done % every === 0) progress.schedule(done);
+    },
+  });
+  await progress.settled();
   const attempted = outcomes.filter((o) => o.result !== 'skipped').length;
   const phase: RestorePhase =
     counts.failed === 0 ? 'Completed' : counts.failed === attempted ? 'Failed' : 'PartiallyFailed';
@@ -252,10 +362,59 @@ async function applyPlanned(o: {
   return result;
 }
 
+/**
+ * The InProgress record (and the log so far) rewritten while a restore applies, so a restore
+ * whose process is killed leaves a record that says how far it got, and a log that exists.
+ * Writes are chained: never two at once, never an older one landing after a newer one.
+ */
+class ProgressRecord {
+  private chain: Promise<void> = Promise.resolve();
+  private pending = false;
+
+  constructor(
+    private readonly o: {
+      store: BackupStore;
+      base: RestoreResult;
+      total: number;
+      runLog: RunLog;
+      clock: () => Date;
+    },
+  ) {}
+
+  /** Write now, and wait for it: the first record lands before anything is applied. */
+  async write(done: number): Promise<void> {
+    this.schedule(done);
+    await this.settled();
+  }
+
+  /** Write soon; a write already waiting covers this one. */
+  schedule(done: number): void {
+    if (this.o.store.readOnly || this.pending) return;
+    this.pending = true;
+    this.chain = this.chain.then(async () => {
+      this.pending = false;
+      const { base, total, runLog, clock } = this.o;
+      const record: RestoreResult = {
+        ...base,
+        counts: { ...base.counts },
+        progress: { done, total, updatedAt: clock().toISOString() },
+      };
+      await this.o.store.put(restoreLayout.log(base.name), runLog.gzip());
+      await this.o.store.put(restoreLayout.record(base.name), JSON.stringify(record, null, 2));
+    });
+  }
+
+  /** Wait for the writes so far; a failed progress write fails the restore's record-keeping. */
+  async settled(): Promise<void> {
+    await this.chain;
+  }
+}
+
 async function executePlan(o: {
   planned: ApplicablePlan;
   deps: RestoreDeps;
   runLog: RunLog;
+  onOutcome?: (outcome: RestoreItemOutcome, done: number) => void;
 }): Promise<RestoreItemOutcome[]> {
   const { planned, deps, runLog } = o;
   const { plan } = planned;
@@ -272,6 +431,7 @@ async function executePlan(o: {
         limit(async () => {
           const outcome = await applyItem({ item, planned, resources, deps, scrub });
           done++;
+          o.onOutcome?.(outcome, done);
           deps.onProgress?.(done, plan.items.length);
           if (outcome.result === 'failed') {
             runLog.add('error', 'could not restore', { item: itemKey(item), error: outcome.message });

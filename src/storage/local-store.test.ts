@@ -152,3 +152,32 @@ describe('LocalDirStore', () => {
     await expect(readFile(join(root, 'k'), 'utf8')).resolves.toBe('v');
   });
 });
+
+describe('LocalDirStore: unfinished uploads', () => {
+  it('lists the temporary files a killed writer left, and aborting one removes it', async () => {
+    const store = new LocalDirStore({ root });
+    await store.put('backups/b1/b1-logs.gz', Buffer.from('done'));
+    await writeFile(join(root, 'backups/b1/.lifeboat-tmp-0123456789abcdef'), 'half an archive');
+    const found = [];
+    for await (const u of store.listUnfinishedUploads('backups/')) found.push(u);
+    expect(found).toEqual([
+      expect.objectContaining({
+        key: 'backups/b1/.lifeboat-tmp-0123456789abcdef',
+        id: 'backups/b1/.lifeboat-tmp-0123456789abcdef',
+        size: 15,
+        lastActivity: expect.any(Date) as Date,
+      }),
+    ]);
+    await store.abortUpload(found[0] ?? { key: '', id: '' });
+    expect(await readdir(join(root, 'backups/b1'))).toEqual(['b1-logs.gz']);
+  });
+
+  it('refuses to abort an id that names a finished object', async () => {
+    const store = new LocalDirStore({ root });
+    await store.put('backups/b1/b1-logs.gz', Buffer.from('done'));
+    await expect(
+      store.abortUpload({ key: 'backups/b1/b1-logs.gz', id: 'backups/b1/b1-logs.gz' }),
+    ).rejects.toThrow(/is not an unfinished upload/);
+    expect(await listKeys(store, 'backups/')).toEqual(['backups/b1/b1-logs.gz']);
+  });
+});

@@ -26,6 +26,7 @@ interface RepoFlags {
   restoreBranches: string;
   dataDir: string;
   allowLinkLocalEndpoints?: boolean;
+  leftoverGrace?: string;
 }
 
 function addRepoOptions(cmd: Command): Command {
@@ -46,6 +47,11 @@ function addRepoOptions(cmd: Command): Command {
     .option(
       '--allow-link-local-endpoints',
       'let StorageLocations use link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10) as s3Url',
+    )
+    .option(
+      '--leftover-grace <duration>',
+      'how long a half-written backup or an unfinished upload must be idle before it is cleaned up',
+      '1h',
     );
 }
 
@@ -85,7 +91,14 @@ function reconcilerDeps(ctx: CliContext, flags: RepoFlags, wc: WorkingCopy): Rec
     archiveLimits: ctx.archiveLimits,
     allowMissingChecksum: ctx.allowMissingChecksum,
     allowLinkLocalEndpoints: flags.allowLinkLocalEndpoints === true,
+    ...(flags.leftoverGrace ? { leftoverGraceMs: leftoverGraceMs(flags.leftoverGrace) } : {}),
   };
+}
+
+function leftoverGraceMs(text: string): number {
+  const ms = parseDuration(text);
+  if (ms <= 0) throw new UsageError('--leftover-grace must be positive');
+  return ms;
 }
 
 export function reconcileCommand(): Command {
@@ -255,7 +268,8 @@ export function auditCommand(): Command {
           throw new UsageError(`--since ${flags.since}: not a date`);
         const options = { ...(since ? { since } : {}), ...(flags.restore ? { restore: flags.restore } : {}) };
         let events = await auditEvents(wc, options);
-        if (flags.bucket) {
+        // Backups only: an audit of one restore has nothing to add from the bucket.
+        if (flags.bucket && !flags.restore) {
           const listing = await bucketBackups({
             dir: wc.dir,
             kube: () => ctx.kube(),

@@ -121,6 +121,12 @@ function resultSummary(r: RestoreResult): string {
     `  created ${r.counts.created} · updated ${r.counts.updated} · skipped ${r.counts.skipped} · failed ${r.counts.failed}`,
     `  plan hash: ${r.planHash}`,
   ];
+  if (r.phase === 'InProgress' && r.progress) {
+    lines.push(
+      `  did not finish: ${r.progress.done} of ${r.progress.total} objects done, last progress ${r.progress.updatedAt}`,
+      '  if no process applies it any more, it was interrupted: `restore apply NAME --resume` applies the rest',
+    );
+  }
   for (const i of r.items.filter((x) => x.result === 'failed')) {
     lines.push(
       `  failed: ${i.groupResource} ${i.namespace ? `${i.namespace}/` : ''}${i.name}: ${i.message ?? ''}`,
@@ -182,62 +188,76 @@ Examples:
   )
     .option('--plan <file>', 'the approved plan (JSON from `restore plan -f json`); its spec is used')
     .option('--force', 'apply even when the approved plan is stale')
+    .option(
+      '--resume',
+      'carry on after an interrupted apply of this name (its record stayed InProgress and no process applies it any more): re-plan against the cluster and apply the rest',
+    )
+    .option('--replace', 'overwrite the record of an earlier restore of this name (refused by default)')
     .addHelpText(
       'after',
       `
 Examples:
   lifeboat restore apply shop-restore --plan plan.json
-  lifeboat restore apply shop-restore --from-backup nightly-20261125020000 --include-namespaces shop`,
+  lifeboat restore apply shop-restore --from-backup nightly-20261125020000 --include-namespaces shop
+  lifeboat restore apply shop-restore --from-backup nightly-20261125020000 --resume   # after a crash`,
     );
   apply.action(
-    act<[string, SpecFlags & { plan?: string; force?: boolean }]>(apply, async (ctx, format, name, flags) => {
-      let spec: RestoreSpec;
-      let approvedHash: string | undefined;
-      if (flags.plan) {
-        const approved = JSON.parse(await readFile(flags.plan, 'utf8')) as RestorePlan;
-        if (approved.kind !== 'RestorePlan' || typeof approved.hash !== 'string') {
-          throw new UsageError(`${flags.plan} is not a restore plan (kind RestorePlan with a hash)`);
+    act<[string, SpecFlags & { plan?: string; force?: boolean; resume?: boolean; replace?: boolean }]>(
+      apply,
+      async (ctx, format, name, flags) => {
+        if (flags.resume && flags.replace) throw new UsageError('--resume and --replace exclude each other');
+        let spec: RestoreSpec;
+        let approvedHash: string | undefined;
+        if (flags.plan) {
+          const approved = JSON.parse(await readFile(flags.plan, 'utf8')) as RestorePlan;
+          if (approved.kind !== 'RestorePlan' || typeof approved.hash !== 'string') {
+            throw new UsageError(`${flags.plan} is not a restore plan (kind RestorePlan with a hash)`);
+          }
+          if (approved.restoreName !== name) {
+            throw new UsageError(`${flags.plan} is the plan of restore ${approved.restoreName}, not ${name}`);
+          }
+          spec = approved.spec;
+          approvedHash = approved.hash;
+        } else {
+          spec = await specFromFlags(flags);
         }
-        if (approved.restoreName !== name) {
-          throw new UsageError(`${flags.plan} is the plan of restore ${approved.restoreName}, not ${name}`);
+        const progress = createProgress(`restore ${name}`);
+        let result: RestoreResult;
+        try {
+          result = await applyRestore(
+            { name, spec },
+            {
+              kube: await ctx.kube(),
+              store: await ctx.store(),
+              log: ctx.log,
+              archiveLimits: ctx.archiveLimits,
+              allowMissingChecksum: ctx.allowMissingChecksum,
+              onProgress: (d, t) => progress.update(d, t),
+              ...prioritiesOf(flags),
+            },
+            {
+              ...(approvedHash ? { approvedHash } : {}),
+              ...(flags.force ? { force: true } : {}),
+              existing: flags.resume ? 'resume' : flags.replace ? 'replace' : 'refuse',
+            },
+          );
+        } catch (err) {
+          if (err instanceof StalePlanError) {
+            process.stderr.write(`error: ${err.message}\n`);
+            return EXIT.stale;
+          }
+          throw err;
+        } finally {
+          progress.stop();
         }
-        spec = approved.spec;
-        approvedHash = approved.hash;
-      } else {
-        spec = await specFromFlags(flags);
-      }
-      const progress = createProgress(`restore ${name}`);
-      let result: RestoreResult;
-      try {
-        result = await applyRestore(
-          { name, spec },
-          {
-            kube: await ctx.kube(),
-            store: await ctx.store(),
-            log: ctx.log,
-            archiveLimits: ctx.archiveLimits,
-            allowMissingChecksum: ctx.allowMissingChecksum,
-            onProgress: (d, t) => progress.update(d, t),
-            ...prioritiesOf(flags),
-          },
-          { ...(approvedHash ? { approvedHash } : {}), ...(flags.force ? { force: true } : {}) },
-        );
-      } catch (err) {
-        if (err instanceof StalePlanError) {
-          process.stderr.write(`error: ${err.message}\n`);
-          return EXIT.stale;
-        }
-        throw err;
-      } finally {
-        progress.stop();
-      }
-      process.stdout.write(render(result, format, () => resultSummary(result)));
-      return result.phase === 'Completed'
-        ? EXIT.ok
-        : result.phase === 'PartiallyFailed'
-          ? EXIT.partial
-          : EXIT.error;
-    }),
+        process.stdout.write(render(result, format, () => resultSummary(result)));
+        return result.phase === 'Completed'
+          ? EXIT.ok
+          : result.phase === 'PartiallyFailed'
+            ? EXIT.partial
+            : EXIT.error;
+      },
+    ),
   );
 
   const ls = new Command('list')
