@@ -7,14 +7,18 @@
 //
 // These tests stop and restart servers, so they run on a ground of their own, not the shared
 // one other test files use.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBackup } from '../src/backup/engine.js';
+import { readBackupLog } from '../src/backup/catalog.js';
 import { KubeClient } from '../src/kube/client.js';
 import { LocalDirStore } from '../src/storage/local-store.js';
 import { startGround, type Ground } from './ground/ground.js';
 import { tempDir, uniqueName } from './ground/world.js';
 import { archiveEntries, resourceInfo } from './fixtures/backups.js';
 import { seedNamespaces, type Seeded } from './fixtures/seed.js';
+import { startTcpProxy } from './fixtures/tcp-proxy.js';
 
 const NAMESPACES = 3;
 const PER_NAMESPACE = 40;
@@ -106,8 +110,69 @@ describe('a backup while the API server restarts', () => {
         expect(backedUp.sort()).toEqual(live);
       }
       expect(result.totalItems).toBe(stored.items.filter((i) => i.versionDir === '').length);
+      // The outage was met, and ridden out by trying the pages again.
+      expect(await readBackupLog(store, result.name)).toMatch(
+        /listing failed; trying again.*cannot reach the Kubernetes API/,
+      );
     } finally {
       await restarted?.catch(() => undefined);
+      kube.close();
+    }
+  }, 300_000);
+});
+
+describe('a backup whose connection to the API server freezes in the middle of a listing', () => {
+  it('asks for the failed page again with its continue token and completes with every object', async () => {
+    // The real API server behind a loopback proxy that stops passing bytes part-way through
+    // the listing and passes them again a few seconds later, once the requests have timed out.
+    const server = new URL(own.info.apiserverUrl);
+    const proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port), scheme: 'https' });
+    const kubeconfig = join(await tempDir('outage-kubeconfig-'), 'config');
+    const original = await readFile(own.info.kubeconfigPath, 'utf8');
+    await writeFile(kubeconfig, original.replace(own.info.apiserverUrl, proxy.url));
+    const kube = await KubeClient.create({
+      kubeconfig,
+      network: { responseTimeoutMs: 2_000, idleTimeoutMs: 1_000, attempts: 2, baseDelayMs: 100 },
+    });
+    const store = new LocalDirStore({ root: await tempDir('outage-') });
+    const thawed = proxy.frozen
+      .then(() => new Promise<void>((r) => setTimeout(r, 3_000)))
+      .then(() => proxy.thaw());
+    try {
+      const result = await withinBound(
+        runBackup(
+          {
+            name: uniqueName('b'),
+            spec: { includedNamespaces: seeded.namespaces, includedResources: ['configmaps'] },
+          },
+          {
+            kube,
+            store,
+            pageSize: 5,
+            concurrency: 1,
+            listRetries: { attempts: 6, delayMs: 1_000 },
+            // A few pages in: each page of five ConfigMaps is ~3 KB on the wire.
+            onRevision: () => Promise.resolve(proxy.freezeAfter(8 * 1024)),
+          },
+        ),
+        'the backup',
+      );
+      await thawed;
+      expect(result.errors).toEqual([]);
+      expect(result.phase).toBe('Completed');
+      const stored = await archiveEntries(store, result.name);
+      const backedUp = stored.items
+        .filter((i) => i.versionDir === '' && i.groupResource === 'configmaps')
+        .map((i) => `${i.namespace}/${i.name}`);
+      expect(backedUp.sort()).toEqual(await liveNames(kube, 'configmaps'));
+      // A page after the first (one with a continue token) failed and was asked for again.
+      const retried = [
+        ...(await readBackupLog(store, result.name)).matchAll(/listing failed; trying again".* page=(\d+)/g),
+      ];
+      expect(retried.map((m) => Number(m[1])).some((page) => page > 1)).toBe(true);
+    } finally {
+      proxy.thaw();
+      await proxy.close();
       kube.close();
     }
   }, 300_000);

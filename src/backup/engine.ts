@@ -361,6 +361,8 @@ async function afterListError(o: {
   gr: string;
   namespace: string | undefined;
   failures: number;
+  /** Which page of this type (in this namespace) failed, from 1: after 1 a continue token. */
+  page: number;
 }): Promise<'retry' | 'skip' | 'stop'> {
   const { ctx, state, err, gr, namespace } = o;
   if (err instanceof KubeApiError && err.status === 410) throw new RevisionGoneError(err.message);
@@ -385,6 +387,7 @@ async function afterListError(o: {
   // resumes exactly where it stopped; a token whose revision is compacted meanwhile gives 410.
   ctx.runLog.add('warning', 'listing failed; trying again', {
     ...where,
+    page: o.page,
     attempt: o.failures,
     error: message,
   });
@@ -412,6 +415,7 @@ async function listType(opts: {
   for (const namespace of namespaces) {
     let continueToken: string | undefined;
     let failures = 0;
+    let pageNumber = 1;
     for (;;) {
       if (state.stopping) {
         state.unfinished++;
@@ -431,7 +435,7 @@ async function listType(opts: {
         });
       } catch (err) {
         failures++;
-        const next = await afterListError({ ctx, state, err, gr, namespace, failures });
+        const next = await afterListError({ ctx, state, err, gr, namespace, failures, page: pageNumber });
         if (next === 'retry') continue;
         if (next === 'stop') {
           await writing;
@@ -442,6 +446,7 @@ async function listType(opts: {
         break;
       }
       failures = 0;
+      pageNumber++;
       // Decided here, in page order: keepObject records dependencies as it goes.
       const kept: number[] = [];
       page.items.forEach((o, index) => {

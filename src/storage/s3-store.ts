@@ -17,6 +17,7 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { failProducer, feedFrom } from './feed.js';
+import { guardStalls } from './stall-guard.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { ReadOnlyStoreError, StoreError, StoreNotFoundError } from './store.js';
 import type { BackupStore, StoredObject, UnfinishedUpload } from './store.js';
@@ -67,7 +68,7 @@ export interface S3NetworkOptions {
   connectTimeoutMs: number;
   /** From sending the request to the response's headers. */
   responseTimeoutMs: number;
-  /** No byte in either direction for this long, also while an archive streams in or out. */
+  /** No byte of a download for this long while its reader waits for one. */
   idleTimeoutMs: number;
   /** Tries of one request in all, with the SDK's standard backoff between them. */
   maxAttempts: number;
@@ -127,6 +128,7 @@ export class S3Store implements BackupStore {
   private readonly endpointText: string;
   private readonly partSize: number;
   private readonly queueSize: number;
+  private readonly network: S3NetworkOptions;
 
   constructor(opts: S3StoreOptions) {
     this.bucket = opts.bucket;
@@ -139,16 +141,19 @@ export class S3Store implements BackupStore {
     this.partSize = opts.multipart?.partSize ?? DEFAULT_PART_SIZE;
     this.queueSize = opts.multipart?.queueSize ?? DEFAULT_QUEUE_SIZE;
     const network = { ...DEFAULT_S3_NETWORK, ...definedOnly(opts.network ?? {}) };
+    this.network = network;
     const config: S3ClientConfig = {
       forcePathStyle: opts.forcePathStyle ?? false,
       maxAttempts: network.maxAttempts,
-      // The SDK's NodeHttpHandler options: requestTimeout runs until the response's headers
-      // (thrown only with throwOnRequestTimeout), socketTimeout whenever the socket is idle.
+      // The SDK's NodeHttpHandler options. requestTimeout runs until the response's headers
+      // (thrown only with throwOnRequestTimeout): it also ends an upload that stalls. Its
+      // socketTimeout is off: it would count a reader's backpressure on a download as silence,
+      // and cut a restore that is busy parsing; get() guards downloads itself (stall-guard.ts).
       requestHandler: {
         connectionTimeout: network.connectTimeoutMs,
         requestTimeout: network.responseTimeoutMs,
         throwOnRequestTimeout: true,
-        socketTimeout: network.idleTimeoutMs,
+        socketTimeout: 0,
       },
     };
     if (opts.endpoint) config.endpoint = opts.endpoint;
@@ -299,7 +304,13 @@ export class S3Store implements BackupStore {
       // In Node the SDK's streaming body is an http.IncomingMessage, a Readable.
       if (!(out.Body instanceof Readable))
         throw new StoreError(`${this.describe}: ${key} has no readable body`);
-      return out.Body;
+      const idle = this.network.idleTimeoutMs;
+      return guardStalls(
+        out.Body,
+        idle,
+        () =>
+          new StoreError(`S3 endpoint ${this.endpointText} sent no data for ${idle} ms while reading ${key}`),
+      );
     } catch (err) {
       if (err instanceof StoreError) throw err;
       if ((err as SdkError).name === 'NoSuchKey') throw new StoreNotFoundError(key, this.describe);
@@ -422,7 +433,7 @@ export class S3Store implements BackupStore {
       const attempts = (e.$metadata as { attempts?: number } | undefined)?.attempts;
       return new StoreError(
         `S3 endpoint ${this.endpointText} did not answer in time (${attempts ? `${attempts} attempt(s)` : 'timed out'}: ` +
-          `${(e.message ?? '').replace(/^@smithy\/node-http-handler - /, '')}) while ${action}`,
+          `${(e.message ?? '').replace(/^@smithy\/node-http-handler - (\[ERROR\] )?/, '')}) while ${action}`,
         { cause: err },
       );
     }
