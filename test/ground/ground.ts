@@ -12,7 +12,7 @@ import { Agent, request } from 'node:https';
 import type { GroundInfo } from './context.js';
 import { mountsUnder } from './host-resources.js';
 import { groundImageTarballs } from './images.js';
-import { assertNodeCanRun, startNode, type NodeBinaries } from './node.js';
+import { assertNodeCanRun, startNode, type GroundNode, type NodeBinaries } from './node.js';
 import { freePort, startProcess, stopProcess, tail, waitFor, type Proc } from './process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -163,14 +163,17 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
     if (errors.length > 0) throw new Error(errors.join('\n'));
   };
 
-  // The node's images are written (or found in the cache) while the control plane starts.
-  let nodeBins: NodeBinaries | undefined;
-  let images: ReturnType<typeof groundImageTarballs> | undefined;
+  // The node's containerd starts, and its images are written (or found in the cache) and
+  // imported, while the control plane starts; the kubelet joins once the apiserver is up.
+  let node: GroundNode | undefined;
   if (options.node) {
     assertNodeCanRun();
-    nodeBins = nodeBinaries();
-    images = groundImageTarballs({ repo: repoRoot, cacheDir: cacheDir(), pauseBinary: nodeBins.pause });
-    images.catch(() => undefined); // awaited by startNode; a failure surfaces there
+    const bins = nodeBinaries();
+    const images = groundImageTarballs({ repo: repoRoot, cacheDir: cacheDir(), pauseBinary: bins.pause });
+    images.catch(() => undefined); // awaited by the node; a failure surfaces there
+    const started = startNode({ dir, logDir, bins, images, log });
+    node = started;
+    stoppers.push(() => started.stop());
   }
 
   try {
@@ -312,11 +315,7 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
     }
 
     const info: GroundInfo = { kubeconfigPath, apiserverUrl, etcdUrl, s3, workDir };
-    if (nodeBins && images) {
-      const node = await startNode({ dir, logDir, kubeconfigPath, bins: nodeBins, images, log });
-      stoppers.push(() => node.stop());
-      info.node = node.info;
-    }
+    if (node) info.node = await node.join(kubeconfigPath);
     // Extension point: the CSI driver and sidecars (issue 11's CSI half) start here, after the
     // node is Ready, through options.starters.
     for (const start of options.starters ?? []) {

@@ -41,7 +41,9 @@ export interface NodeBinaries {
 }
 
 export interface GroundNode {
-  info: NodeInfo;
+  /** Start the kubelet and scheduler against the apiserver; resolves once the node is Ready. */
+  join(kubeconfigPath: string): Promise<NodeInfo>;
+  /** Stop everything and sweep; throws naming whatever is left on the machine. */
   stop(): Promise<void>;
 }
 
@@ -49,7 +51,6 @@ export interface NodeOptions {
   /** The ground's directory; the node's state goes to <dir>/node. */
   dir: string;
   logDir: string;
-  kubeconfigPath: string;
   bins: NodeBinaries;
   /** The image tarballs, being written while the control plane starts. */
   images: Promise<GroundImageTarball[]>;
@@ -236,7 +237,12 @@ async function nodeReady(kc: KubeConfig, name: string): Promise<boolean> {
   return ready && !tainted;
 }
 
-export async function startNode(opts: NodeOptions): Promise<GroundNode> {
+/**
+ * Start the node in two steps: containerd (and the image import, the slow part) right away, in
+ * parallel with the control plane; the kubelet and scheduler once the apiserver is up (join).
+ * stop() may be called at any point, also while the runtime is still starting.
+ */
+export function startNode(opts: NodeOptions): GroundNode {
   const id = randomBytes(3).toString('hex');
   const name = `ground-${id}`;
   const bridge = `lbg${id}`;
@@ -256,39 +262,10 @@ export async function startNode(opts: NodeOptions): Promise<GroundNode> {
   };
   const procs: Proc[] = [];
   let cgroupMade = false;
+  let stopping = false;
 
-  const stop = async (): Promise<void> => {
-    const errors: string[] = [];
-    const attempt = async (what: string, fn: () => Promise<void>): Promise<void> => {
-      await fn().catch((err: unknown) => errors.push(`${what}: ${(err as Error).message}`));
-    };
-    for (const p of [...procs].reverse()) await attempt(`stopping ${p.name}`, () => stopProcess(p));
-    // containerd's shims and every container process are in the node's cgroup: kill them all
-    // there (the shims outlive containerd by design) and remove the cgroups.
-    if (cgroupMade) await attempt('cgroups', () => killAndRemoveCgroup(cgroupRoot));
-    const taskDir = join(paths.containerdState, 'io.containerd.runtime.v2.task', 'k8s.io');
-    const taskIds = await readdir(taskDir).catch(() => [] as string[]);
-    await attempt('shim sockets', async () => {
-      await Promise.all(taskIds.map((t) => rm(shimSocket(paths.socket, 'k8s.io', t), { force: true })));
-    });
-    // Container root file systems, pod volumes, the kubelet's own bind mount, netns mounts.
-    await attempt('mounts', () => unmountUnder(base));
-    // The pods' veths went with their network namespaces; the bridge is ours to delete.
-    await attempt('bridge', () => deleteBridge(bridge));
-    await attempt('container log links', () => removeContainerLogLinks(paths.podLogsDir));
-    // Prove it: nothing of this node may be left on the machine.
-    const left = await leftovers({ dir: base, bridge, cgroupRoot });
-    if (left.length > 0) errors.push(`left behind:\n  ${left.join('\n  ')}`);
-    if (errors.length > 0) throw new Error(`the ground node did not stop cleanly:\n${errors.join('\n')}`);
-  };
-
-  try {
-    const [nodeIp, subnet, kubeletPort, healthzPort] = await Promise.all([
-      nodeAddress(),
-      freePodSubnet(),
-      freePort(),
-      freePort(),
-    ]);
+  const startRuntime = async (): Promise<{ subnet: string }> => {
+    const subnet = await freePodSubnet();
     await Promise.all(
       [
         paths.containerdRoot,
@@ -317,6 +294,7 @@ export async function startNode(opts: NodeOptions): Promise<GroundNode> {
     const runtimeCgroup = `${cgroupRoot}/runtime`;
     await createCgroup(runtimeCgroup);
     cgroupMade = true;
+    if (stopping) throw new Error('the ground is stopping');
     const procsFiles = (await cgroupMounts()).map((m) => join(m, runtimeCgroup, 'cgroup.procs'));
     const containerd = startProcess({
       name: 'containerd',
@@ -348,7 +326,14 @@ export async function startNode(opts: NodeOptions): Promise<GroundNode> {
     opts.log(
       `images imported in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${tarballs.map((t) => t.name).join(', ')}`,
     );
+    return { subnet };
+  };
+  const runtime = startRuntime();
+  runtime.catch(() => undefined); // awaited by join() and stop()
 
+  const join_ = async (kubeconfigPath: string): Promise<NodeInfo> => {
+    const { subnet } = await runtime;
+    const [nodeIp, kubeletPort, healthzPort] = await Promise.all([nodeAddress(), freePort(), freePort()]);
     await writeFile(
       paths.kubeletConfig,
       kubeletConfig({
@@ -367,7 +352,7 @@ export async function startNode(opts: NodeOptions): Promise<GroundNode> {
       logDir: opts.logDir,
       args: [
         `--config=${paths.kubeletConfig}`,
-        `--kubeconfig=${opts.kubeconfigPath}`,
+        `--kubeconfig=${kubeconfigPath}`,
         `--hostname-override=${name}`,
         `--node-ip=${nodeIp}`,
         `--root-dir=${paths.kubeletRootDir}`,
@@ -382,9 +367,9 @@ export async function startNode(opts: NodeOptions): Promise<GroundNode> {
       bin: opts.bins.scheduler,
       logDir: opts.logDir,
       args: [
-        `--kubeconfig=${opts.kubeconfigPath}`,
-        `--authentication-kubeconfig=${opts.kubeconfigPath}`,
-        `--authorization-kubeconfig=${opts.kubeconfigPath}`,
+        `--kubeconfig=${kubeconfigPath}`,
+        `--authentication-kubeconfig=${kubeconfigPath}`,
+        `--authorization-kubeconfig=${kubeconfigPath}`,
         '--secure-port=0',
         '--leader-elect=false',
         '--v=1',
@@ -393,7 +378,7 @@ export async function startNode(opts: NodeOptions): Promise<GroundNode> {
     procs.push(scheduler);
 
     const kc = new KubeConfig();
-    kc.loadFromFile(opts.kubeconfigPath);
+    kc.loadFromFile(kubeconfigPath);
     const t1 = Date.now();
     await waitFor(kubelet, () => nodeReady(kc, name));
     if (scheduler.child.exitCode !== null) {
@@ -402,8 +387,7 @@ export async function startNode(opts: NodeOptions): Promise<GroundNode> {
     opts.log(
       `node ${name} Ready in ${((Date.now() - t1) / 1000).toFixed(1)}s (${nodeIp}, pods ${subnet} on ${bridge})`,
     );
-
-    const info: NodeInfo = {
+    return {
       name,
       ip: nodeIp,
       kubeletRootDir: paths.kubeletRootDir,
@@ -413,9 +397,34 @@ export async function startNode(opts: NodeOptions): Promise<GroundNode> {
       cgroupRoot,
       images: { pause: PAUSE_IMAGE, busybox: BUSYBOX_IMAGE, lifeboat: LIFEBOAT_IMAGE },
     };
-    return { info, stop };
-  } catch (err) {
-    await stop().catch((stopErr: unknown) => opts.log((stopErr as Error).message));
-    throw err;
-  }
+  };
+
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    await runtime.catch(() => undefined);
+    const errors: string[] = [];
+    const attempt = async (what: string, fn: () => Promise<void>): Promise<void> => {
+      await fn().catch((err: unknown) => errors.push(`${what}: ${(err as Error).message}`));
+    };
+    for (const p of [...procs].reverse()) await attempt(`stopping ${p.name}`, () => stopProcess(p));
+    // containerd's shims and every container process are in the node's cgroup: kill them all
+    // there (the shims outlive containerd by design) and remove the cgroups.
+    if (cgroupMade) await attempt('cgroups', () => killAndRemoveCgroup(cgroupRoot));
+    const taskDir = join(paths.containerdState, 'io.containerd.runtime.v2.task', 'k8s.io');
+    const taskIds = await readdir(taskDir).catch(() => [] as string[]);
+    await attempt('shim sockets', async () => {
+      await Promise.all(taskIds.map((t) => rm(shimSocket(paths.socket, 'k8s.io', t), { force: true })));
+    });
+    // Container root file systems, pod volumes, the kubelet's own bind mount, netns mounts.
+    await attempt('mounts', () => unmountUnder(base));
+    // The pods' veths went with their network namespaces; the bridge is ours to delete.
+    await attempt('bridge', () => deleteBridge(bridge));
+    await attempt('container log links', () => removeContainerLogLinks(paths.podLogsDir));
+    // Prove it: nothing of this node may be left on the machine.
+    const left = await leftovers({ dir: base, bridge, cgroupRoot });
+    if (left.length > 0) errors.push(`left behind:\n  ${left.join('\n  ')}`);
+    if (errors.length > 0) throw new Error(`the ground node did not stop cleanly:\n${errors.join('\n')}`);
+  };
+
+  return { join: join_, stop };
 }
