@@ -19,6 +19,11 @@ if (node) {
   containerd:  ctr --address ${node.containerdSocket} -n k8s.io containers ls
   kubelet dir: ${node.kubeletRootDir}`);
 }
+if (info.csi) {
+  console.log(`
+  storage:     StorageClass ${info.csi.storageClass}, VolumeSnapshotClass ${info.csi.snapshotClass} (CSI driver ${info.csi.driver})
+               volumes and snapshots are directories under ${info.csi.stateDir}`);
+}
 console.log(`
 Press Ctrl-C to stop (data is removed).`);
 

@@ -26,6 +26,18 @@ export interface NodeInfo {
   images: { pause: string; busybox: string; lifeboat: string };
 }
 
+/** The CSI storage on the node (present when the ground has a node, unless `csi: false`). */
+export interface CsiInfo {
+  /** The CSI driver's name (test/ground/csi-driver), the CSIDriver object's name. */
+  driver: string;
+  /** The StorageClass provisioning through it (not the default class). */
+  storageClass: string;
+  /** The VolumeSnapshotClass for it (the default class, labelled for Velero). */
+  snapshotClass: string;
+  /** Where the driver keeps volumes/<volumeHandle>/data and snapshots/<snapshotHandle>/data. */
+  stateDir: string;
+}
+
 export interface GroundInfo {
   /** kubeconfig with cluster-admin credentials for the test apiserver. */
   kubeconfigPath: string;
@@ -37,4 +49,6 @@ export interface GroundInfo {
   workDir: string;
   /** The node, when started (global-setup starts it). */
   node?: NodeInfo;
+  /** CSI storage on the node, when started. */
+  csi?: CsiInfo;
 }

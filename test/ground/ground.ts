@@ -12,6 +12,7 @@ import { Agent, request } from 'node:https';
 import type { GroundInfo } from './context.js';
 import { mountsUnder } from './host-resources.js';
 import { groundImageTarballs } from './images.js';
+import { csiBinaries, startCsi, type CsiBinaries } from './csi.js';
 import { assertNodeCanRun, startNode, type GroundNode, type NodeBinaries } from './node.js';
 import { freePort, startProcess, stopProcess, tail, waitFor, type Proc } from './process.js';
 
@@ -50,6 +51,11 @@ export interface GroundOptions {
    * (test/ground/node.ts). Needs root and the packages scripts/build-node.sh installs.
    */
   node?: boolean;
+  /**
+   * CSI storage on the node: our driver with csi-provisioner, csi-snapshotter and the
+   * snapshot-controller (test/ground/csi.ts). On by default when there is a node.
+   */
+  csi?: boolean;
   /** Started in this order once everything else is up (see GroundStarter). */
   starters?: GroundStarter[];
   /** Where data, certificates and logs go; a fresh temp dir by default. */
@@ -177,9 +183,11 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
   // The node's containerd starts, and its images are written (or found in the cache) and
   // imported, while the control plane starts; the kubelet joins once the apiserver is up.
   let node: GroundNode | undefined;
+  let csiBins: CsiBinaries | undefined;
   if (options.node) {
     assertNodeCanRun();
     const bins = nodeBinaries();
+    if (options.csi !== false) csiBins = csiBinaries(cacheDir());
     const images = groundImageTarballs({ repo: repoRoot, cacheDir: cacheDir(), pauseBinary: bins.pause });
     images.catch(() => undefined); // awaited by the node; a failure surfaces there
     const started = startNode({ dir, logDir, bins, images, log });
@@ -333,8 +341,21 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
 
     const info: GroundInfo = { kubeconfigPath, apiserverUrl, etcdUrl, s3, workDir };
     if (node) info.node = await node.join(kubeconfigPath);
-    // Extension point: the CSI driver and sidecars (issue 11's CSI half) start here, after the
-    // node is Ready, through options.starters.
+    if (info.node && csiBins) {
+      const { name: nodeName, kubeletRootDir } = info.node;
+      const csi = await startCsi({
+        kubeconfigPath,
+        kubeletRootDir,
+        nodeName,
+        dir,
+        logDir,
+        log,
+        bins: csiBins,
+      });
+      stoppers.push(() => csi.stop());
+      info.csi = csi.info;
+    }
+    // Anything else a caller wants up once the node (and its storage) is ready.
     for (const start of options.starters ?? []) {
       const started = await start({ info, dir, logDir, log });
       stoppers.push(() => started.stop());
