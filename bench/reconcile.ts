@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ensureDist } from '../scripts/ensure-dist.mjs';
 import { median, type Benchmark } from './benchmark.js';
 import { createReconcileWorld, type ReconcileWorld } from './reconcile-repo.js';
 
@@ -102,12 +103,9 @@ function reconcileArgs(world: ReconcileWorld): string[] {
   ];
 }
 
-/** The CLI runs dist/: compile it first, so the figures are of this tree's code. */
-async function build(log: (line: string) => void): Promise<void> {
-  log('building dist/ (npm run build)…');
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const run = await timed([process.execPath, tsc, '-p', join(root, 'tsconfig.build.json')], root);
-  if (run.code !== 0) throw new Error(`npm run build failed:\n${run.stdout}${run.stderr}`);
+/** The CLI runs dist/: build it when stale, so the figures are of this tree's code. */
+function build(log: (line: string) => void): void {
+  if (ensureDist()) log('built dist/ (npm run build)');
 }
 
 function check(run: Run, what: string, expectCode = 0): void {
@@ -163,7 +161,7 @@ async function measureSize(
 async function run(args: string[]): Promise<number> {
   const options = parseOptions(args);
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  await build(log);
+  build(log);
   const dir = await mkdtemp(join(tmpdir(), 'lifeboat-bench-reconcile-'));
   try {
     const starts: number[] = [];

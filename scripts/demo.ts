@@ -76,7 +76,7 @@ async function git(cwd: string, args: string[], who?: { name: string; email: str
 async function lifeboat(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   console.log(dim(`   $ lifeboat ${args.join(' ')}`));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/run.ts'), ...args], {
+    const child = spawn(process.execPath, [join(root, 'bin/lifeboat.js'), ...args], {
       env: { ...process.env, ...env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -12,8 +12,8 @@ import { groundKube } from './fixtures/backups.js';
 import { ground, newBucket, newNamespace, tempDir, uniqueName } from './ground/world.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
-const cli = join(root, 'src', 'cli', 'run.ts');
+/** The published entry point, which runs the compiled CLI (the global setup builds dist/). */
+const cli = join(root, 'bin', 'lifeboat.js');
 
 interface Run {
   code: number;
@@ -24,7 +24,7 @@ interface Run {
 function lifeboat(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
-      tsx,
+      process.execPath,
       [cli, ...args],
       { cwd: root, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {

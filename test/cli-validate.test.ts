@@ -25,7 +25,7 @@ async function lifeboat(args: readonly string[]): Promise<CliRun> {
   try {
     const { stdout, stderr } = await execFileAsync(
       process.execPath,
-      ['--import', 'tsx', join(root, 'src/cli/run.ts'), ...args],
+      [join(root, 'bin/lifeboat.js'), ...args],
       { cwd: root, env: { ...process.env, NO_COLOR: '1' } },
     );
     return { code: 0, stdout, stderr };

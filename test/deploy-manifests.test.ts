@@ -247,8 +247,8 @@ describe('the reconciler Deployment', () => {
     expect(container().args?.[0]).toBe('run');
   });
 
-  it('passes `lifeboat run` only options it knows', () => {
-    const run = buildProgram().commands.find((c) => c.name() === 'run');
+  it('passes `lifeboat run` only options it knows', async () => {
+    const run = (await buildProgram()).commands.find((c) => c.name() === 'run');
     if (run === undefined) throw new Error('lifeboat has no run command');
     const known = new Set(run.options.map((o) => o.long));
     const given = (container().args ?? []).slice(1).map((arg) => arg.split('=')[0]);

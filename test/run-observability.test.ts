@@ -46,9 +46,7 @@ describe('lifeboat run', () => {
     const child = spawn(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        join(process.cwd(), 'src/cli/run.ts'),
+        join(process.cwd(), 'bin/lifeboat.js'),
         'run',
         '--kubeconfig',
         ground().kubeconfigPath,

@@ -1,14 +1,49 @@
 // The `lifeboat` command. Parsing and printing only; every command calls the same functions
 // the reconciler uses. This is the one place that catches, prints and exits.
 import { Command, CommanderError, Option } from 'commander';
-import { backupCommand } from './commands/backup.js';
-import { restoreCommand } from './commands/restore.js';
-import { auditCommand, reconcileCommand, runCommand } from './commands/reconcile.js';
-import { validateCommand } from './commands/validate.js';
 import { EXIT } from './exit-codes.js';
 import { UsageError } from './output.js';
+import { subcommandOf } from './subcommand.js';
 
-export function buildProgram(): Command {
+/**
+ * Each command's module, loaded when the command line names it: a command loads the libraries
+ * it needs (the AWS SDK, ajv, simple-git, …) and no others, so `lifeboat --version` starts in a
+ * fraction of the time and `lifeboat validate` never loads what backups and restores need.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  backup: async () => (await import('./commands/backup.js')).backupCommand(),
+  restore: async () => (await import('./commands/restore.js')).restoreCommand(),
+  reconcile: async () => (await import('./commands/reconcile.js')).reconcileCommand(),
+  run: async () => (await import('./commands/reconcile.js')).runCommand(),
+  audit: async () => (await import('./commands/reconcile.js')).auditCommand(),
+  validate: async () => (await import('./commands/validate.js')).validateCommand(),
+};
+
+/** The whole program, every command loaded (what `lifeboat --help` shows). */
+export async function buildProgram(): Promise<Command> {
+  const program = globalProgram();
+  for (const load of Object.values(COMMANDS)) program.addCommand(await load());
+  return program;
+}
+
+/** The program with only the command `args` names, or every command when it names none. */
+async function programFor(args: readonly string[]): Promise<Command> {
+  const program = globalProgram();
+  const valueFlags = new Set(
+    program.options
+      .filter((o) => o.required || o.optional)
+      .flatMap((o) => [o.long, o.short].filter((f): f is string => f !== undefined)),
+  );
+  const named = subcommandOf(args, valueFlags);
+  const load = named === undefined ? undefined : COMMANDS[named];
+  if (load) return program.addCommand(await load());
+  // --version needs no command; help, a typo or no command at all lists them all.
+  const help = args.includes('--help') || args.includes('-h');
+  if (!help && (args.includes('--version') || args.includes('-V'))) return program;
+  return buildProgram();
+}
+
+function globalProgram(): Command {
   const program = new Command('lifeboat')
     .description('Backup and restore for Kubernetes, run the GitOps way (Velero-compatible storage).')
     .version('0.1.0')
@@ -49,17 +84,11 @@ export function buildProgram(): Command {
       `
 Exit codes: 0 ok · 1 error · 2 usage · 3 partially failed · 4 invalid policies · 5 stale restore plan`,
     );
-  program.addCommand(backupCommand());
-  program.addCommand(restoreCommand());
-  program.addCommand(reconcileCommand());
-  program.addCommand(runCommand());
-  program.addCommand(auditCommand());
-  program.addCommand(validateCommand());
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await programFor(argv.slice(2));
   program.exitOverride();
   try {
     await program.parseAsync(argv);

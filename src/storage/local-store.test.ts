@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalDirStore } from './local-store.js';
-import { ReadOnlyStoreError, StoreError, StoreNotFoundError } from './store.js';
+import { readSmallObject, ReadOnlyStoreError, StoreError, StoreNotFoundError } from './store.js';
 
 let root: string;
 beforeEach(async () => {
@@ -23,6 +23,19 @@ async function listKeys(store: LocalDirStore, prefix: string): Promise<string[]>
 }
 
 describe('LocalDirStore', () => {
+  it('reads a small object whole, with the errors get() gives', async () => {
+    const store = new LocalDirStore({ root });
+    await store.put('backups/b1/velero-backup.json', '{"kind":"Backup"}');
+    await expect(readSmallObject(store, 'backups/b1/velero-backup.json')).resolves.toEqual(
+      Buffer.from('{"kind":"Backup"}'),
+    );
+    for (const key of ['backups/b1/missing.json', 'backups/b1', 'backups/b1/velero-backup.json/x']) {
+      await expect(store.readSmall(key)).rejects.toBeInstanceOf(StoreNotFoundError);
+      await expect(store.get(key)).rejects.toBeInstanceOf(StoreNotFoundError);
+    }
+    await expect(store.readSmall('../escape')).rejects.toThrow(/has an empty/);
+  });
+
   it('stores each key as a file under the root', async () => {
     const store = new LocalDirStore({ root });
     await store.put('backups/b1/b1.tar.gz', Buffer.from('abc'));

@@ -5,7 +5,7 @@
 // are renamed into place, so a reader never sees half an object (like an S3 PUT).
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -80,6 +80,17 @@ export class LocalDirStore implements BackupStore {
       throw new StoreNotFoundError(key, this.describe);
     }
     return handle.createReadStream();
+  }
+
+  async readSmall(key: string): Promise<Buffer> {
+    assertValidKey(key, this.describe);
+    try {
+      return await readFile(this.pathOf(key));
+    } catch (err) {
+      // EISDIR too: a directory is not an object, as get() says.
+      if (isMissing(err)) throw new StoreNotFoundError(key, this.describe);
+      throw new StoreError(`${this.describe}: reading ${key} failed: ${errorText(err)}`, { cause: err });
+    }
   }
 
   async exists(key: string): Promise<boolean> {

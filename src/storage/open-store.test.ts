@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LocalDirStore } from './local-store.js';
-import { openStore, parseBool, StorageLocationError } from './open-store.js';
+import { LazyS3Store, openStore, parseBool, StorageLocationError } from './open-store.js';
 import type { StorageLocationConfig } from './open-store.js';
 import { S3Store } from './s3-store.js';
 
@@ -15,7 +15,7 @@ describe('openStore', () => {
         prefix: 'cluster-a',
         config: { region: 'eu-west-1' },
       },
-      { type: S3Store, describe: 's3://backups/cluster-a', readOnly: false },
+      { type: LazyS3Store, describe: 's3://backups/cluster-a', readOnly: false },
     ],
     [
       'an S3-compatible server, read-only, prefix with slashes',
@@ -27,12 +27,12 @@ describe('openStore', () => {
         config: { s3Url: 'http://minio:9000', s3ForcePathStyle: 'true' },
         accessMode: 'ReadOnly',
       },
-      { type: S3Store, describe: 's3://velero/a/b', readOnly: true },
+      { type: LazyS3Store, describe: 's3://velero/a/b', readOnly: true },
     ],
     [
       'a bucket root',
       { name: 'root', provider: 'aws', bucket: 'b', config: { region: 'us-east-1' } },
-      { type: S3Store, describe: 's3://b', readOnly: false },
+      { type: LazyS3Store, describe: 's3://b', readOnly: false },
     ],
     [
       'a local directory with a prefix',
@@ -45,6 +45,14 @@ describe('openStore', () => {
     expect(store.describe).toBe(want.describe);
     expect(store.readOnly).toBe(want.readOnly);
   });
+
+  it.each([undefined, '', 'a', '/a/b/', 'a//b', '//'])(
+    'describes an S3 location with prefix %j as S3Store does, before loading it',
+    (prefix) => {
+      const options = { bucket: 'b', region: 'us-east-1', ...(prefix === undefined ? {} : { prefix }) };
+      expect(new LazyS3Store(options).describe).toBe(new S3Store(options).describe);
+    },
+  );
 
   it('never puts credentials into describe', () => {
     const store = openStore({

@@ -3,10 +3,10 @@
 // them: spec.provider, spec.objectStorage.{bucket,prefix}, spec.config.{region,s3Url,
 // s3ForcePathStyle,profile} (velero-plugin-for-aws object_store.go), spec.accessMode.
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { LocalDirStore } from './local-store.js';
-import { S3Store } from './s3-store.js';
-import type { S3Credentials, S3NetworkOptions } from './s3-store.js';
-import type { BackupStore } from './store.js';
+import type { S3Credentials, S3NetworkOptions, S3StoreOptions } from './s3-store.js';
+import type { BackupStore, StoredObject, UnfinishedUpload } from './store.js';
 
 export interface StorageLocationConfig {
   /** The location's name (metadata.name), used in errors. */
@@ -66,7 +66,7 @@ export function openStore(location: StorageLocationConfig): BackupStore {
   // default. Without s3Url Velero looks the bucket's region up; we leave it to the SDK's
   // chain (AWS_REGION, the shared config file).
   const region = config.region ?? (config.s3Url ? 'us-east-1' : undefined);
-  return new S3Store({
+  return new LazyS3Store({
     bucket: location.bucket,
     prefix: location.prefix,
     endpoint: config.s3Url,
@@ -89,4 +89,54 @@ export function parseBool(location: string, field: string, value: boolean | stri
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
   throw new StorageLocationError(location, `${field} must be true or false, not ${JSON.stringify(value)}`);
+}
+
+/**
+ * An S3Store whose module, and the AWS SDK with it (~0.4 s of CPU to load), is loaded on first
+ * use: commands and passes that never touch a bucket (validate, a local location) never pay it.
+ */
+export class LazyS3Store implements BackupStore {
+  readonly describe: string;
+  readonly readOnly: boolean;
+  #store: Promise<BackupStore> | undefined;
+
+  constructor(private readonly options: S3StoreOptions) {
+    this.readOnly = options.readOnly ?? false;
+    // As S3Store says it (a test compares the two).
+    const prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    this.describe = `s3://${options.bucket}${prefix ? `/${prefix}` : ''}`;
+  }
+
+  #load(): Promise<BackupStore> {
+    this.#store ??= import('./s3-store.js').then(({ S3Store }) => new S3Store(this.options));
+    return this.#store;
+  }
+
+  async put(key: string, body: Readable | Buffer | string, opts?: { contentType?: string }): Promise<void> {
+    return (await this.#load()).put(key, body, opts);
+  }
+  async get(key: string): Promise<Readable> {
+    return (await this.#load()).get(key);
+  }
+  async exists(key: string): Promise<boolean> {
+    return (await this.#load()).exists(key);
+  }
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    yield* (await this.#load()).list(prefix);
+  }
+  async listPrefixes(prefix: string): Promise<string[]> {
+    return (await this.#load()).listPrefixes(prefix);
+  }
+  async delete(keys: string[]): Promise<void> {
+    return (await this.#load()).delete(keys);
+  }
+  async *listUnfinishedUploads(prefix: string): AsyncIterable<UnfinishedUpload> {
+    yield* (await this.#load()).listUnfinishedUploads(prefix);
+  }
+  async abortUpload(upload: Pick<UnfinishedUpload, 'key' | 'id'>): Promise<void> {
+    return (await this.#load()).abortUpload(upload);
+  }
+  async check(): Promise<void> {
+    return (await this.#load()).check();
+  }
 }

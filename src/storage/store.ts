@@ -51,6 +51,12 @@ export interface BackupStore {
   abortUpload(upload: Pick<UnfinishedUpload, 'key' | 'id'>): Promise<void>;
   /** Verify the location is reachable and usable; rejects with a clear error otherwise. */
   check(): Promise<void>;
+  /**
+   * Optional: the whole of a small object in one read, for stores that can do it cheaper than
+   * a stream (a directory: one readFile, half the CPU of a stream per metadata file, which a
+   * reconcile pass reads for every backup). Same errors as get().
+   */
+  readSmall?(key: string): Promise<Buffer>;
 }
 
 export class StoreError extends Error {
@@ -79,6 +85,7 @@ export class ReadOnlyStoreError extends StoreError {
 
 /** The whole of a small object (metadata, logs, locks) — never an archive, which is streamed. */
 export async function readSmallObject(store: BackupStore, key: string): Promise<Buffer> {
+  if (store.readSmall) return store.readSmall(key);
   const chunks: Buffer[] = [];
   for await (const c of await store.get(key)) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
