@@ -43,7 +43,7 @@ function runIntoClosingReader(
   args: string[],
 ): Promise<{ code: number | null; signal: string | null; stderr: string; firstChunk: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/run.ts'), ...args], {
+    const child = spawn(process.execPath, [join(root, 'bin/lifeboat.js'), ...args], {
       cwd: root,
       env: { ...process.env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -29,7 +29,8 @@ import {
 import { ground, newBucket, newNamespace, tempDir, testS3Client } from './ground/world.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = join(root, 'src', 'cli', 'run.ts');
+// The compiled CLI, as users run it (global setup builds dist/ when stale).
+const cli = join(root, 'bin', 'lifeboat.js');
 const kube = new KubeHandle();
 afterEach(() => kube.close());
 
@@ -76,8 +77,6 @@ async function killBackupMidUpload(opts: {
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
       cli,
       'backup',
       'create',

@@ -27,7 +27,8 @@ import { git } from './gitops-fixture.js';
 import { ground, newNamespace, tempDir } from './ground/world.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = join(root, 'src', 'cli', 'run.ts');
+// The compiled CLI, as users run it (global setup builds dist/ when stale).
+const cli = join(root, 'bin', 'lifeboat.js');
 const kube = new KubeHandle();
 afterEach(() => kube.close());
 
@@ -69,7 +70,7 @@ async function auditInGit(repo: PolicyRepo): Promise<AuditEvent[]> {
 
 /** `lifeboat audit -o json` as a person runs it, with the reconciler's data directory. */
 function auditCli(repo: PolicyRepo, dataDir: string, workdir: string): Promise<AuditEvent[]> {
-  const args = ['--import', 'tsx', cli, 'audit', '--repo', repo.remote, '--workdir', workdir];
+  const args = [cli, 'audit', '--repo', repo.remote, '--workdir', workdir];
   args.push('--data-dir', dataDir, '--kubeconfig', ground().kubeconfigPath, '-o', 'json');
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { cwd: root }, (err, stdout, stderr) => {

@@ -53,7 +53,7 @@ async function configMapsIn(ns: string): Promise<number> {
 
 /** `lifeboat reconcile --once` in its own process, killed with SIGKILL once the restore has applied some objects. */
 async function killReconcilerMidRestore(opts: { remote: string; dataDir: string }): Promise<string | null> {
-  const args = ['--import', 'tsx', join(root, 'src/cli/run.ts'), 'reconcile', '--once'];
+  const args = [join(root, 'bin/lifeboat.js'), 'reconcile', '--once'];
   args.push('--repo', opts.remote, '--workdir', await newWorkdir(), '--data-dir', opts.dataDir);
   args.push('--kubeconfig', ground().kubeconfigPath);
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
