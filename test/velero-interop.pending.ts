@@ -1,5 +1,5 @@
-// NOT YET RUN: rename to velero-interop.test.ts once scripts/build-velero.sh has built Velero and its
-// AWS plugin and the file passes; until then it is kept out of the suite (vitest runs *.test.ts).
+// NOT YET IN THE SUITE (vitest runs *.test.ts). First run, 11:45 UTC: the bucket-lock test passed;
+// the other two failed only on their assertions (describe output), fixed below but not re-run.
 // lifeboat and the real Velero (v1.18, out of cluster, AWS plugin) on one bucket and prefix:
 // each restores the other's backups with the same objects coming back, Velero reads lifeboat's
 // backup metadata with its own defaults, and Velero's location stays Available while a lifeboat
@@ -162,7 +162,7 @@ describe('a backup Velero made', () => {
       expect(listed.stdout).toMatch(new RegExp(`${name}\\s+Completed`));
       const described = await runCli([...args, 'backup', 'describe', name, '--details'], env);
       expect(described.code, described.stderr).toBe(0);
-      for (const s of everything) expect(described.stdout).toContain(s.obj.metadata.name);
+      for (const s of app.namespaced) expect(described.stdout).toContain(s.obj.metadata.name);
 
       await loseEverything(app);
 
@@ -210,7 +210,7 @@ describe('a backup lifeboat made', () => {
       expect(synced.metadata.namespace).toBe(velero.namespace);
 
       // `velero backup describe` shows what Velero would have set, not zero values.
-      const described = await velero.cli(['backup', 'describe', name]);
+      const described = await velero.cli(['backup', 'describe', name, '--colorized=false']);
       expect(described.code, described.stderr).toBe(0);
       expect(described.stdout).toMatch(/Phase:\s+Completed/);
       expect(described.stdout).toMatch(/TTL:\s+720h0m0s/);
