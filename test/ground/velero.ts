@@ -156,6 +156,31 @@ export async function startVelero(opts: VeleroOptions): Promise<Velero> {
     path: '/api/v1/namespaces',
     body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
   });
+  // `velero install` makes a Deployment named velero, and the server's pod restore action reads
+  // its image (for the restore-helper init container) whenever a restored pod is seen; out of
+  // cluster there is none, so the restore of any pod fails with `deployments.apps "velero" not
+  // found`. A Deployment of no replicas stands where the install's would.
+  await kube.request({
+    method: 'POST',
+    path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
+    body: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'velero', labels: { component: 'velero' } },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { component: 'velero' } },
+        template: {
+          metadata: { labels: { component: 'velero' } },
+          spec: {
+            containers: [
+              { name: 'velero', image: `ground.local/velero:${versions.velero}`, imagePullPolicy: 'Never' },
+            ],
+          },
+        },
+      },
+    },
+  });
 
   const period = opts.syncPeriod ?? '5s';
   const logPath = join(opts.dir, `velero-server-${namespace}.log`);
