@@ -21,37 +21,14 @@ log() { printf '[build-ground] %s\n' "$*" >&2; }
 
 command -v go >/dev/null || { log "go is not installed; it is needed to build the test servers"; exit 1; }
 
-# build_in_wrapper DIR OUT PKG... : run `go build` for each package inside a wrapper module.
+# shellcheck source=kube-build.sh
+source "$(dirname "$0")/kube-build.sh"
+
 build_kube() {
   local out="$CACHE/kube/$KUBE_VERSION"
   if [[ -x "$out/kube-apiserver" && -x "$out/kube-controller-manager" ]]; then return; fi
   log "building kube-apiserver and kube-controller-manager $KUBE_VERSION (about 6 min cold on 2 cores)"
-  local work; work=$(mktemp -d)
-  local minor="v0.${KUBE_VERSION#v1.}"
-  (
-    cd "$work"
-    go mod init lifeboat.dev/ground/kube >/dev/null 2>&1
-    go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" >/dev/null
-    local gomod; gomod="$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/$KUBE_VERSION.mod"
-    # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with
-    # ./staging paths that do not exist outside its repo; point each at its published release.
-    {
-      echo "require k8s.io/kubernetes $KUBE_VERSION"
-      grep -E '^\s+k8s.io/[a-z0-9-]+ => ./staging/' "$gomod" | awk -v v="$minor" '{print "replace " $1 " => " $1 " " v}'
-    } >>go.mod
-    go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" "k8s.io/kubernetes/cmd/kube-controller-manager@$KUBE_VERSION"
-    local ld="-s -w"
-    ld+=" -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION"
-    ld+=" -X k8s.io/component-base/version.gitMajor=1"
-    ld+=" -X k8s.io/component-base/version.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
-    ld+=" -X k8s.io/component-base/version.gitTreeState=clean"
-    ld+=" -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
-    mkdir -p "$out.tmp"
-    go build -trimpath -ldflags "$ld" -o "$out.tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-    go build -trimpath -ldflags "$ld" -o "$out.tmp/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
-  )
-  rm -rf "$out" && mv "$out.tmp" "$out"
-  rm -rf "$work"
+  build_kube_commands "$KUBE_VERSION" "$out" kube-apiserver kube-controller-manager
 }
 
 build_etcd() {

@@ -46,38 +46,14 @@ install_packages() {
     --no-install-recommends "${missing[@]}"
 }
 
+# shellcheck source=kube-build.sh
+source "$(dirname "$0")/kube-build.sh"
+
 build_kubelet_scheduler() {
   local out="$CACHE/kube/$KUBE_VERSION"
   if [[ -x "$out/kubelet" && -x "$out/kube-scheduler" ]]; then return; fi
   log "building kubelet and kube-scheduler $KUBE_VERSION (about 6 min on 2 cores with a warm Go cache)"
-  local work; work=$(mktemp -d)
-  local minor="v0.${KUBE_VERSION#v1.}"
-  local tmp="$out.node.tmp"
-  (
-    cd "$work"
-    go mod init lifeboat.dev/ground/kube >/dev/null 2>&1
-    go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" >/dev/null
-    local gomod; gomod="$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/$KUBE_VERSION.mod"
-    # As in build-ground.sh: k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces
-    # them with ./staging paths that do not exist outside its repo; use the published releases.
-    {
-      echo "require k8s.io/kubernetes $KUBE_VERSION"
-      grep -E '^\s+k8s.io/[a-z0-9-]+ => ./staging/' "$gomod" | awk -v v="$minor" '{print "replace " $1 " => " $1 " " v}'
-    } >>go.mod
-    go get "k8s.io/kubernetes/cmd/kubelet@$KUBE_VERSION" "k8s.io/kubernetes/cmd/kube-scheduler@$KUBE_VERSION"
-    local ld="-s -w"
-    ld+=" -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION"
-    ld+=" -X k8s.io/component-base/version.gitMajor=1"
-    ld+=" -X k8s.io/component-base/version.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
-    ld+=" -X k8s.io/component-base/version.gitTreeState=clean"
-    ld+=" -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
-    rm -rf "$tmp" && mkdir -p "$tmp"
-    go build -trimpath -ldflags "$ld" -o "$tmp/kubelet" k8s.io/kubernetes/cmd/kubelet
-    go build -trimpath -ldflags "$ld" -o "$tmp/kube-scheduler" k8s.io/kubernetes/cmd/kube-scheduler
-  )
-  mkdir -p "$out"
-  mv "$tmp/kubelet" "$tmp/kube-scheduler" "$out/"
-  rm -rf "$tmp" "$work"
+  build_kube_commands "$KUBE_VERSION" "$out" kubelet kube-scheduler
 }
 
 build_pause() {
