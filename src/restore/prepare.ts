@@ -37,6 +37,8 @@ import {
   type VolumeFacts,
 } from './volume-binding.js';
 import { ObjectSpool } from './spool.js';
+import { judgeClusterIps, requestedClusterIps, withoutClusterIps } from './cluster-ip.js';
+import type { AddressHolder } from './cluster-ip.js';
 import type { RestoreSpec } from './spec.js';
 import type { ArchiveLimits } from '../archive/reader.js';
 
@@ -357,6 +359,7 @@ async function decideAll(o: {
     ),
   });
   const bindVolumes = volumeBinder({ kube: o.kube, drafts, ctx });
+  const keepClusterIps = clusterIpChecker({ kube: o.kube, ctx });
   const finish = async (
     draft: Draft,
     live: LiveRead | undefined,
@@ -368,6 +371,7 @@ async function decideAll(o: {
       const warnings = await backendWarnings(draft.base.groupResource, input.desired);
       if (warnings.length > 0) input.warnings = warnings;
       await bindVolumes(draft, input);
+      await keepClusterIps(draft, input);
     }
     const forms = secretValueForms([input.desired, input.live]);
     for (const form of forms) o.secretForms.add(form);
@@ -496,6 +500,50 @@ function volumeBinder(o: {
       delete (desired.spec as { volumeName?: string }).volumeName;
       await respool(draft, desired);
     }
+  };
+}
+
+/**
+ * A Service created with a cluster IP the user set (cluster-ip.ts): kept when this cluster's
+ * service ranges hold it and no other Service has it, else left out with a warning. The ranges
+ * are read once; each address is one GET of its IPAddress object.
+ */
+function clusterIpChecker(o: {
+  kube: KubeClient;
+  ctx: DraftContext;
+}): (draft: Draft, input: PlanInputItem) => Promise<void> {
+  const { ctx } = o;
+  let ranges: Promise<string[]> | undefined;
+  const serviceRanges = (): Promise<string[]> => {
+    const info = ctx.served.get('servicecidrs.networking.k8s.io');
+    ranges ??= info
+      ? o.kube.list(info, {}).then((page) =>
+          page.items.flatMap((cidr) => {
+            const cidrs = (cidr.spec as { cidrs?: unknown } | undefined)?.cidrs;
+            return Array.isArray(cidrs) ? cidrs.filter((c): c is string => typeof c === 'string') : [];
+          }),
+        )
+      : Promise.resolve([]);
+    return ranges;
+  };
+  return async (draft, input) => {
+    if (draft.base.groupResource !== 'services' || input.live !== null || !input.desired) return;
+    const ips = requestedClusterIps(input.desired);
+    if (ips.length === 0) return;
+    const addresses = ctx.served.get('ipaddresses.networking.k8s.io');
+    const holders = new Map<string, AddressHolder>();
+    for (const ip of ips) {
+      const found = addresses ? await o.kube.get(addresses, '', ip) : null;
+      if (found) holders.set(ip, (found.spec as { parentRef?: AddressHolder } | undefined)?.parentRef ?? {});
+    }
+    const verdict = judgeClusterIps(input.desired, ips, { serviceRanges: await serviceRanges(), holders });
+    if (verdict.keep) {
+      input.notes = [...(input.notes ?? []), verdict.note];
+      return;
+    }
+    input.warnings = [...(input.warnings ?? []), verdict.warning];
+    input.desired = withoutClusterIps(input.desired);
+    await ctx.spool.put(draft.key, input.desired, JSON.stringify(input.desired).length);
   };
 }
 

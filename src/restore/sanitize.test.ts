@@ -268,6 +268,39 @@ describe('sanitizeForRestore: services (Velero service_action)', () => {
     expect(spec(out).clusterIPs).toBeUndefined();
   });
 
+  it.each([
+    [
+      'named in last-applied-configuration',
+      {
+        annotations: {
+          'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({
+            spec: { clusterIP: '10.0.0.5' },
+          }),
+        },
+      },
+    ],
+    [
+      'owned in managedFields',
+      { managedFields: [{ manager: 'kubectl-create', fieldsV1: { 'f:spec': { 'f:clusterIP': {} } } }] },
+    ],
+  ])('keeps a cluster IP the user set (%s)', (_label, metadata) => {
+    const out = restored(svc({ clusterIP: '10.0.0.5', clusterIPs: ['10.0.0.5'], ports: [] }, metadata), {
+      groupResource: 'services',
+    });
+    expect(spec(out)).toMatchObject({ clusterIP: '10.0.0.5', clusterIPs: ['10.0.0.5'] });
+  });
+
+  it('clears a cluster IP no manager owns (allocated by the apiserver)', () => {
+    const managedFields = [{ manager: 'kubectl-create', fieldsV1: { 'f:spec': { 'f:ports': {} } } }];
+    const out = restored(
+      svc({ clusterIP: '10.0.0.5', clusterIPs: ['10.0.0.5'], ports: [] }, { managedFields }),
+      {
+        groupResource: 'services',
+      },
+    );
+    expect(spec(out).clusterIP).toBeUndefined();
+  });
+
   it('keeps a headless service headless', () => {
     const out = restored(svc({ clusterIP: 'None', clusterIPs: ['None'], ports: [] }), {
       groupResource: 'services',

@@ -301,8 +301,10 @@ interface ServicePort {
 }
 
 /**
- * actions/service_action.go. The cluster IP belongs to the old cluster's service range, so it is
- * cleared unless the Service is headless (`None`, which is a choice, not an allocation).
+ * actions/service_action.go. An allocated cluster IP belongs to the old cluster's service range,
+ * so it is cleared unless the Service is headless (`None`, which is a choice, not an allocation).
+ * lifeboat differs from Velero for a cluster IP the user set (named in last-applied-configuration
+ * or owned in managedFields): it is kept, and the plan says whether it is free.
  * NodePorts are cleared unless preserveNodePorts, except those the user set explicitly —
  * named in kubectl's last-applied-configuration or, without it, owned in managedFields —
  * and so is an allocated healthCheckNodePort.
@@ -318,12 +320,14 @@ function resetService(svc: KubeObject, preserveNodePorts: boolean, ref: string):
       }
     | undefined;
   if (!isJsonMap(spec)) return;
-  if (spec.clusterIP !== 'None') {
+  const explicit = explicitServiceFields(svc, ref);
+  // A cluster IP the user chose (a well-known DNS address, an IP in a firewall rule) is kept;
+  // whether it is free in the target cluster is checked when the plan is made (cluster-ip.ts).
+  if (spec.clusterIP !== 'None' && !explicit.clusterIP) {
     delete spec.clusterIP;
     delete spec.clusterIPs;
   }
   if (preserveNodePorts || spec.type === 'ExternalName') return;
-  const explicit = explicitNodePorts(svc, ref);
   for (const port of spec.ports ?? []) {
     if (port.nodePort === undefined) continue;
     const kept = port.name ? explicit.names.has(port.name) : explicit.unnamed.has(port.nodePort);
@@ -339,14 +343,17 @@ interface ExplicitNodePorts {
   /** managedFields port keys, `k:{"port":80,"protocol":"TCP"}`. */
   keys: Set<string>;
   healthCheckNodePort: boolean;
+  /** spec.clusterIP was written by someone, not allocated by the apiserver. */
+  clusterIP: boolean;
 }
 
-function explicitNodePorts(svc: KubeObject, ref: string): ExplicitNodePorts {
+function explicitServiceFields(svc: KubeObject, ref: string): ExplicitNodePorts {
   const found: ExplicitNodePorts = {
     names: new Set(),
     unnamed: new Set(),
     keys: new Set(),
     healthCheckNodePort: false,
+    clusterIP: false,
   };
   const lastApplied = svc.metadata.annotations?.[LAST_APPLIED];
   if (lastApplied !== undefined) readLastApplied(lastApplied, found, ref);
@@ -369,6 +376,7 @@ function readLastApplied(lastApplied: string, found: ExplicitNodePorts, ref: str
     else found.unnamed.add(Number(port.nodePort));
   }
   found.healthCheckNodePort = Number(spec.healthCheckNodePort) > 0;
+  found.clusterIP = typeof spec.clusterIP === 'string' && spec.clusterIP !== '' && spec.clusterIP !== 'None';
 }
 
 /** Server-side apply records what each manager set; `f:nodePort` means someone chose it. */
@@ -377,6 +385,9 @@ function readManagedFields(managedFields: unknown[], found: ExplicitNodePorts): 
     const fields = isJsonMap(entry) && isJsonMap(entry.fieldsV1) ? entry.fieldsV1 : {};
     const spec = isJsonMap(fields['f:spec']) ? fields['f:spec'] : {};
     if (spec['f:healthCheckNodePort'] !== undefined) found.healthCheckNodePort = true;
+    // The apiserver allocates a cluster IP after field management ran, so an allocated IP is
+    // owned by no manager; an owned one was in some client's request.
+    if (spec['f:clusterIP'] !== undefined) found.clusterIP = true;
     const ports = isJsonMap(spec['f:ports']) ? spec['f:ports'] : {};
     for (const [key, value] of Object.entries(ports)) {
       if (isJsonMap(value) && value['f:nodePort'] !== undefined) found.keys.add(key);
