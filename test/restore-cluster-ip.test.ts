@@ -122,4 +122,28 @@ describe('a restore of a Service whose cluster IP the user set', () => {
     expect(restoredIp).not.toBe(chosen);
     await deleteNamespaces(w.kube, [squatterNs]);
   });
+
+  it('leaves an existing Service its own address under the update policy, instead of a conflict', async () => {
+    world = await localWorld();
+    const w = world;
+    const ns = uniqueName('cip');
+    await createAll(w.kube, [namespace(ns)]);
+    const chosen = await freeAddress(w, ns);
+    await createAll(w.kube, [service(ns, 'dns', chosen)]);
+    const backup = await backupOf(w, { includedNamespaces: [ns] });
+    await deleteNamespaces(w.kube, [ns]);
+    // Re-created by someone else's tooling before the restore, with an allocated address.
+    await createAll(w.kube, [namespace(ns), service(ns, 'dns')]);
+    const liveIp = clusterIpOf(await read(w.kube, service(ns, 'dns')));
+
+    const { plan } = await planRestore(
+      { name: uniqueName('cip'), spec: { backupName: backup.name, existingResourcePolicy: 'update' } },
+      w.deps(),
+    );
+    const dnsItem = plan.items.find((i) => i.groupResource === 'services' && i.name === 'dns');
+    expect(dnsItem?.action).not.toBe('conflict');
+    expect(dnsItem?.notes).toContain(
+      `cluster IP ${chosen} was set by the user, but the live Service has ${liveIp} and a cluster IP cannot change: the restore leaves the live address`,
+    );
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../kube/types.js';
-import { judgeClusterIps, requestedClusterIps, withoutClusterIps } from './cluster-ip.js';
+import { judgeClusterIps, liveAddressNote, requestedClusterIps, withoutClusterIps } from './cluster-ip.js';
 import type { AddressHolder } from './cluster-ip.js';
 
 const service = (spec: Record<string, unknown>): KubeObject => ({
@@ -86,5 +86,13 @@ describe('withoutClusterIps', () => {
     const input = service({ clusterIP: '10.0.0.5', clusterIPs: ['10.0.0.5'], ports: [] });
     expect(withoutClusterIps(input).spec).toEqual({ ports: [] });
     expect(input.spec).toMatchObject({ clusterIP: '10.0.0.5' });
+  });
+});
+
+describe('liveAddressNote', () => {
+  it('names both addresses', () => {
+    expect(liveAddressNote(['10.0.0.5'], ['10.0.0.9'])).toBe(
+      'cluster IP 10.0.0.5 was set by the user, but the live Service has 10.0.0.9 and a cluster IP cannot change: the restore leaves the live address',
+    );
   });
 });

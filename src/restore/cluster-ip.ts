@@ -71,6 +71,11 @@ export function withoutClusterIps(service: KubeObject): KubeObject {
   return out;
 }
 
+/** An existing Service whose address differs from the backup's: cluster IPs cannot change. */
+export function liveAddressNote(backedUp: string[], live: string[]): string {
+  return `cluster IP ${backedUp.join(', ')} was set by the user, but the live Service has ${live.join(', ') || 'none'} and a cluster IP cannot change: the restore leaves the live address`;
+}
+
 function allocateAnew(shown: string, why: string): ClusterIpVerdict {
   return {
     keep: false,

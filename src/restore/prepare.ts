@@ -37,7 +37,7 @@ import {
   type VolumeFacts,
 } from './volume-binding.js';
 import { ObjectSpool } from './spool.js';
-import { judgeClusterIps, requestedClusterIps, withoutClusterIps } from './cluster-ip.js';
+import { judgeClusterIps, liveAddressNote, requestedClusterIps, withoutClusterIps } from './cluster-ip.js';
 import type { AddressHolder } from './cluster-ip.js';
 import type { RestoreSpec } from './spec.js';
 import type { ArchiveLimits } from '../archive/reader.js';
@@ -527,9 +527,18 @@ function clusterIpChecker(o: {
     return ranges;
   };
   return async (draft, input) => {
-    if (draft.base.groupResource !== 'services' || input.live !== null || !input.desired) return;
+    if (draft.base.groupResource !== 'services' || !input.desired) return;
     const ips = requestedClusterIps(input.desired);
     if (ips.length === 0) return;
+    if (input.live) {
+      // The address is immutable: an existing Service keeps its own, whatever the backup says.
+      const liveIps = requestedClusterIps(input.live);
+      if (liveIps.join() === ips.join()) return;
+      input.notes = [...(input.notes ?? []), liveAddressNote(ips, liveIps)];
+      input.desired = withoutClusterIps(input.desired);
+      await ctx.spool.put(draft.key, input.desired, JSON.stringify(input.desired).length);
+      return;
+    }
     const addresses = ctx.served.get('ipaddresses.networking.k8s.io');
     const holders = new Map<string, AddressHolder>();
     for (const ip of ips) {
