@@ -136,10 +136,10 @@ describe('sanitizeForRestore: skips', () => {
   });
   it.each([
     [
-      'a ReplicaSet owned by a Deployment',
+      'a ReplicaSet owned by a ReplicationController',
       'replicasets.apps',
-      obj('ReplicaSet', controller('apps/v1', 'Deployment'), 'apps/v1'),
-      /Deployment owner/,
+      obj('ReplicaSet', controller('v1', 'ReplicationController'), 'apps/v1'),
+      /ReplicationController owner/,
     ],
     [
       'a Pod owned by a ReplicaSet',
@@ -488,16 +488,35 @@ describe('sanitizeForRestore: bare pods (Velero pod_action)', () => {
   });
 });
 
-describe('sanitizeForRestore: deployments', () => {
-  it('drops the rollout revision the old cluster counted, keeping other annotations', () => {
+describe('sanitizeForRestore: deployments and their rollout history', () => {
+  it('keeps the rollout revision, which the restored ReplicaSets carry too', () => {
     const input = obj(
       'Deployment',
       { metadata: { annotations: { 'deployment.kubernetes.io/revision': '7', note: 'n' } } },
       'apps/v1',
     );
     expect(restored(input, { groupResource: 'deployments.apps' }).metadata.annotations).toEqual({
+      'deployment.kubernetes.io/revision': '7',
       note: 'n',
     });
+  });
+
+  it("restores a Deployment's ReplicaSet with its revision, owner reference removed for adoption", () => {
+    const input = obj(
+      'ReplicaSet',
+      {
+        metadata: {
+          annotations: { 'deployment.kubernetes.io/revision': '6' },
+          ownerReferences: [
+            { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'u', controller: true },
+          ],
+        },
+      },
+      'apps/v1',
+    );
+    const out = restored(input, { groupResource: 'replicasets.apps' });
+    expect(out.metadata.ownerReferences).toBeUndefined();
+    expect(out.metadata.annotations).toEqual({ 'deployment.kubernetes.io/revision': '6' });
   });
 });
 

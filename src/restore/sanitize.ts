@@ -81,11 +81,6 @@ export function sanitizeForRestore(obj: KubeObject, opts: SanitizeOptions): Sani
     case 'jobs.batch':
       resetJob(out);
       break;
-    case 'deployments.apps':
-      // The deployment controller numbers rollouts per cluster and rewrites this on its first
-      // sync; the old cluster's number would only show as a difference in every later plan.
-      deleteAnnotations(out.metadata, ['deployment.kubernetes.io/revision']);
-      break;
   }
   addRestoreLabels(out.metadata, opts);
   return { object: out };
@@ -98,8 +93,8 @@ export function sanitizeForRestore(obj: KubeObject, opts: SanitizeOptions): Sani
  * Velero restores such children with ownerReferences stripped and lets the controller adopt them
  * by selector (defaultRestorePriorities: "Pods go before controllers…", "Replica sets go before
  * deployments…"). lifeboat restores no pod volume data, so nothing is gained by restoring them,
- * and skipping avoids a plan full of generated names (pod-template-hash ReplicaSets, Pods) that
- * would be adopted, scaled down or duplicated. Children of other controllers (operators, CRs)
+ * and skipping avoids a plan full of generated names (Pods) that would be adopted, scaled down
+ * or duplicated. A Deployment's ReplicaSets are the exception: they hold its rollout history. Children of other controllers (operators, CRs)
  * are restored as Velero does, ownerReferences removed: an operator finds them again by name,
  * and skipping them could force work such as re-issuing certificates.
  */
@@ -122,7 +117,13 @@ const CONTROLLER_MANAGED_SLICES = new Set([
 
 function skipReason(obj: KubeObject, groupResource: string): string | undefined {
   const controller = (obj.metadata.ownerReferences ?? []).find((o) => o.controller === true);
-  if (controller && REBUILDING_OWNERS.has(`${groupOfApiVersion(controller.apiVersion)}/${controller.kind}`)) {
+  const owner = controller ? `${groupOfApiVersion(controller.apiVersion)}/${controller.kind}` : '';
+  // A Deployment's ReplicaSets are its rollout history (`kubectl rollout history`, `rollout
+  // undo`), numbered by deployment.kubernetes.io/revision; the controller cannot rebuild old
+  // ones. They are restored, as Velero does, owner reference removed; the restored Deployment
+  // adopts them by selector and takes the current one (same pod-template-hash) as its own.
+  if (groupResource === 'replicasets.apps' && owner === 'apps/Deployment') return undefined;
+  if (controller && REBUILDING_OWNERS.has(owner)) {
     return `controlled by ${controller.kind} ${controller.name}, which recreates it`;
   }
   return SKIP_RULES[groupResource]?.(obj);
