@@ -215,6 +215,19 @@ describe('a backup of CSI volumes', () => {
     );
     expect(kinds('volumesnapshotclasses.snapshot.storage.k8s.io')).toEqual(['ground-csi']);
 
+    // Each claim once per version directory; a snapshotted one names its snapshot as Velero's
+    // restore looks for it (annotation velero.io/volume-snapshot-name).
+    const claims = items.filter((i) => i.groupResource === 'persistentvolumeclaims');
+    expect(claims.map((i) => `${i.versionDir}:${i.name}`).sort()).toEqual(
+      ['broken', 'good', 'stalled', 'unused'].flatMap((n) => [`:${n}`, `v1-preferredversion:${n}`]).sort(),
+    );
+    const liveByClaim = new Map(live.map((s) => [s.spec.source.persistentVolumeClaimName, s.metadata.name]));
+    for (const c of claims) {
+      const marked = c.object.metadata.annotations?.['velero.io/volume-snapshot-name'];
+      expect(marked, c.name).toBe(liveByClaim.get(c.name));
+      if (marked) expect(c.object.metadata.labels?.['velero.io/backup-name']).toBe(name);
+    }
+
     const vss = await sideFile<VolumeSnapshot[]>(store, backupLayout.csiVolumeSnapshots(name));
     expect(vss.map((s) => s.metadata.name).sort()).toEqual(live.map((s) => s.metadata.name).sort());
     const vscs = await sideFile<{ status: { snapshotHandle: string } }[]>(

@@ -248,6 +248,7 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
       spec: req.spec,
       collector: state.volumes,
       addToArchive: (info, objects) => state.addObjects(info, objects),
+      addHeldEntries: (info, entries) => state.addHeldEntries(info, entries),
       runLog: ctx.runLog,
       log: ctx.log,
       clock,
@@ -320,14 +321,38 @@ class ListingState {
       // compact like Velero's json.Marshal: serializing again was the largest cost of writing
       // a backup.
       const json = page.itemJson(index);
-      files.push(
-        { path: itemPath({ groupResource: gr, namespace: ns, name, versionDir: '' }), content: json },
-        { path: itemPath({ groupResource: gr, namespace: ns, name, versionDir }), content: json },
-      );
+      // Claims are written by the volume phase, with their snapshot's name (collect.ts).
+      if (this.volumes.holdsEntries(info)) this.volumes.hold(obj, json);
+      else
+        files.push(
+          { path: itemPath({ groupResource: gr, namespace: ns, name, versionDir: '' }), content: json },
+          { path: itemPath({ groupResource: gr, namespace: ns, name, versionDir }), content: json },
+        );
       names.push(ns === '' ? name : `${ns}/${name}`);
     }
     this.names.add(listKey, names);
     return { groupResource: gr, files, items: kept.length };
+  }
+
+  /** Entries of listed objects the volume phase held back and completed (claims): counted already. */
+  async addHeldEntries(
+    info: ResourceInfo,
+    entries: readonly { namespace: string; name: string; json: string | Buffer }[],
+  ): Promise<void> {
+    const gr = groupResource(info);
+    const versionDir = `${info.version}${PREFERRED_VERSION_SUFFIX}`;
+    await this.writer.addFiles(
+      entries.flatMap((e) => [
+        {
+          path: itemPath({ groupResource: gr, namespace: e.namespace, name: e.name, versionDir: '' }),
+          content: e.json,
+        },
+        {
+          path: itemPath({ groupResource: gr, namespace: e.namespace, name: e.name, versionDir }),
+          content: e.json,
+        },
+      ]),
+    );
   }
 
   /** Objects the volume phase made (VolumeSnapshots and their contents), as listed ones are. */

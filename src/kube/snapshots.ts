@@ -39,6 +39,9 @@ export const VOLUME_SNAPSHOT_CONTENT = info(
 export const VOLUME_SNAPSHOT_CLASS = info(SNAPSHOT_GROUP, 'volumesnapshotclasses', 'VolumeSnapshotClass', {
   namespaced: false,
 });
+export const PERSISTENT_VOLUME_CLAIM = info('', 'persistentvolumeclaims', 'PersistentVolumeClaim', {
+  namespaced: true,
+});
 export const PERSISTENT_VOLUME = info('', 'persistentvolumes', 'PersistentVolume', { namespaced: false });
 export const STORAGE_CLASS = info('storage.k8s.io', 'storageclasses', 'StorageClass', { namespaced: false });
 

@@ -51,6 +51,22 @@ const CLAIM_ANNOTATIONS = ['velero.io/csi-volumesnapshot-class'];
 export class VolumeCollector {
   readonly pods: PodRecord[] = [];
   readonly claims: ClaimRecord[] = [];
+  /**
+   * The archive JSON of each claim, held back until its snapshot is known: Velero's restore
+   * finds a claim's snapshot by the annotation velero.io/volume-snapshot-name on the claim in
+   * the archive, which only exists once the snapshot is taken. A claim is a small object and
+   * a cluster has far fewer claims than other objects, so holding them is bounded in practice.
+   */
+  readonly claimJson = new Map<string, Buffer>();
+
+  /** Whether the archive entries of this type wait for the volume phase. */
+  holdsEntries(info: Pick<ResourceInfo, 'group' | 'resource'>): boolean {
+    return info.group === '' && info.resource === 'persistentvolumeclaims';
+  }
+
+  hold(obj: KubeObject, json: Buffer): void {
+    this.claimJson.set(`${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`, json);
+  }
 
   /** Called for every object the backup keeps; ignores all but core/v1 Pods and claims. */
   observe(info: Pick<ResourceInfo, 'group' | 'resource'>, obj: KubeObject): void {

@@ -6,6 +6,7 @@
 import pLimit from 'p-limit';
 import type { KubeClient } from '../kube/client.js';
 import {
+  PERSISTENT_VOLUME_CLAIM,
   SnapshotApi,
   VOLUME_SNAPSHOT,
   VOLUME_SNAPSHOT_CLASS,
@@ -18,7 +19,8 @@ import { csiSnapshotTimeoutOf } from '../backup/velero-backup.js';
 import type { Logger } from '../observe/logger.js';
 import type { RunLog } from '../observe/run-log.js';
 import type { ClaimRecord, PodRecord, VolumeCollector } from './collect.js';
-import { captureCsiSnapshot } from './csi-capturer.js';
+import { BACKUP_NAME_LABEL, captureCsiSnapshot, labelValue, VOLUME_SNAPSHOT_LABEL } from './csi-capturer.js';
+import { parseJson, stringifyJson } from '../util/json.js';
 import { durationOf, toBackupVolumeInfo, type BackupVolumeInfo, type VolumeOutcome } from './volume-info.js';
 
 /** Runs capture() for one pod, around whatever must happen before and after (hooks). */
@@ -36,6 +38,11 @@ export interface VolumePhaseOptions {
   collector: VolumeCollector;
   /** Adds objects to the archive (still open) and to the resource list. */
   addToArchive: (info: ResourceInfo, objects: KubeObject[]) => Promise<void>;
+  /** Writes entries of listed objects the collector held back (claims), already counted. */
+  addHeldEntries: (
+    info: ResourceInfo,
+    entries: { namespace: string; name: string; json: string | Buffer }[],
+  ) => Promise<void>;
   runLog: RunLog;
   log: Logger;
   clock: () => Date;
@@ -103,7 +110,10 @@ export async function runVolumePhase(o: VolumePhaseOptions): Promise<VolumePhase
     csiSnapshots: { attempted: 0, completed: 0 },
     sideFiles: { volumeSnapshots: [], volumeSnapshotContents: [], volumeSnapshotClasses: [], volumeInfo: [] },
   };
-  if (collector.claims.length === 0) return empty;
+  if (collector.claims.length === 0) {
+    await writeClaims(o, []);
+    return empty;
+  }
 
   const api = new SnapshotApi(o.kube);
   const classes: VolumeSnapshotClass[] = o.spec.snapshotVolumes === false ? [] : await api.snapshotClasses();
@@ -174,6 +184,7 @@ export async function runVolumePhase(o: VolumePhaseOptions): Promise<VolumePhase
   outcomes.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.claim.localeCompare(b.claim));
 
   for (const outcome of outcomes) logOutcome(o, outcome);
+  await writeClaims(o, outcomes);
   const sideFiles = sideFilesOf(outcomes);
   await o.addToArchive(VOLUME_SNAPSHOT, sideFiles.volumeSnapshots);
   await o.addToArchive(VOLUME_SNAPSHOT_CONTENT, sideFiles.volumeSnapshotContents);
@@ -196,6 +207,42 @@ export async function runVolumePhase(o: VolumePhaseOptions): Promise<VolumePhase
     },
     sideFiles,
   };
+}
+
+/**
+ * The held claims into the archive; a snapshotted one with Velero's marks (pvc_action.go): the
+ * annotation and label velero.io/volume-snapshot-name, by which Velero's restore finds its
+ * VolumeSnapshot, and the label velero.io/backup-name.
+ */
+async function writeClaims(o: VolumePhaseOptions, outcomes: readonly VolumeOutcome[]): Promise<void> {
+  const held = o.collector.claimJson;
+  if (held.size === 0) return;
+  const snapshotOf = new Map(
+    outcomes
+      .filter((x) => x.result === 'succeeded' && x.csi)
+      .map((x) => [`${x.namespace}/${x.claim}`, x.csi!]),
+  );
+  const entries: { namespace: string; name: string; json: string | Buffer }[] = [];
+  for (const [key, json] of held) {
+    const slash = key.indexOf('/');
+    const namespace = key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    const csi = snapshotOf.get(key);
+    if (!csi) {
+      entries.push({ namespace, name, json });
+      continue;
+    }
+    const obj = parseJson(json.toString('utf8')) as KubeObject;
+    obj.metadata.annotations = { ...obj.metadata.annotations, [VOLUME_SNAPSHOT_LABEL]: csi.volumeSnapshot };
+    obj.metadata.labels = {
+      ...obj.metadata.labels,
+      [VOLUME_SNAPSHOT_LABEL]: csi.volumeSnapshot,
+      [BACKUP_NAME_LABEL]: labelValue(o.backupName),
+    };
+    entries.push({ namespace, name, json: stringifyJson(obj) });
+  }
+  held.clear();
+  await o.addHeldEntries(PERSISTENT_VOLUME_CLAIM, entries);
 }
 
 function sideFilesOf(outcomes: readonly VolumeOutcome[]): VolumeSideFiles {
