@@ -4,12 +4,14 @@
 import { backupBenchmark } from './backup.js';
 import { reconcileBenchmark } from './reconcile.js';
 import { restoreBenchmark } from './restore.js';
+import { volumesBenchmark } from './volumes.js';
 import type { Benchmark } from './benchmark.js';
 
 const benchmarks: Record<string, Benchmark> = {
   backup: backupBenchmark,
   restore: restoreBenchmark,
   reconcile: reconcileBenchmark,
+  volumes: volumesBenchmark,
 };
 
 function usage(): string {

@@ -7,6 +7,7 @@ import { readSmallObject, StoreNotFoundError } from '../storage/store.js';
 import { assertValidName, backupLayout, BACKUPS_DIR } from '../storage/layout.js';
 import { readArchive, type ArchiveEntry, type ArchiveLimits } from '../archive/reader.js';
 import { ANNOTATION_SHA256, type VeleroBackup } from './velero-backup.js';
+import type { BackupVolumeInfo } from '../volumes/volume-info.js';
 
 export interface CatalogEntry {
   name: string;
@@ -90,6 +91,23 @@ export async function readResourceList(store: BackupStore, name: string): Promis
   return JSON.parse(
     gunzipSync(await readSmallObject(store, backupLayout.resourceList(name))).toString('utf8'),
   );
+}
+
+/**
+ * A backup's volumes (Velero's `<name>-volumeinfo.json.gz`); [] for a backup without volumes
+ * (no such file, as for every backup before volume snapshots).
+ */
+export async function readVolumeInfo(store: BackupStore, name: string): Promise<BackupVolumeInfo[]> {
+  assertValidName('backup', name);
+  try {
+    const parsed: unknown = JSON.parse(
+      gunzipSync(await readSmallObject(store, backupLayout.volumeInfo(name))).toString('utf8'),
+    );
+    return Array.isArray(parsed) ? (parsed as BackupVolumeInfo[]) : [];
+  } catch (err) {
+    if (err instanceof StoreNotFoundError) return [];
+    throw err;
+  }
 }
 
 /**

@@ -36,6 +36,11 @@ import { discover } from './discover.js';
 import { unavailableGroupIssues, type UnavailableGroupIssues } from './unavailable-groups.js';
 import { selectResources, type BackupSelection } from './selection.js';
 import { ResourceListSpool } from './resource-list.js';
+import { stringifyJson } from '../util/json.js';
+import { VolumeCollector } from '../volumes/collect.js';
+import { runVolumePhase, type AroundPod, type VolumePhaseResult } from '../volumes/phase.js';
+import { volumeSideFileWrites } from '../volumes/side-files.js';
+import { discardSnapshots } from '../volumes/discard.js';
 
 export interface BackupRequest {
   name: string;
@@ -69,6 +74,8 @@ export interface BackupResult {
   bytes?: number;
   failureReason?: string;
   metadata: VeleroBackup;
+  /** Each volume's outcome (claim, snapshot, size, duration). */
+  volumes: VolumePhaseResult['outcomes'];
 }
 
 export interface BackupProgress {
@@ -104,6 +111,10 @@ export interface BackupDeps {
   /** Called once a revision is chosen, before listing (tests use it to force compaction). */
   onRevision?: (revision: string, attempt: number) => Promise<void>;
   onProgress?: (p: BackupProgress) => void;
+  /** Runs a pod's volume capture between its hooks (src/volumes/phase.ts); default: capture only. */
+  aroundPod?: AroundPod;
+  /** Volumes captured at once. */
+  volumeConcurrency?: number;
 }
 
 export class BackupExistsError extends Error {
@@ -227,17 +238,34 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
   const state = new ListingState(selection, writer, new ResourceListSpool());
   state.errors.push(...ctx.unavailable.errors);
   state.warnings.push(...ctx.unavailable.warnings);
+  let volumes: VolumePhaseResult | undefined;
   try {
     await writer.addFile(METADATA_VERSION_PATH, `${BACKUP_FORMAT_VERSION}\n`);
     await listAll({ ctx, revision, state });
+    volumes = await runVolumePhase({
+      kube,
+      backupName: req.name,
+      spec: req.spec,
+      collector: state.volumes,
+      addToArchive: (info, objects) => state.addObjects(info, objects),
+      addHeldEntries: (info, entries) => state.addHeldEntries(info, entries),
+      runLog: ctx.runLog,
+      log: ctx.log,
+      clock,
+      ...(deps.aroundPod ? { aroundPod: deps.aroundPod } : {}),
+      ...(deps.volumeConcurrency ? { concurrency: deps.volumeConcurrency } : {}),
+    });
+    state.errors.push(...volumes.errors);
     const digest = await writer.finish();
     await upload;
-    const result = await completeBackup({ ctx, revision, state, digest, completion: clock() });
+    const result = await completeBackup({ ctx, revision, state, digest, volumes, completion: clock() });
     return result;
   } catch (err) {
     writer.abort(err instanceof Error ? err : new Error(String(err)));
     await upload.catch(() => undefined);
     await store.delete([backupLayout.archive(req.name)]).catch(() => undefined);
+    // A backup that is not kept must not keep its snapshots either.
+    if (volumes) await discardSnapshots(kube, volumes.outcomes);
     throw err;
   } finally {
     // Closing a temporary file must not hide why the backup failed.
@@ -257,6 +285,8 @@ class ListingState {
   unfinished = 0;
   totalItems = 0;
   resourcesDone = 0;
+  /** Small records of the pods and claims kept, for the volume phase. */
+  readonly volumes = new VolumeCollector();
 
   /** Set once a listing failed for good: every other one stops at its next page. */
   get stopping(): boolean {
@@ -283,6 +313,7 @@ class ListingState {
     const files: ArchiveFile[] = [];
     for (const index of kept) {
       const obj = page.items[index] as KubeObject;
+      this.volumes.observe(info, obj);
       const ns = obj.metadata.namespace ?? '';
       const name = obj.metadata.name ?? '';
       // Velero writes each item twice: unversioned (for old readers) and under the preferred
@@ -290,14 +321,63 @@ class ListingState {
       // compact like Velero's json.Marshal: serializing again was the largest cost of writing
       // a backup.
       const json = page.itemJson(index);
+      // Claims are written by the volume phase, with their snapshot's name (collect.ts).
+      if (this.volumes.holdsEntries(info)) this.volumes.hold(obj, json);
+      else
+        files.push(
+          { path: itemPath({ groupResource: gr, namespace: ns, name, versionDir: '' }), content: json },
+          { path: itemPath({ groupResource: gr, namespace: ns, name, versionDir }), content: json },
+        );
+      names.push(ns === '' ? name : `${ns}/${name}`);
+    }
+    this.names.add(listKey, names);
+    return { groupResource: gr, files, items: kept.length };
+  }
+
+  /** Entries of listed objects the volume phase held back and completed (claims): counted already. */
+  async addHeldEntries(
+    info: ResourceInfo,
+    entries: readonly { namespace: string; name: string; json: string | Buffer }[],
+  ): Promise<void> {
+    const gr = groupResource(info);
+    const versionDir = `${info.version}${PREFERRED_VERSION_SUFFIX}`;
+    await this.writer.addFiles(
+      entries.flatMap((e) => [
+        {
+          path: itemPath({ groupResource: gr, namespace: e.namespace, name: e.name, versionDir: '' }),
+          content: e.json,
+        },
+        {
+          path: itemPath({ groupResource: gr, namespace: e.namespace, name: e.name, versionDir }),
+          content: e.json,
+        },
+      ]),
+    );
+  }
+
+  /** Objects the volume phase made (VolumeSnapshots and their contents), as listed ones are. */
+  async addObjects(info: ResourceInfo, objects: readonly KubeObject[]): Promise<void> {
+    if (objects.length === 0) return;
+    const gr = groupResource(info);
+    const versionDir = `${info.version}${PREFERRED_VERSION_SUFFIX}`;
+    const files: ArchiveFile[] = [];
+    const names: string[] = [];
+    for (const obj of objects) {
+      const ns = obj.metadata.namespace ?? '';
+      const name = obj.metadata.name ?? '';
+      // Objects read through the client keep int64s (a content's creationTime) as BigInt.
+      const json = stringifyJson(obj);
       files.push(
         { path: itemPath({ groupResource: gr, namespace: ns, name, versionDir: '' }), content: json },
         { path: itemPath({ groupResource: gr, namespace: ns, name, versionDir }), content: json },
       );
       names.push(ns === '' ? name : `${ns}/${name}`);
     }
-    this.names.add(listKey, names);
-    return { groupResource: gr, files, items: kept.length };
+    this.names.add(
+      `${info.group === '' ? info.version : `${info.group}/${info.version}`}/${info.kind}`,
+      names,
+    );
+    await this.writeBatch({ groupResource: gr, files, items: objects.length });
   }
 
   /**
@@ -473,9 +553,10 @@ async function completeBackup(opts: {
   revision: string;
   state: ListingState;
   digest: { sha256: string; bytes: number };
+  volumes: VolumePhaseResult;
   completion: Date;
 }): Promise<BackupResult> {
-  const { ctx, revision, state, digest, completion } = opts;
+  const { ctx, revision, state, digest, volumes, completion } = opts;
   const { req, deps, runLog } = ctx;
   const { store } = deps;
   const phase: BackupPhase = state.errors.length > 0 ? 'PartiallyFailed' : 'Completed';
@@ -485,6 +566,7 @@ async function completeBackup(opts: {
   await Promise.all([
     store.put(backupLayout.resourceList(req.name), await state.names.gzipped()),
     store.put(backupLayout.log(req.name), runLog.gzip()),
+    ...volumeSideFileWrites(req.name, volumes).map((f) => store.put(f.key, f.body)),
   ]);
 
   const metadata = buildVeleroBackup({
@@ -506,6 +588,7 @@ async function completeBackup(opts: {
     itemsBackedUp: state.totalItems,
     errors: state.errors.length,
     warnings: state.warnings.length + ctx.selection.warnings.length,
+    csiSnapshots: volumes.csiSnapshots,
   });
   // Written last: its presence means the backup is complete (ARCHITECTURE.md).
   await store.put(backupLayout.metadata(req.name), JSON.stringify(metadata, null, 2), {
@@ -526,6 +609,7 @@ async function completeBackup(opts: {
     sha256: digest.sha256,
     bytes: digest.bytes,
     metadata,
+    volumes: volumes.outcomes,
   };
 }
 
@@ -573,6 +657,7 @@ async function failBackup(opts: {
     notPointInTime: [],
     failureReason: reason,
     metadata,
+    volumes: [],
   };
 }
 

@@ -37,6 +37,19 @@ export interface BackupSpec extends ResourceFilterSpec {
    * of the backup — `PartiallyFailed` (the default) or `Warn` (Completed, with a named warning).
    */
   unavailableApiGroups?: 'PartiallyFailed' | 'Warn';
+  /**
+   * Velero's: take a CSI VolumeSnapshot of each included claim bound to a CSI volume. undefined
+   * (Velero's nil) snapshots every claim whose driver has a VolumeSnapshotClass.
+   */
+  snapshotVolumes?: boolean;
+  /** Velero's: how long a VolumeSnapshot may take to become ready. Default '10m'. */
+  csiSnapshotTimeout?: string;
+  /**
+   * CSI driver → VolumeSnapshotClass. Stored as Velero's Backup annotations
+   * `velero.io/csi-volumesnapshot-class_<driver>`, which Velero's CSI action reads.
+   */
+  csiVolumeSnapshotClasses?: Record<string, string>;
 }
 
 export const DEFAULT_TTL = '720h';
+export const DEFAULT_CSI_SNAPSHOT_TIMEOUT = '10m';

@@ -19,14 +19,35 @@ describe('buildVeleroBackup', () => {
       itemOperationTimeout: '4h0m0s',
       volumeGroupSnapshotLabelKey: 'velero.io/volume-group',
       snapshotMoveData: false,
-      snapshotVolumes: false,
       defaultVolumesToFsBackup: false,
     });
+    // Velero's nil: snapshot the volumes whose driver has a class.
+    expect(b.spec.snapshotVolumes).toBeUndefined();
     expect(b.status).toMatchObject({
       version: 1,
       formatVersion: '1.1.0',
       expiration: '2026-03-31T02:00:00.000Z',
     });
+  });
+
+  it('writes the CSI snapshot choices as Velero reads them: spec fields and per-driver annotations', () => {
+    const b = buildVeleroBackup({
+      name: 'nightly',
+      spec: {
+        snapshotVolumes: true,
+        csiSnapshotTimeout: '90s',
+        csiVolumeSnapshotClasses: { 'Ground.CSI.lifeboat.dev': 'fast' },
+      },
+      phase: 'PartiallyFailed',
+      start,
+      csiSnapshots: { attempted: 3, completed: 2 },
+    });
+    expect(b.spec).toMatchObject({ snapshotVolumes: true, csiSnapshotTimeout: '1m30s' });
+    expect(b.spec).not.toHaveProperty('csiVolumeSnapshotClasses');
+    expect(b.metadata.annotations).toMatchObject({
+      'velero.io/csi-volumesnapshot-class_ground.csi.lifeboat.dev': 'fast',
+    });
+    expect(b.status).toMatchObject({ csiVolumeSnapshotsAttempted: 3, csiVolumeSnapshotsCompleted: 2 });
   });
 
   it('keeps the filters as given and gives them back without the defaults', () => {

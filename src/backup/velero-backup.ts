@@ -3,7 +3,7 @@
 // checksum, etcd revision, resources not read at that revision) travel as annotations, which
 // Velero preserves and ignores.
 import type { BackupSpec } from './spec.js';
-import { DEFAULT_TTL } from './spec.js';
+import { DEFAULT_CSI_SNAPSHOT_TIMEOUT, DEFAULT_TTL } from './spec.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { BACKUP_FORMAT_VERSION } from '../archive/paths.js';
 
@@ -14,6 +14,8 @@ export const ANNOTATION_ARCHIVE_BYTES = 'lifeboat.dev/archive-bytes';
 export const ANNOTATION_REVISION = 'lifeboat.dev/resource-version';
 export const ANNOTATION_NOT_POINT_IN_TIME = 'lifeboat.dev/not-point-in-time';
 export const ANNOTATION_CREATED_BY = 'lifeboat.dev/created-by';
+/** Velero's Backup annotation naming the VolumeSnapshotClass of one CSI driver: prefix + `_<driver>`. */
+export const ANNOTATION_CSI_CLASS_PREFIX = 'velero.io/csi-volumesnapshot-class_';
 
 export interface VeleroBackup {
   apiVersion: 'velero.io/v1';
@@ -48,6 +50,8 @@ export interface VeleroBackup {
     errors?: number;
     warnings?: number;
     failureReason?: string;
+    csiVolumeSnapshotsAttempted?: number;
+    csiVolumeSnapshotsCompleted?: number;
   };
 }
 
@@ -70,6 +74,20 @@ export function ttlOf(spec: BackupSpec): number {
   return parseDuration(spec.ttl ?? DEFAULT_TTL);
 }
 
+export function csiSnapshotTimeoutOf(spec: BackupSpec): number {
+  return parseDuration(spec.csiSnapshotTimeout ?? DEFAULT_CSI_SNAPSHOT_TIMEOUT);
+}
+
+/** The per-driver class choice as Velero's Backup annotations (pkg/util/csi, lower-case driver). */
+export function csiClassAnnotations(spec: BackupSpec): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(spec.csiVolumeSnapshotClasses ?? {}).map(([driver, cls]) => [
+      `${ANNOTATION_CSI_CLASS_PREFIX}${driver.toLowerCase()}`,
+      cls,
+    ]),
+  );
+}
+
 export function buildVeleroBackup(opts: {
   name: string;
   spec: BackupSpec;
@@ -83,11 +101,20 @@ export function buildVeleroBackup(opts: {
   errors?: number;
   warnings?: number;
   failureReason?: string;
+  /** CSI VolumeSnapshots the backup took, and how many became ready. */
+  csiSnapshots?: { attempted: number; completed: number };
 }): VeleroBackup {
   const { spec } = opts;
   const ttlMs = ttlOf(spec);
   // The filters as given (Velero omits unset fields), ttl normalized the way Go prints it.
-  const { ttl: _ttl, includeClusterResources, ...filters } = spec;
+  const {
+    ttl: _ttl,
+    includeClusterResources,
+    snapshotVolumes,
+    csiSnapshotTimeout: _cst,
+    csiVolumeSnapshotClasses: _classes,
+    ...filters
+  } = spec;
   const specOut: VeleroBackup['spec'] = {
     ...definedOnly(filters),
     ...(includeClusterResources !== undefined && includeClusterResources !== null
@@ -96,10 +123,11 @@ export function buildVeleroBackup(opts: {
     ttl: formatDuration(ttlMs),
     hooks: {},
     metadata: {},
-    // lifeboat backs up cluster objects only; no volume snapshots or file-system backups.
-    snapshotVolumes: false,
+    // Velero's nil means "snapshot when a class exists", which is lifeboat's meaning too.
+    ...(snapshotVolumes !== undefined ? { snapshotVolumes } : {}),
     defaultVolumesToFsBackup: false,
     ...VELERO_SPEC_DEFAULTS,
+    csiSnapshotTimeout: formatDuration(csiSnapshotTimeoutOf(spec)),
   };
   return {
     apiVersion: 'velero.io/v1',
@@ -108,7 +136,7 @@ export function buildVeleroBackup(opts: {
       name: opts.name,
       namespace: VELERO_NAMESPACE,
       ...(opts.labels && Object.keys(opts.labels).length > 0 ? { labels: opts.labels } : {}),
-      annotations: { [ANNOTATION_CREATED_BY]: 'lifeboat', ...opts.annotations },
+      annotations: { [ANNOTATION_CREATED_BY]: 'lifeboat', ...csiClassAnnotations(spec), ...opts.annotations },
       creationTimestamp: opts.start.toISOString(),
     },
     spec: specOut,
@@ -126,6 +154,12 @@ export function buildVeleroBackup(opts: {
       ...(opts.errors ? { errors: opts.errors } : {}),
       ...(opts.warnings ? { warnings: opts.warnings } : {}),
       ...(opts.failureReason ? { failureReason: opts.failureReason } : {}),
+      ...(opts.csiSnapshots && opts.csiSnapshots.attempted > 0
+        ? {
+            csiVolumeSnapshotsAttempted: opts.csiSnapshots.attempted,
+            csiVolumeSnapshotsCompleted: opts.csiSnapshots.completed,
+          }
+        : {}),
     },
   };
 }

@@ -11,18 +11,17 @@ import {
 } from './rules/credentials.js';
 import { closestMatch } from './suggest.js';
 
-const VOLUME_DATA = 'this Velero field is not supported: lifeboat backs up cluster objects, not volume data';
+const VOLUME_DATA =
+  'this Velero field is not supported: lifeboat backs up volume data with CSI snapshots only (snapshotVolumes, csiSnapshotTimeout)';
 
 /** Velero fields lifeboat leaves out on purpose, with the reason. */
 const NOT_SUPPORTED: Record<string, string> = {
-  snapshotVolumes: VOLUME_DATA,
   defaultVolumesToFsBackup: VOLUME_DATA,
   defaultVolumesToRestic: VOLUME_DATA,
   snapshotMoveData: VOLUME_DATA,
   datamover: VOLUME_DATA,
   uploaderConfig: VOLUME_DATA,
   volumeSnapshotLocations: VOLUME_DATA,
-  csiSnapshotTimeout: VOLUME_DATA,
   hooks: 'this Velero field is not supported: lifeboat runs no backup or restore hooks',
   itemOperationTimeout: 'this Velero field is not supported: lifeboat has no asynchronous item operations',
   orderedResources: 'this Velero field is not supported: lifeboat chooses the order',

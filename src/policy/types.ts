@@ -80,6 +80,12 @@ export interface BackupTemplate extends Omit<ResourceFilterSpec, 'includeCluster
   storageLocation?: string;
   /** lifeboat extension; absent means PartiallyFailed. */
   unavailableApiGroups?: 'PartiallyFailed' | 'Warn';
+  /** Velero's; absent means snapshot every CSI claim whose driver has a class. */
+  snapshotVolumes?: boolean;
+  /** Go duration; absent means DEFAULT_CSI_SNAPSHOT_TIMEOUT ('10m'). */
+  csiSnapshotTimeout?: string;
+  /** CSI driver → VolumeSnapshotClass name. */
+  csiVolumeSnapshotClasses?: Record<string, string>;
 }
 
 export interface Retention {

@@ -15,6 +15,12 @@ import type { BackupScheduleDocument, RestoreDocument } from '../policy/types.js
 import { runBackup, type BackupResult } from '../backup/engine.js';
 import { restoreLayout } from '../storage/layout.js';
 import { deleteBackup } from '../backup/catalog.js';
+import {
+  backupSnapshots,
+  deleteBackupSnapshots,
+  findOrphanSnapshots,
+  type OrphanSnapshot,
+} from '../volumes/delete-snapshots.js';
 import { canonicalJson, type RestorePlan } from '../restore/plan.js';
 import type { RestoreSpec } from '../restore/spec.js';
 import { renderPlanMarkdown } from '../restore/plan-render.js';
@@ -38,6 +44,7 @@ import {
 import { defaultIdentity } from './leader.js';
 import type { ArchiveLimits } from '../archive/reader.js';
 import { mergeCleanups, type CleanupRecord } from './leftovers.js';
+import { DEFAULT_LEFTOVER_GRACE_MS } from './expiry.js';
 import { attemptState, attemptSummary } from './restore-attempt.js';
 import {
   CLAIMS_DIR,
@@ -84,6 +91,8 @@ export interface PassReport {
   events: PassEvent[];
   policyErrors: number;
   statusCommit?: string;
+  /** VolumeSnapshots labelled with a backup no location holds (reported, not deleted). */
+  orphanSnapshots?: OrphanSnapshot[];
 }
 
 /** Status writes retry longer than other commits: about a minute at most, then the next pass. */
@@ -122,6 +131,7 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
   const decision = decideWithNotes(await ctx.decideInput());
   for (const note of decision.notes) deps.log.debug({ subject: note.subject }, note.message);
   for (const action of decision.actions) await ctx.act(action);
+  const orphanSnapshots = await ctx.orphanSnapshots();
   const statusCommit = await ctx.writeStatus();
   deps.metrics?.reconcileDuration.observe((Date.now() - started) / 1000);
   return {
@@ -130,6 +140,7 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
     events: ctx.events,
     policyErrors: obs.errors.length,
     ...(statusCommit ? { statusCommit } : {}),
+    ...(orphanSnapshots.length > 0 ? { orphanSnapshots } : {}),
   };
 }
 
@@ -210,6 +221,36 @@ class PassContext {
       .filter((b) => b.status.phase === 'Completed')
       .sort((a, b) => (b.status.startTimestamp ?? '').localeCompare(a.status.startTimestamp ?? ''));
     return candidates[0]?.metadata.name;
+  }
+
+  /**
+   * VolumeSnapshots whose backup no location holds. Only when every location could be listed
+   * (otherwise a backup may merely be unseen); each is logged as a warning and reported.
+   */
+  async orphanSnapshots(): Promise<OrphanSnapshot[]> {
+    if (this.obs.locations.some((l) => l.backups === undefined)) return [];
+    let orphans: OrphanSnapshot[];
+    try {
+      orphans = findOrphanSnapshots({
+        snapshots: await backupSnapshots(await this.deps.kube()),
+        backups: this.obs.locations.flatMap((l) => (l.backups ?? []).map((b) => b.metadata.name)),
+        now: this.now,
+        graceMs: this.deps.leftoverGraceMs ?? DEFAULT_LEFTOVER_GRACE_MS,
+      });
+    } catch (err) {
+      this.deps.log.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'could not list VolumeSnapshots',
+      );
+      return [];
+    }
+    for (const o of orphans) {
+      this.deps.log.warn(
+        { namespace: o.namespace, volumeSnapshot: o.name, backup: o.backup },
+        'VolumeSnapshot of a backup that no storage location holds',
+      );
+    }
+    return orphans;
   }
 
   async decideInput(): Promise<Parameters<typeof decideWithNotes>[0]> {
@@ -397,6 +438,17 @@ class PassContext {
     const loc = this.location(action.location);
     if (!loc?.store) throw new Error(`storage location ${action.location} is not available`);
     if (loc.readOnly) throw new Error(`refusing to delete from read-only location ${action.location}`);
+    // Snapshots first: if the cluster cannot be reached the backup stays, and the next pass
+    // tries again, so no snapshot outlives its backup unseen.
+    const snapshots = await deleteBackupSnapshots(await this.deps.kube(), action.backupName);
+    for (const s of snapshots) {
+      this.deps.log.info(
+        { backup: action.backupName, namespace: s.namespace, volumeSnapshot: s.name, content: s.content },
+        s.deletionPolicy === 'Retain'
+          ? 'deleted the VolumeSnapshot; its content has deletionPolicy Retain, so it and the storage snapshot stay'
+          : 'deleted the VolumeSnapshot and, by its deletionPolicy, its content',
+      );
+    }
     await deleteBackup(loc.store, action.backupName);
     loc.backups = (loc.backups ?? []).filter((b) => b.metadata.name !== action.backupName);
     if (action.type === 'cleanup') {

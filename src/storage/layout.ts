@@ -15,6 +15,12 @@ export const backupLayout = {
   metadata: (name: string) => `backups/${name}/velero-backup.json`,
   resourceList: (name: string) => `backups/${name}/${name}-resource-list.json.gz`,
   log: (name: string) => `backups/${name}/${name}-logs.gz`,
+  /** Volume side files, gzipped JSON arrays as Velero's backup controller writes them. */
+  csiVolumeSnapshots: (name: string) => `backups/${name}/${name}-csi-volumesnapshots.json.gz`,
+  csiVolumeSnapshotContents: (name: string) => `backups/${name}/${name}-csi-volumesnapshotcontents.json.gz`,
+  csiVolumeSnapshotClasses: (name: string) => `backups/${name}/${name}-csi-volumesnapshotclasses.json.gz`,
+  /** Velero's BackupVolumeInfo list: one entry per volume, how it was captured and its outcome. */
+  volumeInfo: (name: string) => `backups/${name}/${name}-volumeinfo.json.gz`,
 };
 
 export const restoreLayout = {

@@ -11,7 +11,11 @@ import {
   listBackups,
   readBackupLog,
   readResourceList,
+  readVolumeInfo,
 } from '../../backup/catalog.js';
+import { describeVolumes } from '../../volumes/describe.js';
+import { toBackupVolumeInfo } from '../../volumes/volume-info.js';
+import { deleteBackupSnapshots } from '../../volumes/delete-snapshots.js';
 import { backupLayout } from '../../storage/layout.js';
 import { parseLabelSelector, parseOrLabelSelectors } from '../../backup/label-selector.js';
 import { act } from '../action.js';
@@ -87,6 +91,7 @@ function summary(r: BackupResult): string {
   if (r.sha256) lines.push(`  sha256:     ${r.sha256}`);
   if (r.notPointInTime.length > 0) lines.push(`  not point-in-time: ${r.notPointInTime.join(', ')}`);
   if (r.failureReason) lines.push(`  failure:    ${r.failureReason}`);
+  lines.push(...describeVolumes(r.volumes.map(toBackupVolumeInfo)).map((l) => `  ${l}`));
   for (const e of r.errors) {
     lines.push(
       `  error: ${e.namespace ? `namespace ${e.namespace}: ` : ''}${e.resource}${e.name ? `/${e.name}` : ''}: ${e.message}`,
@@ -191,7 +196,12 @@ Examples:
       const store = await ctx.store();
       const b = await getBackup(store, name);
       const resources = flags.details ? await readResourceList(store, name) : undefined;
-      const value = { backup: b, ...(resources ? { resources } : {}) };
+      const volumes = await readVolumeInfo(store, name);
+      const value = {
+        backup: b,
+        ...(volumes.length > 0 ? { volumes } : {}),
+        ...(resources ? { resources } : {}),
+      };
       process.stdout.write(
         render(value, format, () => {
           const s = b.status;
@@ -206,6 +216,7 @@ Examples:
             `Revision:    ${b.metadata.annotations?.[ANNOTATION_REVISION] ?? '(not recorded: not a lifeboat backup)'}`,
             `SHA-256:     ${describeChecksum(b)}`,
             `Spec:        ${JSON.stringify(b.spec)}`,
+            ...describeVolumes(volumes),
           ];
           if (resources) {
             lines.push('Resources:');
@@ -260,7 +271,27 @@ Examples:
     .addHelpText('after', '\nExamples:\n  lifeboat backup delete shop-before-upgrade');
   del.action(
     act<[string]>(del, async (ctx, _format, name) => {
-      const n = await deleteBackup(await ctx.store(), name);
+      const store = await ctx.store();
+      // The backup's VolumeSnapshots first (the content's deletionPolicy decides the storage
+      // snapshot's fate); a cluster out of reach does not keep the bucket copy from going, and
+      // the next reconcile pass reports what was left.
+      try {
+        const snapshots = await deleteBackupSnapshots(await ctx.kube(), name);
+        for (const s of snapshots) {
+          process.stdout.write(
+            `VolumeSnapshot ${s.namespace}/${s.name} deleted` +
+              (s.deletionPolicy === 'Retain'
+                ? ` (content ${s.content ?? '?'} kept: deletionPolicy Retain)`
+                : '') +
+              '\n',
+          );
+        }
+      } catch (err) {
+        process.stderr.write(
+          `warning: could not delete the VolumeSnapshots of backup ${name}: ${err instanceof Error ? err.message : String(err)}\n`,
+        );
+      }
+      const n = await deleteBackup(store, name);
       process.stdout.write(`Backup ${name} deleted (${n} objects)\n`);
       return EXIT.ok;
     }),

@@ -24,6 +24,25 @@ export function ttlError(ttl: string): string | undefined {
   return undefined;
 }
 
+/** csiSnapshotTimeout: a positive Go duration, as Velero's metav1.Duration reads it. */
+export function timeoutError(field: string, value: string): string | undefined {
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  if (ms <= 0) return `${field} must be positive (got ${JSON.stringify(value)}); for example "10m"`;
+  if (ms > MAX_TTL_MS)
+    return `${field} ${JSON.stringify(value)} is longer than Go's longest duration (2562047h)`;
+  return undefined;
+}
+
+export function timeoutIssues(field: string, value: string | undefined, path: FieldPath): Issue[] {
+  const error = value === undefined ? undefined : timeoutError(field, value);
+  return error ? [issue('duration', path, error)] : [];
+}
+
 export function ttlIssues(ttl: string, path: FieldPath): Issue[] {
   const error = ttlError(ttl);
   return error ? [issue('duration', path, error)] : [];

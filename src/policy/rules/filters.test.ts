@@ -101,6 +101,7 @@ describe('backupTemplateIssues', () => {
     const issues = backupTemplateIssues(
       template({
         ttl: '0s',
+        csiSnapshotTimeout: 'soon',
         excludedNamespaces: ['*'],
         excludedResources: ['events'],
         includedResources: ['events'],
@@ -111,6 +112,7 @@ describe('backupTemplateIssues', () => {
       ['filter', 'spec.template.excludedNamespaces.0'],
       ['filter', 'spec.template.excludedResources.0'],
       ['duration', 'spec.template.ttl'],
+      ['duration', 'spec.template.csiSnapshotTimeout'],
     ]);
   });
 });

@@ -7,7 +7,7 @@ import type { Issue } from '../issue.js';
 import type { BackupTemplate, FieldPath, RestorePolicySpec } from '../types.js';
 import { namespaceFilterError } from './k8s-names.js';
 import { labelSelectorIssues } from './selectors.js';
-import { ttlIssues } from './duration.js';
+import { timeoutIssues, ttlIssues } from './duration.js';
 
 /**
  * Velero's ValidateIncludesExcludes: '*' only on its own in an include list, never in an
@@ -123,6 +123,7 @@ export function backupTemplateIssues(template: BackupTemplate, base: FieldPath):
     ...filterGenerationIssues(template, base),
     ...selectorFilterIssues(template, base),
     ...ttlIssues(template.ttl, [...base, 'ttl']),
+    ...timeoutIssues('csiSnapshotTimeout', template.csiSnapshotTimeout, [...base, 'csiSnapshotTimeout']),
   ];
 }
 
