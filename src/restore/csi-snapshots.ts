@@ -19,7 +19,13 @@ export interface BackupVolumeInfo {
   skipped?: boolean;
   skippedReason?: string;
   result?: string;
-  csiSnapshotInfo?: { snapshotHandle?: string; size?: number; driver?: string; vscName?: string };
+  csiSnapshotInfo?: {
+    snapshotHandle?: string;
+    size?: number;
+    driver?: string;
+    vscName?: string;
+    operationID?: string;
+  };
   pvInfo?: { reclaimPolicy?: string; labels?: Record<string, string> };
 }
 
@@ -108,36 +114,65 @@ function field(obj: unknown, ...path: string[]): unknown {
 }
 
 /**
- * The backup's snapshots by claim (`namespace/claim` in the backup). Each VolumeSnapshot that
- * names its source claim is joined with its content (by status.boundVolumeSnapshotContentName,
- * or the volume info's vscName) for the handle and driver.
+ * The backup's snapshots by claim (`namespace/claim` in the backup). From the VolumeSnapshots
+ * that name their source claim, joined with their content (by
+ * status.boundVolumeSnapshotContentName, or the volume info's vscName) for the handle and
+ * driver; and from the volume infos alone, which is all Velero 1.18 leaves (it deletes the
+ * snapshot objects after the backup and writes the two lists empty). Its operationID is
+ * `<namespace>/<VolumeSnapshot>/<time>` (pkg/backup/actions/csi/pvc_action.go).
  */
 export function snapshotsByClaim(files: BackupCsiFiles): Map<string, BackupCsiSnapshot> {
   const contents = new Map(files.volumeSnapshotContents.map((c) => [c.metadata.name ?? '', c]));
   const infoOf = new Map(
     files.volumeInfos
-      .filter((v) => v.backupMethod === 'CSISnapshot')
+      .filter((v) => v.backupMethod === 'CSISnapshot' && v.csiSnapshotInfo)
       .map((v) => [`${v.pvcNamespace ?? ''}/${v.pvcName ?? ''}`, v]),
   );
   const out = new Map<string, BackupCsiSnapshot>();
+  const add = (
+    key: string,
+    snapshot: BackupCsiSnapshot,
+    content: KubeObject | undefined,
+    restoreSize: unknown,
+  ) => {
+    const info = infoOf.get(key)?.csiSnapshotInfo;
+    const handle = str(field(content, 'status', 'snapshotHandle')) ?? str(info?.snapshotHandle);
+    if (handle !== undefined) snapshot.snapshotHandle = handle;
+    const driver = str(field(content, 'spec', 'driver')) ?? str(info?.driver);
+    if (driver !== undefined) snapshot.driver = driver;
+    const size = restoreSize ?? field(content, 'status', 'restoreSize') ?? info?.size;
+    if (typeof size === 'string' || typeof size === 'number') snapshot.restoreSize = String(size);
+    out.set(key, snapshot);
+  };
   for (const vs of files.volumeSnapshots) {
     const namespace = vs.metadata.namespace ?? '';
     const claim = str(field(vs, 'spec', 'source', 'persistentVolumeClaimName'));
     if (claim === undefined) continue;
     const key = `${namespace}/${claim}`;
-    const info = infoOf.get(key)?.csiSnapshotInfo;
-    const contentName = str(field(vs, 'status', 'boundVolumeSnapshotContentName')) ?? str(info?.vscName);
-    const content = contentName !== undefined ? contents.get(contentName) : undefined;
-    const restoreSize = field(vs, 'status', 'restoreSize') ?? field(content, 'status', 'restoreSize');
+    const contentName =
+      str(field(vs, 'status', 'boundVolumeSnapshotContentName')) ??
+      str(infoOf.get(key)?.csiSnapshotInfo?.vscName);
     const snapshot: BackupCsiSnapshot = { namespace, claim, volumeSnapshot: vs.metadata.name ?? '' };
     if (contentName !== undefined) snapshot.content = contentName;
-    const handle = str(field(content, 'status', 'snapshotHandle')) ?? str(info?.snapshotHandle);
-    if (handle !== undefined) snapshot.snapshotHandle = handle;
-    const driver = str(field(content, 'spec', 'driver')) ?? str(info?.driver);
-    if (driver !== undefined) snapshot.driver = driver;
-    if (typeof restoreSize === 'string' || typeof restoreSize === 'number')
-      snapshot.restoreSize = String(restoreSize);
-    out.set(key, snapshot);
+    add(
+      key,
+      snapshot,
+      contentName !== undefined ? contents.get(contentName) : undefined,
+      field(vs, 'status', 'restoreSize'),
+    );
+  }
+  for (const [key, v] of infoOf) {
+    if (out.has(key)) continue;
+    const info = v.csiSnapshotInfo ?? {};
+    const [opNamespace, vsName] = (str(info.operationID) ?? '').split('/');
+    if (vsName === undefined || vsName === '' || opNamespace !== (v.pvcNamespace ?? '')) continue;
+    const snapshot: BackupCsiSnapshot = {
+      namespace: v.pvcNamespace ?? '',
+      claim: v.pvcName ?? '',
+      volumeSnapshot: vsName,
+    };
+    if (str(info.vscName) !== undefined) snapshot.content = info.vscName;
+    add(key, snapshot, info.vscName !== undefined ? contents.get(info.vscName) : undefined, undefined);
   }
   return out;
 }
