@@ -12,6 +12,7 @@ import { KubeClient } from '../src/kube/client.js';
 import type { KubeObject } from '../src/kube/types.js';
 import { applyRestore, planRestore } from '../src/restore/engine.js';
 import { restoredSnapshotName } from '../src/restore/csi-restore.js';
+import { renderPlanMarkdown } from '../src/restore/plan-render.js';
 import { readCsiFiles, snapshotsByClaim } from '../src/restore/csi-snapshots.js';
 import { S3Store } from '../src/storage/s3-store.js';
 import { deleteNamespaces, uniqueName } from './fixtures/restore-fixtures.js';
@@ -225,7 +226,52 @@ describe('a claim in a real Velero CSI backup', () => {
         expect(existsSync(snapshotDir)).toBe(true);
       };
 
+      // restorePVs false keeps Velero's meaning: no snapshot objects, a new empty volume.
+      const { plan: noPvs } = await planRestore(
+        { name: uniqueName('csi-nopv'), spec: { backupName, restorePVs: false } },
+        { kube, store },
+      );
+      expect(noPvs.volumes).toEqual([
+        expect.objectContaining({
+          claim: 'data',
+          action: 'create',
+          reason: 'restorePVs is false: a new, empty volume',
+        }),
+      ]);
+      expect(
+        noPvs.items
+          .filter(
+            (i) =>
+              i.groupResource.startsWith('volumesnapshots') ||
+              i.groupResource.startsWith('volumesnapshotcontents'),
+          )
+          .map((i) => [i.action, i.reason]),
+      ).toEqual([
+        ['skip', 'restorePVs is false: no volume is restored from a snapshot'],
+        ['skip', 'restorePVs is false: no volume is restored from a snapshot'],
+      ]);
+
       await restoreOnce(uniqueName('csi-back'), ns);
+      // Planned again, the claim exists: its volume is left as it is, and the Markdown says so.
+      const { plan: again } = await planRestore(
+        { name: uniqueName('csi-again'), spec: { backupName } },
+        { kube, store },
+      );
+      expect(again.volumes).toEqual([
+        expect.objectContaining({
+          namespace: ns,
+          claim: 'data',
+          action: 'skip',
+          reason: 'the claim exists; its volume is left as it is',
+        }),
+      ]);
+      const markdown = renderPlanMarkdown(again);
+      expect(markdown).toContain('## Volumes (1)');
+      expect(markdown).toMatch(
+        new RegExp(
+          `\\| \`${ns}/data\` \\| 64Mi \\| \`ground-csi\` \\| \`${ns}/\\S+\` \\(handle \`${snap?.snapshotHandle ?? '?'}\``,
+        ),
+      );
       const mapped = uniqueName('csi-copy');
       await restoreOnce(uniqueName('csi-mapped'), mapped, { [ns]: mapped });
       await deleteNamespaces(kube, [ns, mapped]);
