@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../kube/types.js';
 import { prepareDesiredObject } from './plan.js';
 import type { CsiRestoreContext } from './csi-restore.js';
-import { restoredSnapshotName, VOLUME_SNAPSHOT_CONTENTS, VOLUME_SNAPSHOTS } from './csi-restore.js';
+import {
+  backedUpSnapshotObjects,
+  restoredSnapshotName,
+  VOLUME_SNAPSHOT_CONTENTS,
+  VOLUME_SNAPSHOTS,
+} from './csi-restore.js';
 
 const claim: KubeObject = {
   apiVersion: 'v1',
@@ -166,5 +171,54 @@ describe('claims restored from CSI snapshots', () => {
       desired: null,
       invalidReason: 'VolumeSnapshotContent snapcontent-1 in the backup lacks status.snapshotHandle',
     });
+  });
+
+  it('makes the snapshot objects from the side files when the archive lacks them', () => {
+    // Velero 1.18's volume info alone: handle, driver and content name.
+    const snap = {
+      namespace: 'shop',
+      claim: 'data',
+      volumeSnapshot: 'velero-data-x7k2p',
+      content: 'snapcontent-1',
+      snapshotHandle: 'snap-abc',
+      driver: 'csi.ground.lifeboat.dev',
+    };
+    const { vs, vsc } = backedUpSnapshotObjects(snap);
+    const restoredVs = prepare(vs, VOLUME_SNAPSHOTS).desired;
+    expect(restoredVs?.metadata).toMatchObject({ name, namespace: 'shop' });
+    expect(restoredVs?.spec).toEqual({ source: { volumeSnapshotContentName: name } });
+    if (!vsc) throw new Error('no content made');
+    expect(prepare(vsc, VOLUME_SNAPSHOT_CONTENTS).desired?.spec).toEqual({
+      deletionPolicy: 'Retain',
+      driver: 'csi.ground.lifeboat.dev',
+      source: { snapshotHandle: 'snap-abc' },
+      volumeSnapshotRef: {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshot',
+        namespace: 'shop',
+        name,
+      },
+    });
+  });
+
+  it('fills what the archive copy of a content lacks from the side files', () => {
+    const early = structuredClone(content);
+    delete early.status;
+    const snapshots = new Map([
+      [
+        'shop/data',
+        {
+          namespace: 'shop',
+          claim: 'data',
+          volumeSnapshot: 'velero-data-x7k2p',
+          content: 'snapcontent-1',
+          snapshotHandle: 'snap-abc',
+        },
+      ],
+    ]);
+    const spec = prepare(early, VOLUME_SNAPSHOT_CONTENTS, { snapshots }).desired?.spec as {
+      source?: unknown;
+    };
+    expect(spec.source).toEqual({ snapshotHandle: 'snap-abc' });
   });
 });
