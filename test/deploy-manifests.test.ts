@@ -333,7 +333,12 @@ describe('RBAC', () => {
     for (const rule of restoreRules) {
       expect(rule.apiGroups ?? []).not.toContain('*');
       expect((rule.resources ?? []).filter((r) => r.includes('*') || r.includes('/'))).toEqual([]);
-      expect(rule.verbs.filter((v) => !['create', 'patch', 'update'].includes(v))).toEqual([]);
+      // The one delete: a restore's temporary snapshot objects and probes (ADR 0022).
+      const snapshotCleanup =
+        (rule.apiGroups ?? []).every((g) => g === 'snapshot.storage.k8s.io') &&
+        (rule.resources ?? []).every((r) => r === 'volumesnapshots' || r === 'volumesnapshotcontents');
+      const allowed = ['create', 'patch', 'update', ...(snapshotCleanup ? ['delete'] : [])];
+      expect(rule.verbs.filter((v) => !allowed.includes(v))).toEqual([]);
     }
     for (const role of roles().filter((r) => !isRestore(r))) {
       const verbs = rulesOf(role).flatMap((r) => r.verbs);

@@ -27,6 +27,8 @@ import type { ArchiveLimits } from '../archive/reader.js';
 import { backupMadeBy, checksumWarnings } from '../backup/archive-checksum.js';
 import { validateNamespaceMapping } from './namespace-mapping.js';
 import { validateResourceModifiers } from './modifiers.js';
+import { VOLUME_SNAPSHOTS } from './csi-restore.js';
+import { cleanUpRestoredSnapshots, snapshotSourceOf, type CreatedClaim } from './snapshot-cleanup.js';
 
 export { FIELD_MANAGER };
 
@@ -54,6 +56,11 @@ export interface RestoreDeps {
   archiveLimits?: Partial<ArchiveLimits>;
   /** How long to wait for a restored CRD to be Established. */
   crdTimeoutMs?: number;
+  /**
+   * How long to wait for claims restored from CSI snapshots to be Bound before the restore's
+   * temporary VolumeSnapshots are deleted (snapshot-cleanup.ts); default 10 minutes.
+   */
+  volumeBindTimeoutMs?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -224,7 +231,7 @@ async function prepareAndPlan(req: RestoreRequest, deps: RestoreDeps): Promise<A
     ...(deps.priorities ? { priorities: deps.priorities } : {}),
   };
   try {
-    const plan = assemblePlan(header, prepared.decided, prepared.secretForms);
+    const plan = assemblePlan(header, prepared.decided, prepared.secretForms, prepared.volumes);
     return {
       plan,
       backup,
@@ -342,6 +349,7 @@ async function applyPlanned(o: {
     },
   });
   await progress.settled();
+  await cleanUpAfterApply({ planned, deps, runLog, outcomes });
   const attempted = outcomes.filter((o) => o.result !== 'skipped').length;
   const phase: RestorePhase =
     counts.failed === 0 ? 'Completed' : counts.failed === attempted ? 'Failed' : 'PartiallyFailed';
@@ -535,6 +543,34 @@ async function rebindVolume(o: {
     { spec: { claimRef: { uid: null, resourceVersion: null } } },
     { fieldManager: FIELD_MANAGER },
   );
+}
+
+/** The temporary snapshot objects of claims restored from CSI snapshots (snapshot-cleanup.ts). */
+async function cleanUpAfterApply(o: {
+  planned: ApplicablePlan;
+  deps: RestoreDeps;
+  runLog: RunLog;
+  outcomes: RestoreItemOutcome[];
+}): Promise<void> {
+  const created = o.outcomes.filter((x) => x.result === 'created');
+  const snapshots = created
+    .filter((x) => x.groupResource === VOLUME_SNAPSHOTS)
+    .map((x) => ({ namespace: x.namespace, name: x.name }));
+  if (snapshots.length === 0) return;
+  const claims: CreatedClaim[] = [];
+  for (const x of created.filter((c) => c.groupResource === 'persistentvolumeclaims')) {
+    const desired = await o.planned.spool.get(itemKey(x));
+    const snapshot = desired ? snapshotSourceOf(desired) : undefined;
+    if (snapshot !== undefined) claims.push({ namespace: x.namespace, name: x.name, snapshot });
+  }
+  await cleanUpRestoredSnapshots({
+    kube: o.deps.kube,
+    resources: o.planned.resources,
+    snapshots,
+    claims,
+    runLog: o.runLog,
+    timeoutMs: o.deps.volumeBindTimeoutMs ?? 600_000,
+  });
 }
 
 async function waitForCrds(o: {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../kube/types.js';
 import type { PlanInputItem, RestorePlan } from './plan.js';
-import { buildPlan } from './plan.js';
+import { assemblePlan, buildPlan } from './plan.js';
 import { renderPlanJson, renderPlanMarkdown } from './plan-render.js';
 import { containsSecretValue } from './redact.js';
 
@@ -317,5 +317,48 @@ describe('renderPlanMarkdown for a large restore', () => {
       items: cms.slice(0, 2),
     });
     expect(renderPlanMarkdown(quiet)).toContain('**Nothing needs attention:**');
+  });
+});
+
+describe('the volumes section', () => {
+  it('lists each claim with size, class, snapshot and action, near the top, and the hash covers it', () => {
+    const header = {
+      restoreName: 'r',
+      backupName: 'b',
+      backupSha256: 'sha256:00',
+      spec: {},
+    };
+    const volume = {
+      namespace: 'shop',
+      claim: 'data',
+      size: '64Mi',
+      storageClass: 'ground-csi',
+      snapshot: { volumeSnapshot: 'shop/velero-data-x', handle: 'snap-1', driver: 'd', restoreSize: '64Mi' },
+      action: 'create-from-snapshot' as const,
+    };
+    const gone = {
+      namespace: 'shop',
+      claim: 'logs',
+      action: 'invalid' as const,
+      reason: 'its CSI snapshot shop/velero-logs-y (handle snap-2) no longer exists: driver d: not found',
+    };
+    const plan = assemblePlan(header, [], [], [gone, volume]);
+    expect(plan.volumes?.map((v) => v.claim)).toEqual(['data', 'logs']);
+    const md = renderPlanMarkdown(plan);
+    expect(md).toContain(
+      '| `shop/data` | 64Mi | `ground-csi` | `shop/velero-data-x` (handle `snap-1`, 64Mi) | create from snapshot |  |',
+    );
+    expect(md).toContain(
+      '| `shop/logs` |  | (default) | none | **invalid** | its CSI snapshot shop/velero-logs-y',
+    );
+    expect(md.indexOf('## Volumes (2)')).toBeLessThan(md.indexOf('## Everything else'));
+    // What a volume comes back from is part of what is approved; free text is not.
+    expect(assemblePlan(header, [], [], [volume]).hash).not.toBe(
+      assemblePlan(header, [], [], [{ ...volume, snapshot: { ...volume.snapshot, handle: 'snap-9' } }]).hash,
+    );
+    expect(assemblePlan(header, [], [], [gone]).hash).toBe(
+      assemblePlan(header, [], [], [{ ...gone, reason: 'other words' }]).hash,
+    );
+    expect(assemblePlan(header, [], []).volumes).toBeUndefined();
   });
 });

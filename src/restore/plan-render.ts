@@ -3,7 +3,7 @@
 // redacted; neither ever sees a Secret value. The Markdown carries the plan hash in a hidden
 // comment too (renovate's pr-body.ts keeps machine state the same way), so a tool reading the
 // pull request finds it without parsing tables.
-import type { ActionCounts, PlanAction, PlanItem, RestorePlan } from './plan.js';
+import type { ActionCounts, PlanAction, PlanItem, RestorePlan, VolumeAction } from './plan.js';
 import { canonicalJson, PLAN_ACTIONS } from './plan.js';
 
 /** Stable key order at every level, two-space indent, final newline: diffs stay small. */
@@ -35,6 +35,7 @@ export function renderPlanMarkdown(plan: RestorePlan): string {
     ...countsTable(['Objects'], [{ cells: ['all'], counts: plan.summary.total }]),
     '',
     attentionLine(plan),
+    ...volumesSection(plan),
   ];
   for (const { action, title } of ATTENTION) {
     const items = plan.items.filter((item) => item.action === action);
@@ -84,6 +85,39 @@ export function renderPlanMarkdown(plan: RestorePlan): string {
     'Every object with its fields is in the JSON twin of this plan.',
   );
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+const VOLUME_ACTION_WORDS: Record<VolumeAction, string> = {
+  'create-from-snapshot': 'create from snapshot',
+  create: 'create (no snapshot)',
+  skip: 'skip',
+  conflict: '**conflict**',
+  invalid: '**invalid**',
+};
+
+/**
+ * Near the top: the data a restore brings back is what a reviewer most wants to see — which
+ * claim, how large, from which snapshot, and what happens to it.
+ */
+function volumesSection(plan: RestorePlan): string[] {
+  const volumes = plan.volumes ?? [];
+  if (volumes.length === 0) return [];
+  const lines = [
+    '',
+    `## Volumes (${volumes.length})`,
+    '',
+    '| Claim | Size | Storage class | Snapshot | Action | Why |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const v of volumes) {
+    const snapshot = v.snapshot
+      ? `${code(v.snapshot.volumeSnapshot)}${v.snapshot.handle ? ` (handle ${code(v.snapshot.handle)}${v.snapshot.restoreSize ? `, ${escapeMd(v.snapshot.restoreSize)}` : ''})` : ''}`
+      : 'none';
+    lines.push(
+      `| ${code(`${v.namespace}/${v.claim}`)} | ${v.size ? escapeMd(v.size) : ''} | ${v.storageClass ? code(v.storageClass) : '(default)'} | ${snapshot} | ${VOLUME_ACTION_WORDS[v.action]} | ${v.reason ? escapeMd(v.reason) : ''} |`,
+    );
+  }
+  return lines;
 }
 
 function attentionLine(plan: RestorePlan): string {

@@ -24,6 +24,7 @@ import type { RestoreSpec } from './spec.js';
 import { groupOfApiVersion } from './strategic-merge.js';
 import { stringifyJson } from '../util/json.js';
 import type { BackupMaker } from '../backup/archive-checksum.js';
+import { csiRestoreTransform, type CsiRestoreContext } from './csi-restore.js';
 
 export const PLAN_ACTIONS = ['create', 'update', 'unchanged', 'skip', 'conflict', 'invalid'] as const;
 export type PlanAction = (typeof PLAN_ACTIONS)[number];
@@ -94,6 +95,33 @@ export interface PlanItem {
   changes?: FieldChange[];
 }
 
+/** What a restore does with one claim's volume (the plan's volumes section). */
+export const VOLUME_ACTIONS = ['create-from-snapshot', 'create', 'skip', 'conflict', 'invalid'] as const;
+export type VolumeAction = (typeof VOLUME_ACTIONS)[number];
+
+export interface PlanVolume {
+  /** The claim in its target namespace. */
+  namespace: string;
+  claim: string;
+  /** spec.resources.requests.storage. */
+  size?: string;
+  /** spec.storageClassName; absent: the cluster's default. */
+  storageClass?: string;
+  /** The backup's CSI snapshot of the claim, if it has one. */
+  snapshot?: {
+    /** `namespace/name` of the VolumeSnapshot in the backup. */
+    volumeSnapshot: string;
+    handle?: string;
+    driver?: string;
+    restoreSize?: string;
+    /** The VolumeSnapshot the restore creates and the claim is made from. */
+    restoredAs?: string;
+  };
+  action: VolumeAction;
+  /** Why skip, conflict or invalid; for create without a snapshot, what the claim gets. */
+  reason?: string;
+}
+
 export type ActionCounts = Record<PlanAction | 'total', number>;
 
 export interface PlanSummary {
@@ -117,6 +145,8 @@ export interface RestorePlan {
   hash: string;
   tiers: string[][];
   summary: PlanSummary;
+  /** Every claim the restore touches and what happens to its volume; absent when none. */
+  volumes?: PlanVolume[];
   items: PlanItem[];
 }
 
@@ -188,7 +218,12 @@ export function decideItem(
  * `secretForms` are every form of every Secret value the restore has seen; free text is
  * scrubbed of them once more, since a message about one object may quote another.
  */
-export function assemblePlan(header: PlanHeader, decided: DecidedItem[], secretForms: string[]): RestorePlan {
+export function assemblePlan(
+  header: PlanHeader,
+  decided: DecidedItem[],
+  secretForms: string[],
+  volumeList: PlanVolume[] = [],
+): RestorePlan {
   checkUnique(decided.map((d) => d.item));
   const tiers = restoreTiers(
     unique(decided.map((d) => d.item.groupResource)),
@@ -217,6 +252,9 @@ export function assemblePlan(header: PlanHeader, decided: DecidedItem[], secretF
     if (planItem.warnings) planItem.warnings = planItem.warnings.map(scrub);
     return planItem;
   });
+  const volumes = [...volumeList].sort(
+    (a, b) => compare(a.namespace, b.namespace) || compare(a.claim, b.claim),
+  );
   return {
     apiVersion: 'lifeboat.dev/v1',
     kind: 'RestorePlan',
@@ -226,9 +264,10 @@ export function assemblePlan(header: PlanHeader, decided: DecidedItem[], secretF
     ...(header.backupMadeBy ? { backupMadeBy: header.backupMadeBy } : {}),
     ...(header.warnings && header.warnings.length > 0 ? { warnings: header.warnings } : {}),
     spec: header.spec,
-    hash: planHash(header, ordered),
+    hash: planHash(header, ordered, volumes),
     tiers,
     summary: summarize(items),
+    ...(volumes.length > 0 ? { volumes } : {}),
     items,
   };
 }
@@ -554,12 +593,15 @@ function summarize(items: PlanItem[]): PlanSummary {
  * live objects are left out, so the hash moves only when what would be written moves, not when
  * an error message or a defaulted field does.
  */
-function planHash(header: PlanHeader, ordered: DecidedItem[]): string {
+function planHash(header: PlanHeader, ordered: DecidedItem[], volumes: PlanVolume[]): string {
   const content = {
     format: 2,
     backupSha256: header.backupSha256,
     spec: header.spec,
     items: ordered.map((d) => d.digest),
+    // Which volume comes back from which snapshot; only when there are volumes, so that plans
+    // without any keep the hash they had.
+    volumes: volumes.length > 0 ? volumes.map(({ reason: _reason, ...v }) => v) : undefined,
   };
   return `sha256:${createHash('sha256').update(canonicalJson(content)).digest('hex')}`;
 }
@@ -639,6 +681,8 @@ export interface PrepareOptions {
   restoreName: string;
   /** Whether status is restored for this resource (spec.restoreStatus matched it). */
   restoreStatus: boolean;
+  /** The backup's CSI snapshots: claims restored from them (csi-restore.ts). */
+  csi?: CsiRestoreContext;
 }
 
 export type PreparedObject =
@@ -654,6 +698,12 @@ export type PreparedObject =
  */
 export function prepareDesiredObject(obj: KubeObject, opts: PrepareOptions): PreparedObject {
   try {
+    // A volume whose data is in a CSI snapshot is never restored, whatever its reclaim policy.
+    const volumeSkip =
+      opts.csi && opts.groupResource === 'persistentvolumes'
+        ? csiRestoreTransform(opts.groupResource, obj, obj, opts.csi)
+        : undefined;
+    if (volumeSkip && 'skip' in volumeSkip) return { desired: null, skipReason: volumeSkip.skip };
     const sanitized = sanitizeForRestore(obj, {
       groupResource: opts.groupResource,
       restoreStatus: opts.restoreStatus,
@@ -663,6 +713,11 @@ export function prepareDesiredObject(obj: KubeObject, opts: PrepareOptions): Pre
       restorePVs: opts.spec.restorePVs,
     });
     if (sanitized.skip !== undefined) return { desired: null, skipReason: sanitized.skip };
+    const csi = opts.csi
+      ? csiRestoreTransform(opts.groupResource, obj, sanitized.object, opts.csi)
+      : undefined;
+    if (csi && 'skip' in csi) return { desired: null, skipReason: csi.skip };
+    if (csi && 'invalid' in csi) return { desired: null, invalidReason: csi.invalid };
     const mapped = applyNamespaceMapping(sanitized.object, opts.groupResource, opts.spec.namespaceMapping);
     // `mapped` is this call's own copy; without rules there is nothing to copy it again for.
     if (!opts.spec.resourceModifiers?.resourceModifierRules?.length) return { desired: mapped, applied: [] };

@@ -18,7 +18,17 @@ import {
   type ArchiveIndex,
   type ArchiveTypeFacts,
 } from './archive-items.js';
-import { decideItem, prepareDesiredObject, type DecidedItem, type PlanInputItem } from './plan.js';
+import {
+  decideItem,
+  prepareDesiredObject,
+  type DecidedItem,
+  type PlanInputItem,
+  type PlanItem,
+  type PlanVolume,
+} from './plan.js';
+import { snapshotChecker } from './snapshot-check.js';
+import { snapshotSourceOf } from './snapshot-cleanup.js';
+import { isJsonMap } from './strategic-merge.js';
 import { mapNamespace } from './namespace-mapping.js';
 import { forEachLiveObject, liveKey, type LiveRead, type LiveRef } from './live-objects.js';
 import { secretValueForms } from './redact.js';
@@ -39,6 +49,15 @@ import {
 import { ObjectSpool } from './spool.js';
 import { judgeClusterIps, liveAddressNote, requestedClusterIps, withoutClusterIps } from './cluster-ip.js';
 import type { AddressHolder } from './cluster-ip.js';
+import { readCsiFiles, snapshotsByClaim } from './csi-snapshots.js';
+import {
+  backedUpSnapshotObjects,
+  claimSnapshot,
+  restoredSnapshotName,
+  VOLUME_SNAPSHOT_CONTENTS,
+  VOLUME_SNAPSHOTS,
+  type CsiRestoreContext,
+} from './csi-restore.js';
 import type { RestoreSpec } from './spec.js';
 import type { ArchiveLimits } from '../archive/reader.js';
 
@@ -51,6 +70,8 @@ export interface PreparedRestore {
   secretForms: string[];
   /** groupResource → how to reach it in the target cluster (absent: not served yet). */
   resources: Map<string, ResourceInfo>;
+  /** Every restored claim's volume (the plan's volumes section). */
+  volumes: PlanVolume[];
 }
 
 /** The server-side apply field manager of everything a restore writes. */
@@ -95,6 +116,7 @@ export async function prepareRestore(opts: {
   // Pass 1 verifies the whole archive before anything is decided (archive-items.ts).
   const limits = opts.archiveLimits ?? {};
   const index = await indexArchive(store, backup, limits);
+  const csiFiles = await readCsiFiles(store, backup.metadata.name);
   const api = await discover(kube);
   const served = new Map(api.resources.map((r) => [groupResource(r), r]));
   const versionsOf = new Map(
@@ -109,10 +131,23 @@ export async function prepareRestore(opts: {
       served,
       versionsOf,
       spool,
+      csi: {
+        restoreName: opts.restoreName,
+        ...(spec.restorePVs !== undefined ? { restorePVs: spec.restorePVs } : {}),
+        ...(spec.namespaceMapping ? { namespaceMapping: spec.namespaceMapping } : {}),
+        snapshots: snapshotsByClaim(csiFiles),
+        snapshottedVolumes: new Set(
+          csiFiles.volumeInfos
+            .filter((v) => v.backupMethod === 'CSISnapshot' && v.pvName !== undefined)
+            .map((v) => v.pvName ?? ''),
+        ),
+      },
     };
     const drafts = await selectAndDraft({ store, backup, index, api, ctx, limits });
     const secretForms = new Set<string>();
+    const volumes: PlanVolume[] = [];
     const decided = await decideAll({
+      volumes,
       kube,
       drafts,
       ctx,
@@ -120,7 +155,7 @@ export async function prepareRestore(opts: {
       concurrency: opts.concurrency ?? 16,
       secretForms,
     });
-    return { decided, spool, secretForms: [...secretForms], resources: served };
+    return { decided, spool, secretForms: [...secretForms], resources: served, volumes };
   } catch (err) {
     await spool.close();
     throw err;
@@ -135,6 +170,7 @@ interface DraftContext {
   /** API group → the versions the cluster serves. */
   versionsOf: Map<string, string[]>;
   spool: ObjectSpool;
+  csi: CsiRestoreContext;
 }
 
 /** A cluster-scoped archive object kept aside (in the spool) while its selection is decided. */
@@ -213,6 +249,7 @@ async function selectAndDraft(o: {
   const drafts: Draft[] = [];
   const candidates: Candidate[] = [];
   const sourceNamespaces = new Set<string>();
+  const claimsDrafted = new Set<string>();
   for await (const item of archiveItems({
     store: o.store,
     backup: o.backup,
@@ -225,6 +262,8 @@ async function selectAndDraft(o: {
       if (!filter.includesResource(info) || !filter.includesNamespace(item.namespace)) continue;
       if (!filter.includesObject(item.object)) continue;
       collector.add(item.object, item.groupResource);
+      if (item.groupResource === PVCS)
+        claimsDrafted.add(`${item.namespace}/${item.object.metadata.name ?? ''}`);
       sourceNamespaces.add(item.object.metadata.namespace ?? item.namespace);
       drafts.push(await draftItem(item.groupResource, item.object, item.bytes, ctx));
     } else {
@@ -237,6 +276,7 @@ async function selectAndDraft(o: {
     }
   }
   const namespaceObjects = await draftCandidates({ candidates, filter, collector, infoOf, ctx, drafts });
+  await draftMissingSnapshots({ ctx, drafts, claims: claimsDrafted });
   // Velero creates the target namespace of restored objects when the backup does not hold it
   // (restore.go: namespace is created on demand); the plan shows it as a create.
   for (const ns of [...sourceNamespaces].filter((n) => !namespaceObjects.has(n)).sort()) {
@@ -244,6 +284,33 @@ async function selectAndDraft(o: {
     drafts.push(await draftItem('namespaces', obj, JSON.stringify(obj).length, ctx));
   }
   return drafts;
+}
+
+/**
+ * The VolumeSnapshot and VolumeSnapshotContent every restored claim with a CSI snapshot needs,
+ * drafted from the side files when the archive did not bring them (csi-restore.ts
+ * backedUpSnapshotObjects).
+ */
+async function draftMissingSnapshots(o: {
+  ctx: DraftContext;
+  drafts: Draft[];
+  claims: Set<string>;
+}): Promise<void> {
+  const { ctx, drafts } = o;
+  if (ctx.csi.restorePVs === false) return;
+  const have = new Set(drafts.map((d) => `${d.base.groupResource}/${d.base.namespace}/${d.base.name}`));
+  for (const [key, snap] of ctx.csi.snapshots) {
+    if (!o.claims.has(key)) continue;
+    const name = restoredSnapshotName(ctx.restoreName, snap.namespace, snap.volumeSnapshot);
+    const target = mapNamespace(snap.namespace, ctx.spec.namespaceMapping);
+    const { vs, vsc } = backedUpSnapshotObjects(snap);
+    if (!have.has(`${VOLUME_SNAPSHOTS}/${target}/${name}`)) {
+      drafts.push(await draftItem(VOLUME_SNAPSHOTS, vs, JSON.stringify(vs).length, ctx));
+    }
+    if (vsc && !have.has(`${VOLUME_SNAPSHOT_CONTENTS}//${name}`)) {
+      drafts.push(await draftItem(VOLUME_SNAPSHOT_CONTENTS, vsc, JSON.stringify(vsc).length, ctx));
+    }
+  }
 }
 
 function pseudoInfo(gr: string, f: ArchiveTypeFacts): ResourceInfo {
@@ -287,10 +354,22 @@ async function draftItem(gr: string, obj: KubeObject, bytes: number, ctx: DraftC
   const targetNamespace = obj.metadata.namespace
     ? mapNamespace(obj.metadata.namespace, spec.namespaceMapping)
     : '';
+  const prepared = prepareDesiredObject(obj, {
+    groupResource: gr,
+    spec,
+    backupName: ctx.backupName,
+    restoreName: ctx.restoreName,
+    restoreStatus: restoresStatus(spec, gr),
+    csi: ctx.csi,
+  });
+  // Restored snapshot objects are renamed (csi-restore.ts); the plan shows what is written.
+  const renamed = gr === VOLUME_SNAPSHOTS || gr === VOLUME_SNAPSHOT_CONTENTS;
   const name =
     gr === 'namespaces'
       ? mapNamespace(obj.metadata.name ?? '', spec.namespaceMapping)
-      : (obj.metadata.name ?? '');
+      : renamed && prepared.desired
+        ? (prepared.desired.metadata.name ?? '')
+        : (obj.metadata.name ?? '');
   const base: ItemBase = {
     groupResource: gr,
     apiVersion: obj.apiVersion,
@@ -299,13 +378,6 @@ async function draftItem(gr: string, obj: KubeObject, bytes: number, ctx: DraftC
     name,
   };
   const key = itemKey(base);
-  const prepared = prepareDesiredObject(obj, {
-    groupResource: gr,
-    spec,
-    backupName: ctx.backupName,
-    restoreName: ctx.restoreName,
-    restoreStatus: restoresStatus(spec, gr),
-  });
   if (prepared.desired === null) {
     return 'skipReason' in prepared
       ? { base, key, spooled: false, skipReason: prepared.skipReason }
@@ -342,6 +414,7 @@ async function decideAll(o: {
   dryRun: boolean;
   concurrency: number;
   secretForms: Set<string>;
+  volumes: PlanVolume[];
 }): Promise<DecidedItem[]> {
   const { ctx, drafts } = o;
   const decided: DecidedItem[] = [];
@@ -360,6 +433,7 @@ async function decideAll(o: {
   });
   const bindVolumes = volumeBinder({ kube: o.kube, drafts, ctx });
   const keepClusterIps = clusterIpChecker({ kube: o.kube, ctx });
+  const claimVolumes = claimVolumeChecker({ kube: o.kube, drafts, ctx });
   const finish = async (
     draft: Draft,
     live: LiveRead | undefined,
@@ -373,9 +447,12 @@ async function decideAll(o: {
       await bindVolumes(draft, input);
       await keepClusterIps(draft, input);
     }
+    if (draft.base.groupResource === PVCS) await claimVolumes.check(input);
     const forms = secretValueForms([input.desired, input.live]);
     for (const form of forms) o.secretForms.add(form);
-    decided.push(decideItem(input, ctx.spec, forms));
+    const one = decideItem(input, ctx.spec, forms);
+    decided.push(one);
+    if (draft.base.groupResource === PVCS) o.volumes.push(claimVolumes.row(one.item, input));
   };
 
   const needsLive = (d: Draft): d is Draft & { info: ResourceInfo } =>
@@ -553,6 +630,99 @@ function clusterIpChecker(o: {
     input.warnings = [...(input.warnings ?? []), verdict.warning];
     input.desired = withoutClusterIps(input.desired);
     await ctx.spool.put(draft.key, input.desired, JSON.stringify(input.desired).length);
+  };
+}
+
+/**
+ * Claims restored from a CSI snapshot: the snapshot must come back with them (its restored
+ * VolumeSnapshot is in the plan and valid) and must still exist (snapshot-check.ts); otherwise
+ * the claim is `invalid`, as creating it would leave it Pending for good. Also the plan's
+ * volume row of every claim.
+ */
+function claimVolumeChecker(o: { kube: KubeClient; drafts: Draft[]; ctx: DraftContext }): {
+  check: (input: PlanInputItem) => Promise<void>;
+  row: (item: Omit<PlanItem, 'tier'>, input: PlanInputItem) => PlanVolume;
+} {
+  const { ctx } = o;
+  const snapshotDrafts = new Map(
+    o.drafts
+      .filter((d) => d.base.groupResource === VOLUME_SNAPSHOTS)
+      .map((d) => [`${d.base.namespace}/${d.base.name}`, d]),
+  );
+  const byRestoredName = new Map(
+    [...ctx.csi.snapshots.values()].map((s) => [
+      restoredSnapshotName(ctx.restoreName, s.namespace, s.volumeSnapshot),
+      s,
+    ]),
+  );
+  const exists = snapshotChecker({ kube: o.kube, served: ctx.served });
+  const sourceOf = (input: PlanInputItem): string | undefined =>
+    input.desired ? snapshotSourceOf(input.desired) : undefined;
+  return {
+    check: async (input) => {
+      const source = sourceOf(input);
+      if (source === undefined || input.live !== null || input.invalidReason !== undefined) return;
+      const vs = snapshotDrafts.get(`${input.namespace}/${source}`);
+      const snap = byRestoredName.get(source);
+      const what = snap ? `${snap.namespace}/${snap.volumeSnapshot}` : source;
+      if (!vs || !vs.spooled || vs.invalidReason !== undefined || vs.skipReason !== undefined) {
+        input.invalidReason = `its CSI snapshot ${what} cannot be restored: ${
+          vs?.invalidReason ?? vs?.skipReason ?? 'the backup has no VolumeSnapshot for it'
+        }`;
+        return;
+      }
+      if (!snap?.snapshotHandle || !snap.driver) {
+        input.invalidReason = `its CSI snapshot ${what} has no snapshot handle or driver in the backup`;
+        return;
+      }
+      const state = await exists({ handle: snap.snapshotHandle, driver: snap.driver });
+      if (state.state === 'gone') {
+        input.invalidReason = `its CSI snapshot ${what} (handle ${snap.snapshotHandle}) no longer exists: ${state.reason}`;
+      } else if (state.state === 'unknown') {
+        input.warnings = [
+          ...(input.warnings ?? []),
+          `could not confirm that its CSI snapshot ${what} (handle ${snap.snapshotHandle}) still exists: ${state.reason}`,
+        ];
+      }
+    },
+    row: (item, input) => {
+      const source = sourceOf(input);
+      const desiredSpec = isJsonMap(input.desired?.spec) ? input.desired.spec : {};
+      const resources = isJsonMap(desiredSpec.resources) ? desiredSpec.resources : {};
+      const requests = isJsonMap(resources.requests) ? resources.requests : {};
+      const fromBackup = source !== undefined ? byRestoredName.get(source) : undefined;
+      const row: PlanVolume = { namespace: item.namespace, claim: item.name, action: 'create' };
+      if (typeof requests.storage === 'string') row.size = requests.storage;
+      if (typeof desiredSpec.storageClassName === 'string') row.storageClass = desiredSpec.storageClassName;
+      if (fromBackup) {
+        row.snapshot = {
+          volumeSnapshot: `${fromBackup.namespace}/${fromBackup.volumeSnapshot}`,
+          ...(fromBackup.snapshotHandle ? { handle: fromBackup.snapshotHandle } : {}),
+          ...(fromBackup.driver ? { driver: fromBackup.driver } : {}),
+          ...(fromBackup.restoreSize ? { restoreSize: fromBackup.restoreSize } : {}),
+          restoredAs: source,
+        };
+      }
+      switch (item.action) {
+        case 'create':
+          if (source !== undefined) row.action = 'create-from-snapshot';
+          else if (ctx.csi.restorePVs === false && input.desired && claimSnapshot(input.desired, ctx.csi)) {
+            row.reason = 'restorePVs is false: a new, empty volume';
+          }
+          break;
+        case 'conflict':
+        case 'invalid':
+          row.action = item.action;
+          if (item.reason !== undefined) row.reason = item.reason;
+          break;
+        default:
+          row.action = 'skip';
+          row.reason = input.live
+            ? 'the claim exists; its volume is left as it is'
+            : (item.reason ?? item.action);
+      }
+      return row;
+    },
   };
 }
 

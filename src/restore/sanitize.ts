@@ -16,9 +16,8 @@ export interface SanitizeOptions {
   backupName: string;
   restoreName: string;
   /**
-   * Velero spec.restorePVs. lifeboat keeps no volume snapshots, so every PersistentVolume takes
-   * Velero's "no snapshot" path, which does not depend on this flag; it is accepted so that a
-   * Velero restore spec means the same thing here.
+   * Velero spec.restorePVs. A volume without a snapshot takes Velero's "no snapshot" path here,
+   * which does not depend on this flag; claims with a CSI snapshot follow it in csi-restore.ts.
    */
   restorePVs?: boolean;
 }

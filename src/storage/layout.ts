@@ -15,11 +15,16 @@ export const backupLayout = {
   metadata: (name: string) => `backups/${name}/velero-backup.json`,
   resourceList: (name: string) => `backups/${name}/${name}-resource-list.json.gz`,
   log: (name: string) => `backups/${name}/${name}-logs.gz`,
-  /** Volume side files, gzipped JSON arrays as Velero's backup controller writes them. */
+  /**
+   * Velero's CSI side files (object_store_layout.go getCSIVolumeSnapshotKey and its siblings):
+   * gzip'd JSON arrays of the backup's VolumeSnapshots, VolumeSnapshotContents and
+   * VolumeSnapshotClasses as they were when the snapshots were ready. Absent when the backup
+   * took no CSI snapshot.
+   */
   csiVolumeSnapshots: (name: string) => `backups/${name}/${name}-csi-volumesnapshots.json.gz`,
   csiVolumeSnapshotContents: (name: string) => `backups/${name}/${name}-csi-volumesnapshotcontents.json.gz`,
   csiVolumeSnapshotClasses: (name: string) => `backups/${name}/${name}-csi-volumesnapshotclasses.json.gz`,
-  /** Velero's BackupVolumeInfo list: one entry per volume, how it was captured and its outcome. */
+  /** Velero's BackupVolumeInfo list (internal/volume/volumes_information.go): one per volume. */
   volumeInfo: (name: string) => `backups/${name}/${name}-volumeinfo.json.gz`,
 };
 
