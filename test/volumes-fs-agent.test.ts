@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import { KubeClient } from '../src/kube/client.js';
+import { captureFsVolumes, fsVolumeErrors } from '../src/volumes/restic-capturer.js';
+import { selectFsBackupVolumes } from '../src/volumes/fs-backup-select.js';
 import { startNodeAgent, type RunningAgent } from './ground/agent.js';
 import type { NodeInfo } from './ground/context.js';
 import { tail } from './ground/process.js';
@@ -281,6 +284,101 @@ describe('the node agent (restic file-system backups)', () => {
       }, 'the reader to finish');
       const restored = await core.readNamespacedPodLog({ name: 'reader', namespace, container: 'main' });
       expect(restored).toBe(written);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'the capturer of the volume phase: one PodVolumeBackup per selected volume, outcomes with snapshot ids, a failure naming the volume',
+    async () => {
+      const kube = await KubeClient.create({ kubeconfig: ground().kubeconfigPath });
+      try {
+        const writer = await core.readNamespacedPod({ name: 'writer', namespace });
+        const pod = {
+          namespace,
+          name: 'writer',
+          uid: writer.metadata?.uid ?? '',
+          node: writer.spec?.nodeName ?? '',
+          volumes: [
+            { name: 'data', type: 'emptyDir' },
+            { name: 'claim', type: 'persistentVolumeClaim', claimName: 'source' },
+          ],
+          annotations: { 'backup.velero.io/backup-volumes': 'data,claim' },
+        };
+        const chosen = selectFsBackupVolumes(pod, false).volumes;
+        expect(chosen).toEqual(['data', 'claim']);
+        const sourcePv = (await core.readNamespacedPersistentVolumeClaim({ name: 'source', namespace })).spec
+          ?.volumeName;
+        const { volumeNamespace: _, ...repo } = repository();
+        const options = {
+          kube,
+          backupName: 'b9',
+          repository: repo,
+          namespace,
+          volumeOfClaim: (_ns: string, claim: string) => (claim === 'source' ? sourcePv : undefined),
+          pollMs: 300,
+        };
+        const outcomes = await captureFsVolumes(pod, chosen, options);
+        expect(outcomes.map((x) => [x.volume, x.result, x.claim])).toEqual([
+          ['data', 'succeeded', undefined],
+          ['claim', 'succeeded', 'source'],
+        ]);
+        for (const x of outcomes) {
+          expect(x.snapshotId).toMatch(/^[0-9a-f]{64}$/);
+          expect(x.object?.status?.snapshotID).toBe(x.snapshotId);
+          expect(x.object?.metadata.labels?.['lifeboat.dev/backup-name']).toBe('b9');
+        }
+        expect(fsVolumeErrors(outcomes)).toEqual([]);
+
+        const wrong = await captureFsVolumes(pod, ['data'], {
+          ...options,
+          backupName: 'b10',
+          repository: { ...repo, passwordSecret: { namespace, name: 'restic', key: 'wrong' } },
+        });
+        expect(fsVolumeErrors(wrong)).toEqual([
+          {
+            namespace,
+            resource: 'pods',
+            name: 'writer',
+            message: expect.stringContaining(`volume data of pod ${namespace}/writer: `),
+          },
+        ]);
+        expect(wrong[0]?.error).toContain('wrong repository password');
+      } finally {
+        kube.close();
+      }
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'ships restic in the lifeboat image, where the DaemonSet runs the agent',
+    async () => {
+      const node = nodeOf();
+      await core.createNamespacedPod({
+        namespace,
+        body: {
+          metadata: { name: 'image-restic' },
+          spec: {
+            restartPolicy: 'Never',
+            containers: [
+              {
+                name: 'main',
+                image: node.images.lifeboat,
+                imagePullPolicy: 'Never',
+                command: ['/usr/local/bin/restic', 'version'],
+              },
+            ],
+          },
+        },
+      });
+      const phase = await eventually(async () => {
+        const p = await core.readNamespacedPod({ name: 'image-restic', namespace });
+        return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? p.status.phase : undefined;
+      }, 'the restic pod to finish');
+      const out = await core.readNamespacedPodLog({ name: 'image-restic', namespace });
+      expect(phase, out).toBe('Succeeded');
+      expect(out).toMatch(/^restic 0\.18\.1 /);
     },
     TIMEOUT,
   );

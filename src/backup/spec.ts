@@ -37,6 +37,11 @@ export interface BackupSpec extends ResourceFilterSpec {
    * of the backup — `PartiallyFailed` (the default) or `Warn` (Completed, with a named warning).
    */
   unavailableApiGroups?: 'PartiallyFailed' | 'Warn';
+  /**
+   * Velero's: copy every volume of the backed-up pods with restic (src/volumes/fs-backup-select.ts),
+   * not only those a pod's backup.velero.io/backup-volumes annotation names.
+   */
+  defaultVolumesToFsBackup?: boolean;
 }
 
 export const DEFAULT_TTL = '720h';

@@ -96,9 +96,9 @@ export function buildVeleroBackup(opts: {
     ttl: formatDuration(ttlMs),
     hooks: {},
     metadata: {},
-    // lifeboat backs up cluster objects only; no volume snapshots or file-system backups.
+    // lifeboat backs up cluster objects only; no volume snapshots.
     snapshotVolumes: false,
-    defaultVolumesToFsBackup: false,
+    defaultVolumesToFsBackup: spec.defaultVolumesToFsBackup ?? false,
     ...VELERO_SPEC_DEFAULTS,
   };
   return {

@@ -16,7 +16,6 @@ const VOLUME_DATA = 'this Velero field is not supported: lifeboat backs up clust
 /** Velero fields lifeboat leaves out on purpose, with the reason. */
 const NOT_SUPPORTED: Record<string, string> = {
   snapshotVolumes: VOLUME_DATA,
-  defaultVolumesToFsBackup: VOLUME_DATA,
   defaultVolumesToRestic: VOLUME_DATA,
   snapshotMoveData: VOLUME_DATA,
   datamover: VOLUME_DATA,

@@ -80,6 +80,8 @@ export interface BackupTemplate extends Omit<ResourceFilterSpec, 'includeCluster
   storageLocation?: string;
   /** lifeboat extension; absent means PartiallyFailed. */
   unavailableApiGroups?: 'PartiallyFailed' | 'Warn';
+  /** Velero's; copy every pod volume with restic (the node agent) unless excluded. */
+  defaultVolumesToFsBackup?: boolean;
 }
 
 export interface Retention {

@@ -15,7 +15,12 @@ export const backupLayout = {
   metadata: (name: string) => `backups/${name}/velero-backup.json`,
   resourceList: (name: string) => `backups/${name}/${name}-resource-list.json.gz`,
   log: (name: string) => `backups/${name}/${name}-logs.gz`,
+  /** The PodVolumeBackups of the backup's file-system volume copies, as a gzipped JSON list. */
+  podVolumeBackups: (name: string) => `backups/${name}/${name}-podvolumebackups.json.gz`,
 };
+
+/** restic repositories, one per namespace, beside backups/ (Velero's restic/<namespace>). */
+export const resticRepositoryPrefix = (namespace: string) => `restic/${namespace}`;
 
 export const restoreLayout = {
   dir: (name: string) => `restores/${name}/`,
