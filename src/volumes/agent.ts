@@ -238,6 +238,10 @@ export class NodeAgent {
 
   private async restore(item: PodVolumeRestore): Promise<PodVolumeStatus & Record<string, unknown>> {
     const { spec } = item;
+    // It names the marker file below: never a path.
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(spec.restoreName) || spec.restoreName.includes('..')) {
+      throw new Error(`spec.restoreName ${JSON.stringify(spec.restoreName)} is not a valid object name`);
+    }
     const dir = await this.volumeDir(item);
     const repo = await resolveRepository(this.o.kube, spec.repository);
     const summary = await restoreSnapshot(repo, {
