@@ -9,10 +9,18 @@ COPY src ./src
 COPY policies/schema ./policies/schema
 RUN npm run build && npm prune --omit=dev
 
+# restic, the engine of file-system volume backups (`lifeboat agent`), built from its release on
+# the Go module proxy (the version in test/ground/versions.json; scripts/build-restic.sh builds
+# the same for the test ground). Debian's restic (0.14) lacks the exit codes the agent reads.
+FROM golang:1.26-bookworm AS restic
+RUN CGO_ENABLED=0 GOFLAGS=-mod=mod go install -trimpath -ldflags "-s -w" \
+    github.com/restic/restic/cmd/restic@v0.18.1
+
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+COPY --from=restic /go/bin/restic /usr/local/bin/restic
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/policies/schema ./policies/schema

@@ -49,6 +49,11 @@ export interface BackupSpec extends ResourceFilterSpec {
    * `velero.io/csi-volumesnapshot-class_<driver>`, which Velero's CSI action reads.
    */
   csiVolumeSnapshotClasses?: Record<string, string>;
+  /**
+   * Velero's: copy every volume of the backed-up pods with restic (src/volumes/fs-backup-select.ts),
+   * not only those a pod's backup.velero.io/backup-volumes annotation names.
+   */
+  defaultVolumesToFsBackup?: boolean;
 }
 
 export const DEFAULT_TTL = '720h';

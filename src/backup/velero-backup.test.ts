@@ -50,6 +50,16 @@ describe('buildVeleroBackup', () => {
     expect(b.status).toMatchObject({ csiVolumeSnapshotsAttempted: 3, csiVolumeSnapshotsCompleted: 2 });
   });
 
+  it('records defaultVolumesToFsBackup as the policy gives it', () => {
+    const b = buildVeleroBackup({
+      name: 'nightly',
+      spec: { includedNamespaces: ['shop'], defaultVolumesToFsBackup: true },
+      phase: 'Completed',
+      start,
+    });
+    expect(b.spec.defaultVolumesToFsBackup).toBe(true);
+  });
+
   it('keeps the filters as given and gives them back without the defaults', () => {
     const spec = { includedNamespaces: ['shop'], excludedResources: ['events'], ttl: '24h' };
     const b = buildVeleroBackup({ name: 'nightly', spec, phase: 'Completed', start });

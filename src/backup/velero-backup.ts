@@ -125,7 +125,7 @@ export function buildVeleroBackup(opts: {
     metadata: {},
     // Velero's nil means "snapshot when a class exists", which is lifeboat's meaning too.
     ...(snapshotVolumes !== undefined ? { snapshotVolumes } : {}),
-    defaultVolumesToFsBackup: false,
+    defaultVolumesToFsBackup: spec.defaultVolumesToFsBackup ?? false,
     ...VELERO_SPEC_DEFAULTS,
     csiSnapshotTimeout: formatDuration(csiSnapshotTimeoutOf(spec)),
   };

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/reconcile.js')).runCommand(),
   audit: async () => (await import('./commands/reconcile.js')).auditCommand(),
   validate: async () => (await import('./commands/validate.js')).validateCommand(),
+  agent: async () => (await import('./commands/agent.js')).agentCommand(),
 };
 
 /** The whole program, every command loaded (what `lifeboat --help` shows). */

@@ -498,11 +498,12 @@ export class KubeClient {
     info: ResourceInfo,
     ref: { namespace: string; name: string },
     patch: Record<string, unknown>,
-    opts: { fieldManager: string; dryRun?: boolean },
+    opts: { fieldManager: string; dryRun?: boolean; subresource?: 'status' },
   ): Promise<KubeObject> {
     return this.request<KubeObject>({
       method: 'PATCH',
-      path: resourcePath(info, ref),
+      // A status subresource takes only status (and metadata preconditions) from the patch.
+      path: resourcePath(info, ref) + (opts.subresource ? `/${opts.subresource}` : ''),
       query: { fieldManager: opts.fieldManager, dryRun: opts.dryRun ? 'All' : undefined },
       body: patch,
       contentType: 'application/merge-patch+json',

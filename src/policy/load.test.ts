@@ -345,7 +345,7 @@ const MALFORMED: Case[] = [
         path: 'spec.template.snapshotMoveData',
         code: 'unknown-field',
         message:
-          'unknown field "snapshotMoveData": this Velero field is not supported: lifeboat backs up volume data with CSI snapshots only (snapshotVolumes, csiSnapshotTimeout)',
+          'unknown field "snapshotMoveData": this Velero field is not supported: lifeboat backs up volume data with CSI snapshots (snapshotVolumes, csiSnapshotTimeout) and restic file-system copies (defaultVolumesToFsBackup)',
       },
     ],
   },

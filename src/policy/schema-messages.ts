@@ -12,12 +12,11 @@ import {
 import { closestMatch } from './suggest.js';
 
 const VOLUME_DATA =
-  'this Velero field is not supported: lifeboat backs up volume data with CSI snapshots only (snapshotVolumes, csiSnapshotTimeout)';
+  'this Velero field is not supported: lifeboat backs up volume data with CSI snapshots (snapshotVolumes, csiSnapshotTimeout) and restic file-system copies (defaultVolumesToFsBackup)';
 
 /** Velero fields lifeboat leaves out on purpose, with the reason. */
 const NOT_SUPPORTED: Record<string, string> = {
-  defaultVolumesToFsBackup: VOLUME_DATA,
-  defaultVolumesToRestic: VOLUME_DATA,
+  defaultVolumesToRestic: 'Velero renamed this field: use defaultVolumesToFsBackup',
   snapshotMoveData: VOLUME_DATA,
   datamover: VOLUME_DATA,
   uploaderConfig: VOLUME_DATA,

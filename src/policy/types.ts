@@ -86,6 +86,8 @@ export interface BackupTemplate extends Omit<ResourceFilterSpec, 'includeCluster
   csiSnapshotTimeout?: string;
   /** CSI driver → VolumeSnapshotClass name. */
   csiVolumeSnapshotClasses?: Record<string, string>;
+  /** Velero's; copy every pod volume with restic (the node agent) unless excluded. */
+  defaultVolumesToFsBackup?: boolean;
 }
 
 export interface Retention {

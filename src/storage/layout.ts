@@ -26,7 +26,12 @@ export const backupLayout = {
   csiVolumeSnapshotClasses: (name: string) => `backups/${name}/${name}-csi-volumesnapshotclasses.json.gz`,
   /** Velero's BackupVolumeInfo list (internal/volume/volumes_information.go): one per volume. */
   volumeInfo: (name: string) => `backups/${name}/${name}-volumeinfo.json.gz`,
+  /** The PodVolumeBackups of the backup's file-system volume copies, as a gzipped JSON list. */
+  podVolumeBackups: (name: string) => `backups/${name}/${name}-podvolumebackups.json.gz`,
 };
+
+/** restic repositories, one per namespace, beside backups/ (Velero's restic/<namespace>). */
+export const resticRepositoryPrefix = (namespace: string) => `restic/${namespace}`;
 
 export const restoreLayout = {
   dir: (name: string) => `restores/${name}/`,

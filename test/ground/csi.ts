@@ -113,8 +113,8 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-/** Create the snapshot CRDs and wait until the apiserver serves them. */
-async function installCrds(kc: KubeConfig, crdDir: string): Promise<void> {
+/** Create the CRDs of a directory's YAML files and wait until the apiserver serves them. */
+export async function installCrds(kc: KubeConfig, crdDir: string): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
   const files = (await readdir(crdDir)).filter((f) => f.endsWith('.yaml')).sort();
   const names: string[] = [];

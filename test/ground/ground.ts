@@ -9,10 +9,11 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
 import type { GroundInfo } from './context.js';
 import { mountsUnder } from './host-resources.js';
 import { groundImageTarballs } from './images.js';
-import { csiBinaries, startCsi, type CsiBinaries } from './csi.js';
+import { csiBinaries, installCrds, startCsi, type CsiBinaries } from './csi.js';
 import { assertNodeCanRun, startNode, type GroundNode, type NodeBinaries } from './node.js';
 import { freePort, startProcess, stopProcess, tail, waitFor, type Proc } from './process.js';
 
@@ -338,6 +339,11 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
 
     readiness.set('versitygw', (p) => waitFor(p, () => fetch(s3.endpoint).then((r) => r.status > 0)));
     readiness.set('etcd', (p) => waitFor(p, () => httpOk(`${etcdUrl}/health`)));
+
+    // lifeboat's own CRDs (PodVolumeBackup, PodVolumeRestore), as deploy/crds/ installs them.
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    await installCrds(kc, join(here, '..', '..', 'deploy', 'crds'));
 
     const info: GroundInfo = { kubeconfigPath, apiserverUrl, etcdUrl, s3, workDir };
     if (node) info.node = await node.join(kubeconfigPath);

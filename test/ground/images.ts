@@ -4,6 +4,7 @@
 //  - ground.local/lifeboat:dev   the files the Dockerfile puts in the reconciler image: the node
 //                                binary with the libraries ldd lists, dist/ (compiled here),
 //                                production node_modules, policies/schema, package.json, bin/,
+//                                restic (scripts/build-restic.sh) at /usr/local/bin/restic,
 //                                with the Dockerfile's ENTRYPOINT, CMD, ENV, USER and WORKDIR.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,6 +21,7 @@ import {
   type ImageSpec,
   type LayerEntry,
 } from './oci-image.js';
+import { resticBinary } from './restic.js';
 
 const run = promisify(execFile);
 
@@ -160,7 +162,7 @@ async function lifeboatSourceKey(repo: string, nodeBinary: string): Promise<stri
   for (const f of files) hash.update(`${relative(repo, f)}\0${await fileSha256(f)}\0`);
   // node_modules is what npm ci made from package-lock.json (hashed above); node and its
   // libraries are hashed by content.
-  for (const f of [nodeBinary, ...(await sharedLibraries(nodeBinary))])
+  for (const f of [nodeBinary, ...(await sharedLibraries(nodeBinary)), resticBinary()])
     hash.update(`${f}\0${await fileSha256(f)}\0`);
   return hash.digest('hex').slice(0, 16);
 }
@@ -168,6 +170,8 @@ async function lifeboatSourceKey(repo: string, nodeBinary: string): Promise<stri
 async function lifeboatImageSpec(repo: string, nodeBinary: string, distDir: string): Promise<ImageSpec> {
   const entries: LayerEntry[] = [
     { path: '/usr/local/bin/node', type: 'file', source: nodeBinary, mode: 0o755 },
+    // Static (CGO_ENABLED=0): no libraries to add.
+    { path: '/usr/local/bin/restic', type: 'file', source: resticBinary(), mode: 0o755 },
     ...(await sharedLibraries(nodeBinary)).map((lib): LayerEntry => ({
       path: lib,
       type: 'file',
