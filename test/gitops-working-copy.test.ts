@@ -2,7 +2,7 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RepoPathError } from '../src/gitops/repo-paths.js';
-import { WorkingCopy } from '../src/gitops/working-copy.js';
+import { REPACK_AFTER_BLOBS, WorkingCopy } from '../src/gitops/working-copy.js';
 import { BOB, commitFiles, createSandbox, git, remoteFile, remoteSha } from './gitops-fixture.js';
 import type { Sandbox } from './gitops-fixture.js';
 
@@ -153,6 +153,26 @@ describe('commitAndPush', () => {
     expect(await wc.readFile('status/b.yaml')).toBe('b\n');
     expect(await wc.readFile('status/a.yaml')).toBeUndefined();
     expect(await wc.head()).toBe(result.committed ? result.sha : '');
+  });
+
+  it('packs the loose objects of a commit of many files, so the next read of the tree is cheap', async () => {
+    const wc = workingCopy();
+    await wc.sync();
+    const loose = async () => Number(/^count: (\d+)$/m.exec(await git(wc.dir, ['count-objects', '-v']))?.[1]);
+
+    // Below the threshold: Git's own gc --auto is left to deal with a few loose objects.
+    wc.writeFiles({ 'status/few/a.yaml': 'a: 1\n', 'status/few/b.yaml': 'b: 2\n' });
+    expect((await wc.commitAndPush({ message: 'status: two files' })).committed).toBe(true);
+    expect(await loose()).toBeGreaterThan(0);
+
+    const files: Record<string, string> = {};
+    for (let i = 0; i < REPACK_AFTER_BLOBS; i++) files[`status/many/f${i}.yaml`] = `n: ${i}\n`;
+    wc.writeFiles(files);
+    expect((await wc.commitAndPush({ message: 'status: many files' })).committed).toBe(true);
+    expect(await loose()).toBe(0);
+    const read = await wc.readFiles('status/many/', { branch: 'main' });
+    expect(Object.fromEntries(read)).toEqual(files);
+    expect(await remoteFile(sandbox, 'main', 'status/many/f7.yaml')).toBe('n: 7\n');
   });
 
   it('rejects malformed trailers before touching the repository', async () => {

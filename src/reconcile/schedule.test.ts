@@ -53,6 +53,15 @@ describe('parseCron', () => {
 });
 
 describe('nextRunAfter', () => {
+  it('answers a repeated question alike, with a Date of its own each time', () => {
+    const first = nextRunAfter('7 7 1 1 *', 'Europe/Berlin', new Date('2026-12-04T12:00:00Z'));
+    expect(first.toISOString()).toBe('2027-01-01T06:07:00.000Z');
+    first.setTime(0); // a caller changing its answer changes no later one
+    const again = nextRunAfter('7 7 1 1 *', 'Europe/Berlin', new Date('2026-12-04T12:00:00Z'));
+    expect(again.toISOString()).toBe('2027-01-01T06:07:00.000Z');
+    expect(again).not.toBe(first);
+  });
+
   it.each([
     {
       what: 'daily, later the same day',

@@ -117,10 +117,20 @@ export function nextRunAfter(cron: string, timeZone: string | undefined, after: 
 }
 
 function slotAfter(cron: CronSchedule, after: Date): Date {
-  return CronExpressionParser.parse(cron.expression, { tz: cron.timeZone, currentDate: after })
-    .next()
-    .toDate();
+  return new Date(slotAfterOnce(JSON.stringify([cron.expression, cron.timeZone, after.getTime()])));
 }
+
+// A pass asks for each schedule's next slot after the same instant twice (deciding, then its
+// status), and every pass of `lifeboat run` asks again until the schedule runs. One answer
+// builds a cron iterator in the zone and walks it (0.3–1 ms: 500 yearly schedules cost a
+// quiet pass ~0.3 s of CPU). Remembered as a number, so no caller shares a mutable Date;
+// room for the questions of a few thousand schedules.
+const slotAfterOnce = memoize((key) => {
+  const [expression, timeZone, after] = JSON.parse(key) as [string, string, number];
+  return CronExpressionParser.parse(expression, { tz: timeZone, currentDate: new Date(after) })
+    .next()
+    .getTime();
+}, 10_000);
 
 /**
  * The latest slot in [from, now], given that `from` is a slot and from <= now. Walks forward

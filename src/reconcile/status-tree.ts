@@ -8,13 +8,13 @@
 // commit that touches nothing of a schedule (a README, another schedule) leaves its status
 // file as it is, and a pass after an unrelated commit commits nothing. Secret values never
 // appear: status names objects only.
-import { stringify } from 'yaml';
 import type { VeleroBackup } from '../backup/velero-backup.js';
 import { ANNOTATION_REVISION, ANNOTATION_SHA256 } from '../backup/velero-backup.js';
 import type { PolicyError } from '../policy/types.js';
 import { parse as parseYaml } from 'yaml';
 import type { CleanupRecord } from './leftovers.js';
 import { SCHEDULE_LABEL } from './naming.js';
+import { statusYaml } from './status-yaml.js';
 
 export const STATUS_DIR = 'status';
 
@@ -113,7 +113,7 @@ export function renderRestoreClaim(name: string, planHash: string): string {
 }
 
 function yaml(value: unknown): string {
-  return stringify(value, { lineWidth: 0 });
+  return statusYaml(value);
 }
 
 function backupStatus(location: string, b: VeleroBackup): Record<string, unknown> {
