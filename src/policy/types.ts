@@ -49,9 +49,19 @@ export interface SecretRefCredential {
 /** Where credentials are found; never the credentials themselves. */
 export type StorageCredential = EnvCredential | FileCredential | SecretRefCredential;
 
+// Client-side encryption (ADR 0021): where the key-encryption keys are, never the keys.
+export type EncryptionKeySource =
+  { secretRef: { namespace?: string; name: string; key: string } } | { file: string };
+export interface StorageEncryption {
+  /** Encrypts new backups; absent: new backups are plain and retiredKeys only read old ones. */
+  key?: EncryptionKeySource;
+  retiredKeys?: EncryptionKeySource[];
+}
+
 interface StorageLocationCommon {
   accessMode: 'ReadWrite' | 'ReadOnly';
   default: boolean;
+  encryption?: StorageEncryption;
 }
 
 export interface AwsStorageLocationSpec extends StorageLocationCommon {

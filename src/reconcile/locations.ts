@@ -6,7 +6,14 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { KubeClient } from '../kube/client.js';
 import { credentialEnvNameError, endpointHostError, isLinkLocalAddress } from '../policy/rules/endpoints.js';
-import type { StorageLocationSpec, StorageCredential } from '../policy/types.js';
+import type {
+  EncryptionKeySource,
+  StorageCredential,
+  StorageEncryption,
+  StorageLocationSpec,
+} from '../policy/types.js';
+import { KeyedStore } from '../crypto/keyed-store.js';
+import { KeyError, Keyring, parseKeyMaterial, type NamedKey } from '../crypto/keyring.js';
 import { openStore, type StorageLocationConfig } from '../storage/open-store.js';
 import type { BackupStore } from '../storage/store.js';
 import type { S3Credentials } from '../storage/s3-store.js';
@@ -185,5 +192,69 @@ export async function openLocation(
       ...(credentials ? { credentials } : {}),
     };
   }
-  return { name, readOnly, store: openStore(config) };
+  const store = openStore(config);
+  if (!spec.encryption) return { name, readOnly, store };
+  const keyring = await resolveKeyring(name, spec.encryption, {
+    ...(deps.kube ? { kube: deps.kube } : {}),
+    namespace: deps.namespace ?? 'lifeboat',
+  });
+  return { name, readOnly, store: new KeyedStore(store, keyring) };
 }
+
+/** The location's encryption keys, read now from their Secrets or files (never Git). */
+async function resolveKeyring(
+  location: string,
+  encryption: StorageEncryption,
+  deps: { kube?: () => Promise<KubeClient>; namespace: string },
+): Promise<Keyring> {
+  const read = async (source: EncryptionKeySource): Promise<NamedKey> => {
+    if ('file' in source) {
+      const name = `file ${source.file}`;
+      let material: Buffer;
+      try {
+        material = await readFile(source.file);
+      } catch (err) {
+        throw new KeyError(
+          `storage location ${location}: encryption key ${name}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        );
+      }
+      return {
+        name,
+        key: parseKeyMaterial(`storage location ${location}: encryption key ${name}`, material),
+      };
+    }
+    const ref = source.secretRef;
+    const namespace = ref.namespace ?? deps.namespace;
+    const name = `Secret ${namespace}/${ref.name} key ${ref.key}`;
+    if (!deps.kube)
+      throw new KeyError(`storage location ${location}: encryption key ${name} needs access to the cluster`);
+    const secret = await (await deps.kube()).get(SECRET_RESOURCE, namespace, ref.name);
+    if (!secret) throw new KeyError(`storage location ${location}: encryption key ${name}: no such Secret`);
+    const data = (secret.data as Record<string, string> | undefined)?.[ref.key];
+    if (!data)
+      throw new KeyError(`storage location ${location}: encryption key ${name}: the Secret has no such key`);
+    return {
+      name,
+      key: parseKeyMaterial(
+        `storage location ${location}: encryption key ${name}`,
+        Buffer.from(data, 'base64'),
+      ),
+    };
+  };
+  return new Keyring({
+    ...(encryption.key ? { active: await read(encryption.key) } : {}),
+    retired: await Promise.all((encryption.retiredKeys ?? []).map(read)),
+  });
+}
+
+const SECRET_RESOURCE = {
+  group: '',
+  version: 'v1',
+  resource: 'secrets',
+  kind: 'Secret',
+  namespaced: true,
+  verbs: [],
+  shortNames: [],
+  singularName: 'secret',
+  preferredVersion: 'v1',
+};
