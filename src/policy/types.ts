@@ -129,6 +129,8 @@ export interface RestorePolicySpec {
   preserveNodePorts?: boolean;
   restoreStatus?: { includedResources?: string[]; excludedResources?: string[] };
   resourceModifiers?: ResourceModifiers;
+  /** Argo CD / Flux tracking labels and annotations: kept and flagged (absent, Keep) or stripped. */
+  gitopsTracking?: 'Keep' | 'Strip';
 }
 
 // ---- Documents -------------------------------------------------------------------------
