@@ -58,10 +58,16 @@ export interface StorageEncryption {
   retiredKeys?: EncryptionKeySource[];
 }
 
+// Notifications (observe/notify.ts): where the webhook URL is, never the URL (it holds a token).
+export interface StorageNotifications {
+  webhook: EncryptionKeySource;
+}
+
 interface StorageLocationCommon {
   accessMode: 'ReadWrite' | 'ReadOnly';
   default: boolean;
   encryption?: StorageEncryption;
+  notifications?: StorageNotifications;
 }
 
 export interface AwsStorageLocationSpec extends StorageLocationCommon {
