@@ -1,6 +1,7 @@
 // Reading what a location holds. The bucket is the truth about which backups exist (Velero's
 // backup_sync_controller); a backup directory without velero-backup.json is incomplete — an
 // interrupted run — and is never shown as a usable backup.
+import { pipeline, type Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import type { BackupStore } from '../storage/store.js';
 import { readSmallObject, StoreNotFoundError } from '../storage/store.js';
@@ -8,6 +9,13 @@ import { assertValidName, backupLayout, BACKUPS_DIR } from '../storage/layout.js
 import { readArchive, type ArchiveEntry, type ArchiveLimits } from '../archive/reader.js';
 import { ANNOTATION_SHA256, type VeleroBackup } from './velero-backup.js';
 import type { BackupVolumeInfo } from '../volumes/volume-info.js';
+import { keyringOf } from '../crypto/keyed-store.js';
+import {
+  assertNotEncrypted,
+  openerFor,
+  type BackupOpener,
+  type EncryptedFile,
+} from '../crypto/backup-encryption.js';
 
 export interface CatalogEntry {
   name: string;
@@ -64,6 +72,29 @@ export async function getBackup(store: BackupStore, name: string): Promise<Veler
   return b;
 }
 
+/**
+ * The archive's tar.gz bytes, decrypted when the backup is encrypted. A backup the location has
+ * no key for fails here, before a byte is read (never a partial restore); a tampered or
+ * truncated encrypted archive makes the stream fail, naming the object.
+ */
+export async function openArchiveBytes(store: BackupStore, backup: VeleroBackup): Promise<Readable> {
+  const opener = openerFor(backup, keyringOf(store));
+  const key = backupLayout.archive(backup.metadata.name);
+  return decrypted(await store.get(key), opener, 'archive', `${store.describe}/${key}`);
+}
+
+function decrypted(
+  stream: Readable,
+  opener: BackupOpener | undefined,
+  file: EncryptedFile,
+  source: string,
+): Readable {
+  if (!opener) return stream;
+  const out = opener.decryptStream(file, source);
+  pipeline(stream, out, () => undefined);
+  return out;
+}
+
 /** The archive's entries, streamed; the sha256 recorded at backup time is verified at the end. */
 export async function openArchive(
   store: BackupStore,
@@ -73,7 +104,7 @@ export async function openArchive(
   const name = backup.metadata.name;
   const key = backupLayout.archive(name);
   const expected = backup.metadata.annotations?.[ANNOTATION_SHA256];
-  const stream = await store.get(key);
+  const stream = await openArchiveBytes(store, backup);
   return readArchive(stream, {
     source: `${store.describe}/${key}`,
     ...(expected ? { expectedSha256: expected } : {}),
@@ -82,15 +113,36 @@ export async function openArchive(
 }
 
 export async function readBackupLog(store: BackupStore, name: string): Promise<string> {
-  assertValidName('backup', name);
-  return gunzipSync(await readSmallObject(store, backupLayout.log(name))).toString('utf8');
+  return (await readSmallFile(store, name, 'log', backupLayout.log(name))).toString('utf8');
 }
 
 export async function readResourceList(store: BackupStore, name: string): Promise<Record<string, string[]>> {
-  assertValidName('backup', name);
   return JSON.parse(
-    gunzipSync(await readSmallObject(store, backupLayout.resourceList(name))).toString('utf8'),
+    (await readSmallFile(store, name, 'resource-list', backupLayout.resourceList(name))).toString('utf8'),
   );
+}
+
+/** A gzipped file of a backup, decrypted first when the backup's metadata says it is encrypted. */
+async function readSmallFile(
+  store: BackupStore,
+  name: string,
+  file: EncryptedFile,
+  key: string,
+): Promise<Buffer> {
+  assertValidName('backup', name);
+  let backup: VeleroBackup | undefined;
+  try {
+    backup = await getBackup(store, name);
+  } catch {
+    // An interrupted backup has a log but no metadata (and unreadable metadata must not hide
+    // the log): read it as it is; an encrypted one is then refused below by its header.
+  }
+  const opener = backup ? openerFor(backup, keyringOf(store)) : undefined;
+  const source = `${store.describe}/${key}`;
+  let bytes = await readSmallObject(store, key);
+  if (opener) bytes = await opener.decrypt(file, bytes, source);
+  else assertNotEncrypted(bytes, source);
+  return gunzipSync(bytes);
 }
 
 /**

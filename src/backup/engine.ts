@@ -4,6 +4,8 @@
 //
 // Like Velero's pkg/backup/backup.go, the engine produces a stream and the store uploads it;
 // unlike Velero, every type is listed at one revision, so a backup never mixes before and after.
+import { createHash } from 'node:crypto';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { KubeClient, ListPage } from '../kube/client.js';
 import { isTransientKubeError, KubeApiError } from '../kube/client.js';
@@ -41,6 +43,13 @@ import { VolumeCollector } from '../volumes/collect.js';
 import { runVolumePhase, type AroundPod, type VolumePhaseResult } from '../volumes/phase.js';
 import { volumeSideFileWrites } from '../volumes/side-files.js';
 import { discardSnapshots } from '../volumes/discard.js';
+import { keyringOf } from '../crypto/keyed-store.js';
+import {
+  ANNOTATION_STORED_SHA256,
+  newBackupSealer,
+  type BackupSealer,
+  type EncryptedFile,
+} from '../crypto/backup-encryption.js';
 
 export interface BackupRequest {
   name: string;
@@ -179,10 +188,16 @@ export async function runBackup(req: BackupRequest, deps: BackupDeps): Promise<B
   for (const w of unavailable.warnings) runLog.add('warning', w);
   for (const e of unavailable.errors) runLog.add('error', e.message, { resource: e.resource });
 
+  // One data key per backup (all attempts, the Failed record's log too), wrapped by the
+  // location's active key; none when the location has no keys or only retired ones.
+  const keyring = keyringOf(store);
+  const sealer = keyring?.activeName !== undefined ? newBackupSealer(req.name, keyring) : undefined;
+  if (sealer) runLog.add('info', 'backup is encrypted', { key: keyring?.activeName });
+
   const maxRetries = deps.maxRevisionRetries ?? 3;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await attemptBackup({ req, deps, selection, unavailable, start, runLog, log, attempt });
+      return await attemptBackup({ req, deps, selection, unavailable, start, runLog, log, attempt, sealer });
     } catch (err) {
       if (err instanceof RevisionGoneError && attempt <= maxRetries) {
         log.warn(
@@ -203,7 +218,7 @@ export async function runBackup(req: BackupRequest, deps: BackupDeps): Promise<B
           ? `etcd compacted the revision being listed (410 Gone) on ${attempt} attempt(s) in a row; ` +
             `no consistent listing was possible: ${err.message}`
           : errorText(err);
-      return failBackup({ req, deps, start, runLog, reason });
+      return failBackup({ req, deps, start, runLog, reason, sealer });
     }
   }
 }
@@ -218,6 +233,8 @@ interface AttemptContext {
   runLog: RunLog;
   log: Logger;
   attempt: number;
+  /** Set when the location encrypts: archive, resource list and log go through it. */
+  sealer: BackupSealer | undefined;
 }
 
 async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
@@ -229,8 +246,9 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
   ctx.log.info({ backup: req.name, revision, attempt: ctx.attempt }, 'listing at one revision');
 
   const writer = createArchiveWriter(deps.gzipLevel === undefined ? {} : { gzipLevel: deps.gzipLevel });
-  const upload = store.put(backupLayout.archive(req.name), writer.output, {
-    contentType: 'application/gzip',
+  const stored = ctx.sealer ? sealedArchive(writer.output, ctx.sealer) : undefined;
+  const upload = store.put(backupLayout.archive(req.name), stored?.body ?? writer.output, {
+    contentType: stored ? 'application/octet-stream' : 'application/gzip',
   });
   // If the upload fails (missing bucket, rejected credentials), stop the producers at once.
   upload.catch((err: unknown) => writer.abort(err instanceof Error ? err : new Error(String(err))));
@@ -258,7 +276,15 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
     state.errors.push(...volumes.errors);
     const digest = await writer.finish();
     await upload;
-    const result = await completeBackup({ ctx, revision, state, digest, volumes, completion: clock() });
+    const result = await completeBackup({
+      ctx,
+      revision,
+      state,
+      digest,
+      volumes,
+      ...(stored ? { storedDigest: stored.digest() } : {}),
+      completion: clock(),
+    });
     return result;
   } catch (err) {
     writer.abort(err instanceof Error ? err : new Error(String(err)));
@@ -554,9 +580,12 @@ async function completeBackup(opts: {
   state: ListingState;
   digest: { sha256: string; bytes: number };
   volumes: VolumePhaseResult;
+  /** Of the archive as stored, when encrypted (`digest` is of the tar.gz inside). */
+  storedDigest?: { sha256: string; bytes: number };
   completion: Date;
 }): Promise<BackupResult> {
   const { ctx, revision, state, digest, volumes, completion } = opts;
+  const { sealer } = ctx;
   const { req, deps, runLog } = ctx;
   const { store } = deps;
   const phase: BackupPhase = state.errors.length > 0 ? 'PartiallyFailed' : 'Completed';
@@ -564,16 +593,26 @@ async function completeBackup(opts: {
 
   // Independent of each other; both must be stored before the metadata below.
   await Promise.all([
-    store.put(backupLayout.resourceList(req.name), await state.names.gzipped()),
-    store.put(backupLayout.log(req.name), runLog.gzip()),
+    store.put(
+      backupLayout.resourceList(req.name),
+      sealStream(await state.names.gzipped(), sealer, 'resource-list'),
+    ),
+    store.put(
+      backupLayout.log(req.name),
+      sealer ? await sealer.encrypt('log', runLog.gzip()) : runLog.gzip(),
+    ),
+    // Volume side files name snapshots and handles, no data: they stay readable without the
+    // key, as velero-backup.json does, so snapshots can be found and expired without it.
     ...volumeSideFileWrites(req.name, volumes).map((f) => store.put(f.key, f.body)),
   ]);
 
   const metadata = buildVeleroBackup({
     name: req.name,
     spec: req.spec,
-    ...(req.labels ? { labels: req.labels } : {}),
+    ...labelsOf(req, sealer),
     annotations: {
+      ...sealer?.annotations,
+      ...(opts.storedDigest ? { [ANNOTATION_STORED_SHA256]: opts.storedDigest.sha256 } : {}),
       [ANNOTATION_SHA256]: digest.sha256,
       [ANNOTATION_ARCHIVE_BYTES]: String(digest.bytes),
       [ANNOTATION_REVISION]: revision,
@@ -623,14 +662,16 @@ async function failBackup(opts: {
   start: Date;
   runLog: RunLog;
   reason: string;
+  sealer: BackupSealer | undefined;
 }): Promise<BackupResult> {
-  const { req, deps, start, runLog, reason } = opts;
+  const { req, deps, start, runLog, reason, sealer } = opts;
   const completion = (deps.clock ?? (() => new Date()))();
   runLog.add('error', 'backup failed', { reason });
   const metadata = buildVeleroBackup({
     name: req.name,
     spec: req.spec,
-    ...(req.labels ? { labels: req.labels } : {}),
+    ...labelsOf(req, sealer),
+    ...(sealer ? { annotations: sealer.annotations } : {}),
     phase: 'Failed',
     start,
     completion,
@@ -639,7 +680,10 @@ async function failBackup(opts: {
   // Best effort: when the store itself is the problem (missing bucket), these writes fail too
   // and the caller still gets the Failed result with the reason.
   try {
-    await deps.store.put(backupLayout.log(req.name), runLog.gzip());
+    await deps.store.put(
+      backupLayout.log(req.name),
+      sealer ? await sealer.encrypt('log', runLog.gzip()) : runLog.gzip(),
+    );
     await deps.store.put(backupLayout.metadata(req.name), JSON.stringify(metadata, null, 2));
   } catch {
     // nothing more to record
@@ -659,6 +703,37 @@ async function failBackup(opts: {
     metadata,
     volumes: [],
   };
+}
+
+function labelsOf(req: BackupRequest, sealer: BackupSealer | undefined): { labels?: Record<string, string> } {
+  const labels = { ...req.labels, ...sealer?.labels };
+  return Object.keys(labels).length > 0 ? { labels } : {};
+}
+
+/** `source` through the sealer's encryption of `file` (errors of either end the result). */
+function sealStream(source: Readable, sealer: BackupSealer | undefined, file: EncryptedFile): Readable {
+  if (!sealer) return source;
+  const out = sealer.encryptStream(file);
+  pipeline(source, out, () => undefined);
+  return out;
+}
+
+/** The archive encrypted, with the sha256 and size of what is stored, known once it is read. */
+function sealedArchive(
+  archive: Readable,
+  sealer: BackupSealer,
+): { body: Readable; digest: () => { sha256: string; bytes: number } } {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  pipeline(archive, sealer.encryptStream('archive'), counted, () => undefined);
+  return { body: counted, digest: () => ({ sha256: hash.digest('hex'), bytes }) };
 }
 
 function errorText(err: unknown): string {

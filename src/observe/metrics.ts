@@ -18,6 +18,8 @@ export interface Metrics {
   reconcileErrors: Counter<'stage'>;
   gitPushRetries: Counter;
   backupsExpired: Counter<'reason'>;
+  /** Webhook deliveries (observe/notify.ts), delivered or failed: failures never fail a backup. */
+  notificationsTotal: Counter<'kind' | 'result'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -109,6 +111,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'lifeboat_backups_expired_total',
       help: 'Backups deleted by expiry, by reason (ttl, retention, leftover)',
       labelNames: ['reason'],
+      registers,
+    }),
+    notificationsTotal: new Counter({
+      name: 'lifeboat_notifications_total',
+      help: 'Webhook notifications, by event kind and result (delivered, failed)',
+      labelNames: ['kind', 'result'],
       registers,
     }),
   };

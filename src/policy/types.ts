@@ -49,9 +49,25 @@ export interface SecretRefCredential {
 /** Where credentials are found; never the credentials themselves. */
 export type StorageCredential = EnvCredential | FileCredential | SecretRefCredential;
 
+// Client-side encryption (ADR 0025): where the key-encryption keys are, never the keys.
+export type EncryptionKeySource =
+  { secretRef: { namespace?: string; name: string; key: string } } | { file: string };
+export interface StorageEncryption {
+  /** Encrypts new backups; absent: new backups are plain and retiredKeys only read old ones. */
+  key?: EncryptionKeySource;
+  retiredKeys?: EncryptionKeySource[];
+}
+
+// Notifications (observe/notify.ts): where the webhook URL is, never the URL (it holds a token).
+export interface StorageNotifications {
+  webhook: EncryptionKeySource;
+}
+
 interface StorageLocationCommon {
   accessMode: 'ReadWrite' | 'ReadOnly';
   default: boolean;
+  encryption?: StorageEncryption;
+  notifications?: StorageNotifications;
 }
 
 export interface AwsStorageLocationSpec extends StorageLocationCommon {
@@ -127,6 +143,8 @@ export interface RestorePolicySpec {
   preserveNodePorts?: boolean;
   restoreStatus?: { includedResources?: string[]; excludedResources?: string[] };
   resourceModifiers?: ResourceModifiers;
+  /** Argo CD / Flux tracking labels and annotations: kept and flagged (absent, Keep) or stripped. */
+  gitopsTracking?: 'Keep' | 'Strip';
 }
 
 // ---- Documents -------------------------------------------------------------------------

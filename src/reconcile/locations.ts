@@ -6,7 +6,14 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { KubeClient } from '../kube/client.js';
 import { credentialEnvNameError, endpointHostError, isLinkLocalAddress } from '../policy/rules/endpoints.js';
-import type { StorageLocationSpec, StorageCredential } from '../policy/types.js';
+import type {
+  EncryptionKeySource,
+  StorageCredential,
+  StorageEncryption,
+  StorageLocationSpec,
+} from '../policy/types.js';
+import { KeyedStore } from '../crypto/keyed-store.js';
+import { KeyError, Keyring, parseKeyMaterial, type NamedKey } from '../crypto/keyring.js';
 import { openStore, type StorageLocationConfig } from '../storage/open-store.js';
 import type { BackupStore } from '../storage/store.js';
 import type { S3Credentials } from '../storage/s3-store.js';
@@ -15,6 +22,8 @@ export interface OpenLocation {
   name: string;
   readOnly: boolean;
   store: BackupStore;
+  /** notifications.webhook, read: the URL, or why it could not be read (never fatal). */
+  webhook?: { name: string; url?: string; error?: string };
 }
 
 export class CredentialError extends Error {
@@ -185,5 +194,91 @@ export async function openLocation(
       ...(credentials ? { credentials } : {}),
     };
   }
-  return { name, readOnly, store: openStore(config) };
+  const secrets = { ...(deps.kube ? { kube: deps.kube } : {}), namespace: deps.namespace ?? 'lifeboat' };
+  const plain = openStore(config);
+  const store = spec.encryption
+    ? new KeyedStore(plain, await resolveKeyring(name, spec.encryption, secrets))
+    : plain;
+  const webhook = spec.notifications
+    ? await resolveWebhook(name, spec.notifications.webhook, secrets)
+    : undefined;
+  return { name, readOnly, store, ...(webhook ? { webhook } : {}) };
 }
+
+/** A webhook whose URL cannot be read is reported at each notification, and fails nothing. */
+async function resolveWebhook(
+  location: string,
+  source: EncryptionKeySource,
+  deps: { kube?: () => Promise<KubeClient>; namespace: string },
+): Promise<{ name: string; url?: string; error?: string }> {
+  const name = sourceName(source, deps.namespace);
+  try {
+    const url = (await readSecretSource(location, 'notifications.webhook', source, deps))
+      .toString('utf8')
+      .trim();
+    if (!/^https?:\/\//.test(url)) return { name, error: `${name} does not hold an http(s) URL` };
+    return { name, url };
+  } catch (err) {
+    return { name, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function sourceName(source: EncryptionKeySource, namespace: string): string {
+  if ('file' in source) return `file ${source.file}`;
+  const ref = source.secretRef;
+  return `Secret ${ref.namespace ?? namespace}/${ref.name} key ${ref.key}`;
+}
+
+/** The bytes a Secret key or file holds; errors name where, never what. */
+async function readSecretSource(
+  location: string,
+  what: string,
+  source: EncryptionKeySource,
+  deps: { kube?: () => Promise<KubeClient>; namespace: string },
+): Promise<Buffer> {
+  const name = sourceName(source, deps.namespace);
+  const fail = (problem: string) => new KeyError(`storage location ${location}: ${what} ${name}: ${problem}`);
+  if ('file' in source) {
+    try {
+      return await readFile(source.file);
+    } catch (err) {
+      throw fail(`cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  const ref = source.secretRef;
+  if (!deps.kube) throw fail('needs access to the cluster');
+  const secret = await (await deps.kube()).get(SECRET_RESOURCE, ref.namespace ?? deps.namespace, ref.name);
+  if (!secret) throw fail('no such Secret');
+  const data = (secret.data as Record<string, string> | undefined)?.[ref.key];
+  if (!data) throw fail('the Secret has no such key');
+  return Buffer.from(data, 'base64');
+}
+
+/** The location's encryption keys, read now from their Secrets or files (never Git). */
+async function resolveKeyring(
+  location: string,
+  encryption: StorageEncryption,
+  deps: { kube?: () => Promise<KubeClient>; namespace: string },
+): Promise<Keyring> {
+  const read = async (source: EncryptionKeySource): Promise<NamedKey> => {
+    const name = sourceName(source, deps.namespace);
+    const material = await readSecretSource(location, 'encryption key', source, deps);
+    return { name, key: parseKeyMaterial(`storage location ${location}: encryption key ${name}`, material) };
+  };
+  return new Keyring({
+    ...(encryption.key ? { active: await read(encryption.key) } : {}),
+    retired: await Promise.all((encryption.retiredKeys ?? []).map(read)),
+  });
+}
+
+const SECRET_RESOURCE = {
+  group: '',
+  version: 'v1',
+  resource: 'secrets',
+  kind: 'Secret',
+  namespaced: true,
+  verbs: [],
+  shortNames: [],
+  singularName: 'secret',
+  preferredVersion: 'v1',
+};

@@ -37,6 +37,8 @@ export interface ObservedLocation {
   backups?: VeleroBackup[];
   state: LocationState;
   error?: string;
+  /** Where failures of this location's backups and restores are told (locations.ts). */
+  webhook?: { name: string; url?: string; error?: string };
 }
 
 export interface ObservedRestore {

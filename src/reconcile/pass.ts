@@ -10,6 +10,7 @@ import { LIFEBOAT_ACTION, TRAILER } from '../gitops/commit-message.js';
 import type { KubeClient } from '../kube/client.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
+import { createWebhookNotifier, type NotificationEvent } from '../observe/notify.js';
 import { documentsOfKind, resolveStorageLocation, toBackupSpec, toRestoreSpec } from '../policy/convert.js';
 import type { BackupScheduleDocument, RestoreDocument } from '../policy/types.js';
 import { runBackup, type BackupResult } from '../backup/engine.js';
@@ -384,6 +385,17 @@ class PassContext {
         'backupName' in action ? action.backupName : 'restore' in action ? action.restore : action.key;
       this.events.push({ action: action.type, subject, outcome: 'Failed', error: message });
       if (action.type === 'backup' && action.schedule) this.scheduleErrors.set(action.schedule, message);
+      // A backup that could not even start (a filter the cluster does not serve) failed too.
+      const loc = action.type === 'backup' ? this.location(action.location) : undefined;
+      if (action.type === 'backup' && loc) {
+        await this.notify(loc, {
+          kind: 'BackupFailed',
+          subject: action.backupName,
+          message,
+          details: { location: loc.name, ...(action.schedule ? { schedule: action.schedule } : {}) },
+          time: this.clock(),
+        });
+      }
     }
   }
 
@@ -418,6 +430,41 @@ class PassContext {
       outcome: result.phase,
       ...(result.failureReason ? { error: result.failureReason } : {}),
     });
+    if (result.phase === 'Failed' || result.phase === 'PartiallyFailed') {
+      await this.notify(loc, {
+        kind: result.phase === 'Failed' ? 'BackupFailed' : 'BackupPartiallyFailed',
+        subject: action.backupName,
+        message:
+          result.failureReason ??
+          `${result.errors.length} error(s): ${result.errors
+            .slice(0, 3)
+            .map((e) => `${e.resource}${e.namespace ? ` in ${e.namespace}` : ''}: ${e.message}`)
+            .join('; ')}`,
+        details: { location: loc.name, ...(action.schedule ? { schedule: action.schedule } : {}) },
+        time: this.clock(),
+      });
+    }
+  }
+
+  /** Tell the location's webhook, if it has one; never fails the action (observe/notify.ts). */
+  private async notify(loc: ObservedLocation, event: NotificationEvent): Promise<void> {
+    const webhook = loc.webhook;
+    if (!webhook) return;
+    if (webhook.url === undefined) {
+      this.deps.log.warn(
+        { location: loc.name, webhook: webhook.name, kind: event.kind, reason: webhook.error },
+        'notification not delivered: the webhook URL could not be read',
+      );
+      this.deps.metrics?.notificationsTotal.inc({ kind: event.kind, result: 'failed' });
+      return;
+    }
+    const notifier = createWebhookNotifier({
+      name: webhook.name,
+      url: webhook.url,
+      log: this.deps.log,
+      ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
+    });
+    await notifier.notify(event);
   }
 
   /** `seconds`: wall time, not the pass's clock, which tests may hold still. */
@@ -595,6 +642,7 @@ class PassContext {
     // costs no claim commits; applyRestore checks again after the claim.
     const fresh = await planRestore(request, deps);
     if (fresh.plan.hash !== action.approvedPlanHash) {
+      await this.notifyStalePlan(loc, action.restore, backupName);
       return this.refuseStalePlan(r, new StalePlanError(action.approvedPlanHash, fresh.plan));
     }
     // The dead attempt's claim goes first, so this pass's claim is a new one.
@@ -619,7 +667,10 @@ class PassContext {
     } catch (err) {
       await releaseClaim(resultLoc, action.restore);
       await this.releaseClaimInGit(action.restore);
-      if (err instanceof StalePlanError) return this.refuseStalePlan(r, err);
+      if (err instanceof StalePlanError) {
+        await this.notifyStalePlan(loc, action.restore, backupName);
+        return this.refuseStalePlan(r, err);
+      }
       throw err;
     }
     m?.restoresTotal.inc({ phase: result.phase });
@@ -630,6 +681,16 @@ class PassContext {
       action: LIFEBOAT_ACTION.applyRestore,
       subject: action.restore,
       outcome: result.phase,
+    });
+  }
+
+  private notifyStalePlan(loc: ObservedLocation, restore: string, backup: string | undefined): Promise<void> {
+    return this.notify(loc, {
+      kind: 'RestorePlanStale',
+      subject: restore,
+      message: 'the cluster or backup changed since the plan was approved; a fresh plan awaits review',
+      details: { location: loc.name, ...(backup ? { backup } : {}) },
+      time: this.clock(),
     });
   }
 

@@ -191,6 +191,8 @@ function header(plan: RestorePlan): string[] {
     ['Plan hash', code(plan.hash)],
     ['Existing resource policy', code(plan.spec.existingResourcePolicy ?? 'none')],
   ];
+  if (plan.spec.gitopsTracking === 'Strip')
+    rows.push(['GitOps tracking', 'stripped (Argo CD and Flux marks removed)']);
   const mapping = Object.entries(plan.spec.namespaceMapping ?? {});
   if (mapping.length > 0) {
     rows.push(['Namespace mapping', mapping.map(([from, to]) => `${code(from)} → ${code(to)}`).join(', ')]);

@@ -20,6 +20,7 @@ import type { Priorities } from './order.js';
 import { DEFAULT_RESTORE_PRIORITIES, restoreTiers } from './order.js';
 import { isSecret, redactEntries, redactObject, scrubText, secretValueForms } from './redact.js';
 import { SanitizeError, sanitizeForRestore } from './sanitize.js';
+import { gitopsTrackingOf, stripGitopsTracking, trackingMessage } from './gitops-tracking.js';
 import type { RestoreSpec } from './spec.js';
 import { groupOfApiVersion } from './strategic-merge.js';
 import { stringifyJson } from '../util/json.js';
@@ -686,7 +687,7 @@ export interface PrepareOptions {
 }
 
 export type PreparedObject =
-  | { desired: KubeObject; applied: string[] }
+  | { desired: KubeObject; applied: string[]; tracking?: { warning?: string; note?: string } }
   | { desired: null; skipReason: string }
   | { desired: null; invalidReason: string };
 
@@ -720,9 +721,18 @@ export function prepareDesiredObject(obj: KubeObject, opts: PrepareOptions): Pre
     if (csi && 'invalid' in csi) return { desired: null, invalidReason: csi.invalid };
     const mapped = applyNamespaceMapping(sanitized.object, opts.groupResource, opts.spec.namespaceMapping);
     // `mapped` is this call's own copy; without rules there is nothing to copy it again for.
-    if (!opts.spec.resourceModifiers?.resourceModifierRules?.length) return { desired: mapped, applied: [] };
-    const modified = applyResourceModifiers(mapped, opts.groupResource, opts.spec.resourceModifiers);
-    return { desired: modified.object, applied: modified.applied };
+    const modified = opts.spec.resourceModifiers?.resourceModifierRules?.length
+      ? applyResourceModifiers(mapped, opts.groupResource, opts.spec.resourceModifiers)
+      : { object: mapped, applied: [] };
+    // Looked at last: a modifier may already have removed (or added) tracking marks.
+    const tracking = gitopsTrackingOf(modified.object);
+    if (!tracking) return { desired: modified.object, applied: modified.applied };
+    const policy = opts.spec.gitopsTracking ?? 'Keep';
+    return {
+      desired: policy === 'Strip' ? stripGitopsTracking(modified.object, tracking) : modified.object,
+      applied: modified.applied,
+      tracking: trackingMessage(tracking, policy),
+    };
   } catch (err) {
     if (err instanceof SanitizeError || err instanceof ResourceModifierError) {
       return { desired: null, invalidReason: err.message };

@@ -346,6 +346,8 @@ interface Draft {
   invalidReason?: string;
   /** The resource at the object's version; absent when the cluster does not serve it. */
   info?: ResourceInfo;
+  /** Argo CD / Flux tracking found on the object (gitops-tracking.ts), for the plan. */
+  tracking?: { warning?: string; note?: string };
 }
 
 /** Everything about one object that needs no cluster call: target, sanitizing, modifiers, served version. */
@@ -386,8 +388,9 @@ async function draftItem(gr: string, obj: KubeObject, bytes: number, ctx: DraftC
   const desired = prepared.desired;
   await ctx.spool.put(key, desired, bytes);
   const preferred = ctx.served.get(gr);
+  const tracked = prepared.tracking ? { tracking: prepared.tracking } : {};
   // Not served: decided once every CRD the backup brings is known (decideAll).
-  if (!preferred) return { base, key, spooled: true };
+  if (!preferred) return { base, key, spooled: true, ...tracked };
   const info = atObjectVersion(preferred, desired.apiVersion);
   const versions = ctx.versionsOf.get(info.group) ?? [];
   if (!versions.includes(info.version)) {
@@ -398,7 +401,7 @@ async function draftItem(gr: string, obj: KubeObject, bytes: number, ctx: DraftC
       invalidReason: `the cluster serves ${gr} at ${versions.join(', ') || 'no version'}, not at ${desired.apiVersion}`,
     };
   }
-  return { base, key, spooled: true, info };
+  return { base, key, spooled: true, info, ...tracked };
 }
 
 /**
@@ -446,6 +449,9 @@ async function decideAll(o: {
       if (warnings.length > 0) input.warnings = warnings;
       await bindVolumes(draft, input);
       await keepClusterIps(draft, input);
+      const { warning, note } = draft.tracking ?? {};
+      if (warning) input.warnings = [...(input.warnings ?? []), warning];
+      if (note) input.notes = [...(input.notes ?? []), note];
     }
     if (draft.base.groupResource === PVCS) await claimVolumes.check(input);
     const forms = secretValueForms([input.desired, input.live]);

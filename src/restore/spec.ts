@@ -38,4 +38,6 @@ export interface RestoreSpec extends ResourceFilterSpec {
   /** Velero: restoreStatus.includedResources / excludedResources. */
   restoreStatus?: { includedResources?: string[]; excludedResources?: string[] };
   resourceModifiers?: ResourceModifiers;
+  /** lifeboat: Argo CD / Flux tracking marks kept and flagged (default) or stripped (gitops-tracking.ts). */
+  gitopsTracking?: 'Keep' | 'Strip';
 }

@@ -10,13 +10,13 @@ import {
   getBackup,
   listBackups,
   readBackupLog,
+  openArchiveBytes,
   readResourceList,
   readVolumeInfo,
 } from '../../backup/catalog.js';
 import { describeVolumes } from '../../volumes/describe.js';
 import { toBackupVolumeInfo } from '../../volumes/volume-info.js';
 import { deleteBackupSnapshots } from '../../volumes/delete-snapshots.js';
-import { backupLayout } from '../../storage/layout.js';
 import { parseLabelSelector, parseOrLabelSelectors } from '../../backup/label-selector.js';
 import { act } from '../action.js';
 import { age, render, table, UsageError } from '../output.js';
@@ -24,6 +24,7 @@ import { createProgress } from '../progress.js';
 import { EXIT } from '../exit-codes.js';
 import { ANNOTATION_REVISION } from '../../backup/velero-backup.js';
 import { describeChecksum } from '../../backup/archive-checksum.js';
+import { ANNOTATION_ENCRYPTION_KEY, isEncrypted } from '../../crypto/backup-encryption.js';
 
 const list = (v: string): string[] =>
   v
@@ -215,6 +216,11 @@ Examples:
             `Errors:      ${s.errors ?? 0}   Warnings: ${s.warnings ?? 0}`,
             `Revision:    ${b.metadata.annotations?.[ANNOTATION_REVISION] ?? '(not recorded: not a lifeboat backup)'}`,
             `SHA-256:     ${describeChecksum(b)}`,
+            `Encryption:  ${
+              isEncrypted(b)
+                ? `client-side, key ${b.metadata.annotations?.[ANNOTATION_ENCRYPTION_KEY] ?? '(unnamed)'}`
+                : 'none (server-side settings of the bucket apart)'
+            }`,
             `Spec:        ${JSON.stringify(b.spec)}`,
             ...describeVolumes(volumes),
           ];
@@ -257,9 +263,10 @@ Examples:
   download.action(
     act<[string, { file?: string }]>(download, async (ctx, _format, name, flags) => {
       const store = await ctx.store();
-      await getBackup(store, name); // only complete backups
+      const backup = await getBackup(store, name); // only complete backups
       const file = flags.file ?? `${name}-data.tar.gz`;
-      await pipeline(await store.get(backupLayout.archive(name)), createWriteStream(file));
+      // Decrypted when the backup is encrypted: what is saved is Velero's tar.gz.
+      await pipeline(await openArchiveBytes(store, backup), createWriteStream(file));
       process.stdout.write(`Backup ${name} downloaded to ${file}\n`);
       return EXIT.ok;
     }),

@@ -37,6 +37,7 @@ interface SpecFlags {
   restorePvs?: boolean;
   resourceModifiers?: string;
   restoreResourcePriorities?: string;
+  gitopsTracking?: 'keep' | 'strip';
 }
 
 function prioritiesOf(f: SpecFlags): { priorities?: Priorities } {
@@ -64,7 +65,13 @@ function addSpecOptions(cmd: Command): Command {
     .option('--restore-status <list>', 'resources whose status is restored too', list)
     .option('--preserve-nodeports', 'keep Service nodePorts from the backup')
     .option('--restore-pvs', 'restore PersistentVolumes (Velero default: true)')
-    .option('--resource-modifiers <file>', 'a Velero resource-modifiers YAML file (version: v1)');
+    .option('--resource-modifiers <file>', 'a Velero resource-modifiers YAML file (version: v1)')
+    .addOption(
+      new Option(
+        '--gitops-tracking <mode>',
+        'Argo CD / Flux tracking labels on restored objects: keep (flagged in the plan) or strip',
+      ).choices(['keep', 'strip']),
+    );
 }
 
 async function specFromFlags(f: SpecFlags): Promise<RestoreSpec> {
@@ -92,6 +99,7 @@ async function specFromFlags(f: SpecFlags): Promise<RestoreSpec> {
     preserveNodePorts: f.preserveNodeports ? true : undefined,
     restorePVs: f.restorePvs ? true : undefined,
     resourceModifiers,
+    gitopsTracking: f.gitopsTracking ? (f.gitopsTracking === 'strip' ? 'Strip' : 'Keep') : undefined,
   };
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== ''));
 }
