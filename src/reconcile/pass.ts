@@ -736,6 +736,7 @@ class PassContext {
       finishedOneOffs,
       restores: [...this.restoreStatus.values()].filter((r) => !invalid.has(`Restore/${r.name}`)),
       policyErrors: this.obs.errors,
+      policyWarnings: this.obs.warnings,
       cleanups: mergeCleanups(earlierCleanups(this.obs.existingStatus), this.cleanups),
     });
     // Claims are records, not projections: kept as they are unless this pass released them.

@@ -63,6 +63,8 @@ export interface StatusTreeInput {
   finishedOneOffs: { name: string; location: string; phase: string }[];
   restores: RestoreStatusInput[];
   policyErrors: PolicyError[];
+  /** Findings that leave their documents valid; written beside the errors, marked as warnings. */
+  policyWarnings?: PolicyError[];
   /** The clean-ups of leftovers, newest first (leftovers.ts mergeCleanups). */
   cleanups?: CleanupRecord[];
 }
@@ -195,15 +197,17 @@ export function renderStatusTree(input: StatusTreeInput): Map<string, string> {
       yaml({ apiVersion: 'lifeboat.dev/v1', kind: 'Cleanups', cleanups: input.cleanups }),
     );
   }
-  if (input.policyErrors.length > 0) {
+  const findings = [...input.policyErrors, ...(input.policyWarnings ?? [])];
+  if (findings.length > 0) {
     files.set(
       POLICY_ERRORS_PATH,
       yaml({
-        ...header('PolicyErrors', 'policy-errors', rev.files(input.policyErrors.map((e) => e.file))),
-        errors: input.policyErrors.map((e) => ({
+        ...header('PolicyErrors', 'policy-errors', rev.files(findings.map((e) => e.file))),
+        errors: findings.map((e) => ({
           location: `${e.file}:${e.line}:${e.column}`,
           ...(e.path ? { field: e.path } : {}),
           ...(e.document ? { document: `${e.document.kind}/${e.document.name}` } : {}),
+          ...(e.severity ? { severity: e.severity } : {}),
           message: e.message,
         })),
       }),

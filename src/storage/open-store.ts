@@ -25,7 +25,14 @@ export interface StorageLocationConfig {
     s3Url?: string;
     s3ForcePathStyle?: boolean | string;
     profile?: string;
+    insecureSkipTLSVerify?: boolean | string;
+    serverSideEncryption?: string;
+    kmsKeyId?: string;
+    /** '' turns checksums off; absent: CRC32, as Velero's AWS plugin. */
+    checksumAlgorithm?: string;
   };
+  /** PEM bundle of CAs to trust for the endpoint (Velero's caCert, decoded; or caCertRef's content). */
+  caCert?: string;
   /** Velero's accessMode; ReadOnly locations are read for restores and never written. */
   accessMode?: 'ReadWrite' | 'ReadOnly';
   /** Already resolved from wherever they are kept (a Secret, env); absent: the SDK's default chain. */
@@ -76,7 +83,49 @@ export function openStore(location: StorageLocationConfig): BackupStore {
     profile: config.profile,
     readOnly,
     ...(location.network ? { network: location.network } : {}),
+    tls: {
+      ...(location.caCert !== undefined ? { caCert: location.caCert } : {}),
+      insecureSkipVerify: parseBool(
+        location.name,
+        'config.insecureSkipTLSVerify',
+        config.insecureSkipTLSVerify,
+      ),
+    },
+    ...writeOptions(location.name, config),
   });
+}
+
+const SSE_VALUES = ['AES256', 'aws:kms'] as const;
+const CHECKSUMS = ['CRC32', 'CRC32C', 'SHA1', 'SHA256'] as const;
+
+/** What every write asks of the server: encryption at rest and an end-to-end checksum. */
+function writeOptions(
+  name: string,
+  config: NonNullable<StorageLocationConfig['config']>,
+): Pick<S3StoreOptions, 'serverSideEncryption' | 'checksumAlgorithm'> {
+  const out: Pick<S3StoreOptions, 'serverSideEncryption' | 'checksumAlgorithm'> = {};
+  const sse = config.serverSideEncryption;
+  if (sse !== undefined && sse !== '') {
+    if (!(SSE_VALUES as readonly string[]).includes(sse))
+      throw new StorageLocationError(
+        name,
+        `config.serverSideEncryption must be AES256 or aws:kms, not ${JSON.stringify(sse)}`,
+      );
+    out.serverSideEncryption = {
+      algorithm: sse as (typeof SSE_VALUES)[number],
+      ...(config.kmsKeyId ? { kmsKeyId: config.kmsKeyId } : {}),
+    };
+  } else if (config.kmsKeyId) {
+    throw new StorageLocationError(name, 'config.kmsKeyId needs config.serverSideEncryption: aws:kms');
+  }
+  const checksum = config.checksumAlgorithm ?? 'CRC32';
+  if (checksum !== '' && !(CHECKSUMS as readonly string[]).includes(checksum))
+    throw new StorageLocationError(
+      name,
+      `config.checksumAlgorithm must be one of ${CHECKSUMS.join(', ')} or "" (off), not ${JSON.stringify(checksum)}`,
+    );
+  out.checksumAlgorithm = checksum === '' ? 'none' : (checksum as (typeof CHECKSUMS)[number]);
+  return out;
 }
 
 /**

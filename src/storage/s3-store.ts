@@ -56,7 +56,36 @@ export interface S3StoreOptions {
   multipart?: { partSize?: number; queueSize?: number };
   /** Timeouts and retries of each request; DEFAULT_S3_NETWORK for what is not given. */
   network?: Partial<S3NetworkOptions>;
+  /** How the endpoint's TLS certificate is checked; absent: against Node's CA store. */
+  tls?: S3TlsOptions;
+  /** Encryption at rest the server applies to every object written (x-amz-server-side-encryption). */
+  serverSideEncryption?: { algorithm: 'AES256' | 'aws:kms'; kmsKeyId?: string };
+  /**
+   * The checksum sent with every write, which the server checks before it stores the bytes
+   * (x-amz-checksum-*); 'none' sends none, for servers that reject them. Absent: CRC32.
+   */
+  checksumAlgorithm?: 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256' | 'none';
 }
+
+export interface S3TlsOptions {
+  /** PEM bundle of the CAs to trust instead of Node's store (a private or self-signed CA). */
+  caCert?: string;
+  /** Accept any certificate: for tests and emergencies; the policy rules warn about it. */
+  insecureSkipVerify?: boolean;
+}
+
+/** Node's codes for a certificate it does not trust (tls.TLSSocket authorizationError). */
+const TLS_TRUST_ERRORS = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+]);
 
 /**
  * How long a request may wait on the S3 server, and how often the SDK tries it. The SDK waits
@@ -111,6 +140,13 @@ const NETWORK_ERRORS = new Set([
   'EPIPE',
 ]);
 
+/** Added to every PutObject and CreateMultipartUpload. */
+interface WriteParams {
+  ServerSideEncryption?: 'AES256' | 'aws:kms';
+  SSEKMSKeyId?: string;
+  ChecksumAlgorithm?: 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256';
+}
+
 interface SdkError {
   name?: string;
   code?: string;
@@ -129,6 +165,8 @@ export class S3Store implements BackupStore {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly network: S3NetworkOptions;
+  /** Added to every PutObject and CreateMultipartUpload: encryption at rest and the checksum. */
+  private readonly writeParams: WriteParams;
 
   constructor(opts: S3StoreOptions) {
     this.bucket = opts.bucket;
@@ -142,25 +180,8 @@ export class S3Store implements BackupStore {
     this.queueSize = opts.multipart?.queueSize ?? DEFAULT_QUEUE_SIZE;
     const network = { ...DEFAULT_S3_NETWORK, ...definedOnly(opts.network ?? {}) };
     this.network = network;
-    const config: S3ClientConfig = {
-      forcePathStyle: opts.forcePathStyle ?? false,
-      maxAttempts: network.maxAttempts,
-      // The SDK's NodeHttpHandler options. requestTimeout runs until the response's headers
-      // (thrown only with throwOnRequestTimeout): it also ends an upload that stalls. Its
-      // socketTimeout is off: it would count a reader's backpressure on a download as silence,
-      // and cut a restore that is busy parsing; get() guards downloads itself (stall-guard.ts).
-      requestHandler: {
-        connectionTimeout: network.connectTimeoutMs,
-        requestTimeout: network.responseTimeoutMs,
-        throwOnRequestTimeout: true,
-        socketTimeout: 0,
-      },
-    };
-    if (opts.endpoint) config.endpoint = opts.endpoint;
-    if (opts.region) config.region = opts.region;
-    if (opts.credentials) config.credentials = { ...opts.credentials };
-    else if (opts.profile) config.profile = opts.profile;
-    this.client = new S3Client(config);
+    this.writeParams = writeParamsOf(opts);
+    this.client = new S3Client(clientConfig(opts, network));
   }
 
   async put(
@@ -170,7 +191,12 @@ export class S3Store implements BackupStore {
   ): Promise<void> {
     if (this.readOnly) throw new ReadOnlyStoreError(this.describe, `put ${key}`);
     assertValidKey(key, this.describe);
-    const target = { Bucket: this.bucket, Key: this.prefix + key, ContentType: opts.contentType };
+    const target = {
+      Bucket: this.bucket,
+      Key: this.prefix + key,
+      ContentType: opts.contentType,
+      ...this.writeParams,
+    };
     try {
       if (body instanceof Readable) {
         // Multipart for streams of unknown length; lib-storage aborts the upload on failure.
@@ -437,6 +463,13 @@ export class S3Store implements BackupStore {
         { cause: err },
       );
     }
+    if (e.code && TLS_TRUST_ERRORS.has(e.code)) {
+      return new StoreError(
+        `the TLS certificate of S3 endpoint ${this.endpointText} is not trusted (${e.code}) while ${action}: ` +
+          'give the CA that signed it in objectStorage.caCert or caCertRef',
+        { cause: err },
+      );
+    }
     if (e.code && NETWORK_ERRORS.has(e.code)) {
       return new StoreError(
         `cannot reach S3 endpoint ${this.endpointText} (${e.code ?? name}) while ${action}`,
@@ -455,6 +488,44 @@ export class S3Store implements BackupStore {
     const detail = [name, e.message].filter((s) => s && s !== 'UnknownError').join(': ');
     return new StoreError(`${this.describe}: ${action} failed: ${detail || 'unknown error'}`, { cause: err });
   }
+}
+
+function clientConfig(opts: S3StoreOptions, network: S3NetworkOptions): S3ClientConfig {
+  const config: S3ClientConfig = {
+    forcePathStyle: opts.forcePathStyle ?? false,
+    maxAttempts: network.maxAttempts,
+    // The SDK's NodeHttpHandler options. requestTimeout runs until the response's headers
+    // (thrown only with throwOnRequestTimeout): it also ends an upload that stalls. Its
+    // socketTimeout is off: it would count a reader's backpressure on a download as silence,
+    // and cut a restore that is busy parsing; get() guards downloads itself (stall-guard.ts).
+    requestHandler: {
+      connectionTimeout: network.connectTimeoutMs,
+      requestTimeout: network.responseTimeoutMs,
+      throwOnRequestTimeout: true,
+      socketTimeout: 0,
+      // Options of the https.Agent the handler makes (ignored for http endpoints).
+      httpsAgent: {
+        ...(opts.tls?.caCert !== undefined ? { ca: opts.tls.caCert } : {}),
+        ...(opts.tls?.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
+      },
+    },
+  };
+  // 'none': no checksum unless the operation requires one (DeleteObjects does).
+  if (opts.checksumAlgorithm === 'none') config.requestChecksumCalculation = 'WHEN_REQUIRED';
+  if (opts.endpoint) config.endpoint = opts.endpoint;
+  if (opts.region) config.region = opts.region;
+  if (opts.credentials) config.credentials = { ...opts.credentials };
+  else if (opts.profile) config.profile = opts.profile;
+  return config;
+}
+
+function writeParamsOf(opts: S3StoreOptions): WriteParams {
+  const checksum = opts.checksumAlgorithm ?? 'CRC32';
+  return {
+    ...(opts.serverSideEncryption ? { ServerSideEncryption: opts.serverSideEncryption.algorithm } : {}),
+    ...(opts.serverSideEncryption?.kmsKeyId ? { SSEKMSKeyId: opts.serverSideEncryption.kmsKeyId } : {}),
+    ...(checksum !== 'none' ? { ChecksumAlgorithm: checksum } : {}),
+  };
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
