@@ -86,6 +86,8 @@ export interface AwsStorageLocationSpec extends StorageLocationCommon {
     caCertRef?: CaCertRef;
   };
   config?: AwsLocationConfig;
+  /** S3 Object Lock: every object of a backup retained until the backup's expiration. */
+  objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
   /** Absent: the AWS SDK's default credential chain. */
   credential?: StorageCredential;
 }

@@ -235,6 +235,7 @@ export async function openLocation(
       name,
       provider: 'aws',
       ...(caCert !== undefined ? { caCert } : {}),
+      ...(spec.objectLock ? { objectLock: spec.objectLock } : {}),
       bucket: spec.objectStorage.bucket,
       ...(spec.objectStorage.prefix ? { prefix: spec.objectStorage.prefix } : {}),
       ...(spec.config ? { config: spec.config } : {}),

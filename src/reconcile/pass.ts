@@ -715,7 +715,11 @@ class PassContext {
       });
     }
     const backups = this.obs.locations.flatMap((l) =>
-      (l.backups ?? []).map((backup) => ({ location: l.name, backup })),
+      (l.backups ?? []).map((backup) => ({
+        location: l.name,
+        backup,
+        ...(l.store?.objectLock ? { objectLock: l.store.objectLock.mode } : {}),
+      })),
     );
     const present = new Set(backups.map((b) => b.backup.metadata.name));
     const finishedOneOffs = documentsOfKind(this.obs.documents, 'Backup')

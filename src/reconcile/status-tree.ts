@@ -58,7 +58,7 @@ export interface StatusTreeInput {
   revisions: RevisionLookup;
   schedules: ScheduleStatusInput[];
   /** Every backup found in every location, with the location it is in. */
-  backups: { location: string; backup: VeleroBackup }[];
+  backups: { location: string; backup: VeleroBackup; objectLock?: 'GOVERNANCE' | 'COMPLIANCE' }[];
   /** One-off Backup documents whose backup is gone (expired or deleted): they stay recorded. */
   finishedOneOffs: { name: string; location: string; phase: string }[];
   restores: RestoreStatusInput[];
@@ -118,8 +118,14 @@ function yaml(value: unknown): string {
   return stringify(value, { lineWidth: 0 });
 }
 
-function backupStatus(location: string, b: VeleroBackup): Record<string, unknown> {
+function backupStatus(
+  location: string,
+  b: VeleroBackup,
+  objectLock?: 'GOVERNANCE' | 'COMPLIANCE',
+): Record<string, unknown> {
   const s = b.status;
+  // A completed backup on a locked location is retained until it expires (backup/engine.ts).
+  const locked = objectLock && s.expiration && (s.phase === 'Completed' || s.phase === 'PartiallyFailed');
   return {
     location,
     phase: s.phase,
@@ -127,6 +133,7 @@ function backupStatus(location: string, b: VeleroBackup): Record<string, unknown
     ...(s.startTimestamp ? { startTimestamp: s.startTimestamp } : {}),
     ...(s.completionTimestamp ? { completionTimestamp: s.completionTimestamp } : {}),
     ...(s.expiration ? { expiration: s.expiration } : {}),
+    ...(locked ? { objectLock: { mode: objectLock, deletableAfter: s.expiration } } : {}),
     items: s.progress?.totalItems ?? 0,
     errors: s.errors ?? 0,
     warnings: s.warnings ?? 0,
@@ -166,12 +173,12 @@ export function renderStatusTree(input: StatusTreeInput): Map<string, string> {
       }),
     );
   }
-  for (const { location, backup } of input.backups) {
+  for (const { location, backup, objectLock } of input.backups) {
     files.set(
       backupStatusPath(backup.metadata.name),
       yaml({
         ...header('BackupStatus', backup.metadata.name, backupRevision(rev, backup)),
-        ...backupStatus(location, backup),
+        ...backupStatus(location, backup, objectLock),
       }),
     );
   }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { LocalDirStore } from './local-store.js';
 import type { S3Credentials, S3NetworkOptions, S3StoreOptions } from './s3-store.js';
-import type { BackupStore, StoredObject, UnfinishedUpload } from './store.js';
+import type { BackupStore, PutOptions, StoredObject, UnfinishedUpload } from './store.js';
 
 export interface StorageLocationConfig {
   /** The location's name (metadata.name), used in errors. */
@@ -31,6 +31,8 @@ export interface StorageLocationConfig {
     /** '' turns checksums off; absent: CRC32, as Velero's AWS plugin. */
     checksumAlgorithm?: string;
   };
+  /** aws only: S3 Object Lock mode for the objects of completed backups (the bucket must have it). */
+  objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
   /** PEM bundle of CAs to trust for the endpoint (Velero's caCert, decoded; or caCertRef's content). */
   caCert?: string;
   /** Velero's accessMode; ReadOnly locations are read for restores and never written. */
@@ -92,6 +94,7 @@ export function openStore(location: StorageLocationConfig): BackupStore {
       ),
     },
     ...writeOptions(location.name, config),
+    ...(location.objectLock ? { objectLock: location.objectLock } : {}),
   });
 }
 
@@ -115,9 +118,9 @@ function writeOptions(
       algorithm: sse as (typeof SSE_VALUES)[number],
       ...(config.kmsKeyId ? { kmsKeyId: config.kmsKeyId } : {}),
     };
-  } else if (config.kmsKeyId) {
-    throw new StorageLocationError(name, 'config.kmsKeyId needs config.serverSideEncryption: aws:kms');
   }
+  if (config.kmsKeyId && sse !== 'aws:kms')
+    throw new StorageLocationError(name, 'config.kmsKeyId needs config.serverSideEncryption: aws:kms');
   const checksum = config.checksumAlgorithm ?? 'CRC32';
   if (checksum !== '' && !(CHECKSUMS as readonly string[]).includes(checksum))
     throw new StorageLocationError(
@@ -161,7 +164,7 @@ export class LazyS3Store implements BackupStore {
     return this.#store;
   }
 
-  async put(key: string, body: Readable | Buffer | string, opts?: { contentType?: string }): Promise<void> {
+  async put(key: string, body: Readable | Buffer | string, opts?: PutOptions): Promise<void> {
     return (await this.#load()).put(key, body, opts);
   }
   async get(key: string): Promise<Readable> {
@@ -187,5 +190,14 @@ export class LazyS3Store implements BackupStore {
   }
   async check(): Promise<void> {
     return (await this.#load()).check();
+  }
+  get objectLock(): { mode: 'GOVERNANCE' | 'COMPLIANCE' } | undefined {
+    return this.options.objectLock;
+  }
+  async retain(key: string, until: Date): Promise<void> {
+    return (await this.#load()).retain?.(key, until);
+  }
+  async retainedUntil(key: string): Promise<Date | undefined> {
+    return (await this.#load()).retainedUntil?.(key);
   }
 }

@@ -5,12 +5,15 @@ import {
   AbortMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
+  PutObjectRetentionCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
@@ -19,8 +22,8 @@ import { Readable } from 'node:stream';
 import { failProducer, feedFrom } from './feed.js';
 import { guardStalls } from './stall-guard.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
-import { ReadOnlyStoreError, StoreError, StoreNotFoundError } from './store.js';
-import type { BackupStore, StoredObject, UnfinishedUpload } from './store.js';
+import { ObjectLockedError, ReadOnlyStoreError, StoreError, StoreNotFoundError } from './store.js';
+import type { BackupStore, PutOptions, StoredObject, UnfinishedUpload } from './store.js';
 
 // The SDK warns on every process start that its releases after January 2027 will need
 // Node 22. The version is pinned in package-lock.json for Node 20, so the warning is noise in
@@ -65,6 +68,12 @@ export interface S3StoreOptions {
    * (x-amz-checksum-*); 'none' sends none, for servers that reject them. Absent: CRC32.
    */
   checksumAlgorithm?: 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256' | 'none';
+  /**
+   * S3 Object Lock (the bucket must have it enabled): puts with `retainUntil` are retained in
+   * this mode, and delete() removes every version of a key, which is what frees it in a
+   * versioned bucket (a plain delete there only hides it behind a delete marker).
+   */
+  objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
 }
 
 export interface S3TlsOptions {
@@ -167,6 +176,7 @@ export class S3Store implements BackupStore {
   private readonly network: S3NetworkOptions;
   /** Added to every PutObject and CreateMultipartUpload: encryption at rest and the checksum. */
   private readonly writeParams: WriteParams;
+  readonly objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
 
   constructor(opts: S3StoreOptions) {
     this.bucket = opts.bucket;
@@ -181,14 +191,11 @@ export class S3Store implements BackupStore {
     const network = { ...DEFAULT_S3_NETWORK, ...definedOnly(opts.network ?? {}) };
     this.network = network;
     this.writeParams = writeParamsOf(opts);
+    if (opts.objectLock) this.objectLock = opts.objectLock;
     this.client = new S3Client(clientConfig(opts, network));
   }
 
-  async put(
-    key: string,
-    body: Readable | Buffer | string,
-    opts: { contentType?: string } = {},
-  ): Promise<void> {
+  async put(key: string, body: Readable | Buffer | string, opts: PutOptions = {}): Promise<void> {
     if (this.readOnly) throw new ReadOnlyStoreError(this.describe, `put ${key}`);
     assertValidKey(key, this.describe);
     const target = {
@@ -196,6 +203,9 @@ export class S3Store implements BackupStore {
       Key: this.prefix + key,
       ContentType: opts.contentType,
       ...this.writeParams,
+      ...(this.objectLock && opts.retainUntil
+        ? { ObjectLockMode: this.objectLock.mode, ObjectLockRetainUntilDate: opts.retainUntil }
+        : {}),
     };
     try {
       if (body instanceof Readable) {
@@ -386,9 +396,41 @@ export class S3Store implements BackupStore {
     return prefixes;
   }
 
+  async retain(key: string, until: Date): Promise<void> {
+    if (this.readOnly) throw new ReadOnlyStoreError(this.describe, `retain ${key}`);
+    assertValidKey(key, this.describe);
+    if (!this.objectLock) return;
+    try {
+      await this.client.send(
+        new PutObjectRetentionCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Retention: { Mode: this.objectLock.mode, RetainUntilDate: until },
+        }),
+      );
+    } catch (err) {
+      throw this.translate(err, `setting the object lock retention of ${key}`);
+    }
+  }
+
+  async retainedUntil(key: string): Promise<Date | undefined> {
+    assertValidKey(key, this.describe);
+    try {
+      const out = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+      );
+      const until = out.ObjectLockRetainUntilDate;
+      return until && until.getTime() > Date.now() ? until : undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw this.translate(err, `reading the object lock retention of ${key}`);
+    }
+  }
+
   async delete(keys: string[]): Promise<void> {
     if (this.readOnly) throw new ReadOnlyStoreError(this.describe, `delete ${keys.length} object(s)`);
     for (const key of keys) assertValidKey(key, this.describe);
+    if (this.objectLock) return this.deleteVersions(keys);
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
       let failed: { Key?: string; Code?: string }[];
@@ -413,6 +455,78 @@ export class S3Store implements BackupStore {
     }
   }
 
+  /**
+   * Object lock: every version of each key (and its delete markers), so the key is gone rather
+   * than hidden. Versions the lock still retains are refused by the server; they are reported
+   * together, with the latest date they are retained until, and nothing else is hidden.
+   */
+  private async deleteVersions(keys: string[]): Promise<void> {
+    const wanted = new Set(keys.map((k) => this.prefix + k));
+    const versions: { Key: string; VersionId: string }[] = [];
+    // Keys of one call share a directory (a backup's); list each distinct parent once.
+    const parents = new Set([...wanted].map((k) => k.slice(0, k.lastIndexOf('/') + 1)));
+    for (const parent of parents) {
+      let keyMarker: string | undefined;
+      let versionMarker: string | undefined;
+      do {
+        let page;
+        try {
+          page = await this.client.send(
+            new ListObjectVersionsCommand({
+              Bucket: this.bucket,
+              Prefix: parent,
+              KeyMarker: keyMarker,
+              VersionIdMarker: versionMarker,
+            }),
+          );
+        } catch (err) {
+          throw this.translate(
+            err,
+            `listing object versions under ${parent.slice(this.prefix.length) || '/'}`,
+          );
+        }
+        for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
+          if (v.Key && v.VersionId && wanted.has(v.Key))
+            versions.push({ Key: v.Key, VersionId: v.VersionId });
+        }
+        const more = page.IsTruncated === true;
+        keyMarker = more ? page.NextKeyMarker : undefined;
+        versionMarker = more ? page.NextVersionIdMarker : undefined;
+      } while (keyMarker !== undefined);
+    }
+    const locked = new Set<string>();
+    const other: string[] = [];
+    for (let i = 0; i < versions.length; i += DELETE_BATCH) {
+      const batch = versions.slice(i, i + DELETE_BATCH);
+      let failed: { Key?: string; Code?: string }[];
+      try {
+        const out = await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch, Quiet: true } }),
+        );
+        failed = out.Errors ?? [];
+      } catch (err) {
+        throw this.translate(err, `deleting ${batch.length} object version(s)`);
+      }
+      for (const f of failed) {
+        const key = (f.Key ?? '?').slice(this.prefix.length);
+        // S3 answers AccessDenied for a retained version; some servers say so in the code.
+        if (f.Code === 'AccessDenied' || /lock|retention|worm/i.test(f.Code ?? '')) locked.add(key);
+        else other.push(`${key} (${f.Code ?? 'unknown error'})`);
+      }
+    }
+    if (other.length > 0)
+      throw new StoreError(
+        `${this.describe}: could not delete ${other.length} object version(s): ${other.slice(0, 3).join(', ')}`,
+      );
+    if (locked.size > 0) {
+      const dates = await Promise.all([...locked].map((k) => this.retainedUntil(k).catch(() => undefined)));
+      const until = dates
+        .filter((d): d is Date => d !== undefined)
+        .sort((a, b) => b.getTime() - a.getTime())[0];
+      throw new ObjectLockedError([...locked], until, this.describe);
+    }
+  }
+
   async check(): Promise<void> {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
@@ -421,6 +535,25 @@ export class S3Store implements BackupStore {
       if (isNotFound(err)) throw this.bucketMissing(err);
       throw this.translate(err, 'checking the bucket');
     }
+    if (this.objectLock) await this.checkObjectLock();
+  }
+
+  /** A location that asks for object lock on a bucket without it would write unprotected backups. */
+  private async checkObjectLock(): Promise<void> {
+    let enabled = false;
+    try {
+      const out = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
+      enabled = out.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
+    } catch (err) {
+      const name = (err as SdkError).name ?? '';
+      if (!/ObjectLockConfigurationNotFound/.test(name))
+        throw this.translate(err, "reading the bucket's object lock configuration");
+    }
+    if (!enabled)
+      throw new StoreError(
+        `bucket ${this.bucket} at ${this.endpointText} does not have Object Lock enabled, which the location's objectLock needs ` +
+          '(it can only be enabled when the bucket is created, or on AWS later with PutObjectLockConfiguration)',
+      );
   }
 
   private async listPage(opts: { prefix: string; token: string | undefined; delimiter: string | undefined }) {

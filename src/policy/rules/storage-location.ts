@@ -19,9 +19,10 @@ export interface StorageLocationFields {
   path?: string;
   config?: AwsLocationConfig;
   credential?: StorageCredential;
+  objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
 }
 
-const AWS_ONLY = ['objectStorage', 'config', 'credential'] as const;
+const AWS_ONLY = ['objectStorage', 'config', 'credential', 'objectLock'] as const;
 
 export function storageLocationIssues(
   spec: StorageLocationFields,
