@@ -455,12 +455,8 @@ export class S3Store implements BackupStore {
     }
   }
 
-  /**
-   * Object lock: every version of each key (and its delete markers), so the key is gone rather
-   * than hidden. Versions the lock still retains are refused by the server; they are reported
-   * together, with the latest date they are retained until, and nothing else is hidden.
-   */
-  private async deleteVersions(keys: string[]): Promise<void> {
+  /** Every version and delete marker of exactly these keys (full keys, with the prefix). */
+  private async versionsOf(keys: string[]): Promise<{ Key: string; VersionId: string }[]> {
     const wanted = new Set(keys.map((k) => this.prefix + k));
     const versions: { Key: string; VersionId: string }[] = [];
     // Keys of one call share a directory (a backup's); list each distinct parent once.
@@ -494,6 +490,16 @@ export class S3Store implements BackupStore {
         versionMarker = more ? page.NextVersionIdMarker : undefined;
       } while (keyMarker !== undefined);
     }
+    return versions;
+  }
+
+  /**
+   * Object lock: every version of each key (and its delete markers), so the key is gone rather
+   * than hidden. Versions the lock still retains are refused by the server; they are reported
+   * together, with the latest date they are retained until, and nothing else is hidden.
+   */
+  private async deleteVersions(keys: string[]): Promise<void> {
+    const versions = await this.versionsOf(keys);
     const locked = new Set<string>();
     const other: string[] = [];
     for (let i = 0; i < versions.length; i += DELETE_BATCH) {
