@@ -162,6 +162,22 @@ export async function readVolumeInfo(store: BackupStore, name: string): Promise<
   }
 }
 
+/** A backup under object lock: deletable after `until`, by no one (COMPLIANCE) or lifeboat before. */
+export class BackupLockedError extends Error {
+  constructor(
+    readonly backup: string,
+    readonly until: Date,
+    mode: string,
+    where: string,
+  ) {
+    super(
+      `backup ${backup} in ${where} is under object lock (${mode}) until ${until.toISOString()}: ` +
+        'it can be deleted after then',
+    );
+    this.name = 'BackupLockedError';
+  }
+}
+
 /**
  * Delete every object of one backup, and nothing outside its directory: the listing is of
  * `backups/<name>/` with the trailing slash, so `backups/<name>-2/` is never touched.
@@ -176,6 +192,11 @@ export async function deleteBackup(store: BackupStore, name: string): Promise<nu
   if (keys.length === 0) throw new BackupNotFoundError(name, store.describe);
   // Metadata first: a half-deleted backup must never look complete.
   const meta = backupLayout.metadata(name);
+  // Object lock: say when the backup becomes deletable rather than fail on the first object.
+  if (store.objectLock && store.retainedUntil) {
+    const until = await store.retainedUntil(keys.includes(meta) ? meta : (keys[0] ?? meta));
+    if (until) throw new BackupLockedError(name, until, store.objectLock.mode, store.describe);
+  }
   if (keys.includes(meta)) await store.delete([meta]);
   await store.delete(keys.filter((k) => k !== meta));
   return keys.length;

@@ -591,21 +591,6 @@ async function completeBackup(opts: {
   const phase: BackupPhase = state.errors.length > 0 ? 'PartiallyFailed' : 'Completed';
   runLog.add('info', `backup ${phase}`, { items: state.totalItems, revision, sha256: digest.sha256 });
 
-  // Independent of each other; both must be stored before the metadata below.
-  await Promise.all([
-    store.put(
-      backupLayout.resourceList(req.name),
-      sealStream(await state.names.gzipped(), sealer, 'resource-list'),
-    ),
-    store.put(
-      backupLayout.log(req.name),
-      sealer ? await sealer.encrypt('log', runLog.gzip()) : runLog.gzip(),
-    ),
-    // Volume side files name snapshots and handles, no data: they stay readable without the
-    // key, as velero-backup.json does, so snapshots can be found and expired without it.
-    ...volumeSideFileWrites(req.name, volumes).map((f) => store.put(f.key, f.body)),
-  ]);
-
   const metadata = buildVeleroBackup({
     name: req.name,
     spec: req.spec,
@@ -629,9 +614,33 @@ async function completeBackup(opts: {
     warnings: state.warnings.length + ctx.selection.warnings.length,
     csiSnapshots: volumes.csiSnapshots,
   });
+  // Object lock: every object the backup keeps is retained until the backup expires, each
+  // written once. The archive was streamed before the expiration was known to be wanted (a
+  // failed attempt's archive must stay deletable), so it gets its retention now, before the
+  // metadata: a backup that looks complete is always fully locked (docs/decisions/0026).
+  const retainUntil = store.objectLock ? lockDate(metadata.status.expiration) : undefined;
+  const locked = retainUntil ? { retainUntil } : {};
+  if (retainUntil) await store.retain?.(backupLayout.archive(req.name), retainUntil);
+  // Independent of each other; both must be stored before the metadata below.
+  await Promise.all([
+    store.put(
+      backupLayout.resourceList(req.name),
+      sealStream(await state.names.gzipped(), sealer, 'resource-list'),
+      locked,
+    ),
+    store.put(
+      backupLayout.log(req.name),
+      sealer ? await sealer.encrypt('log', runLog.gzip()) : runLog.gzip(),
+      locked,
+    ),
+    // Volume side files name snapshots and handles, no data: they stay readable without the
+    // key, as velero-backup.json does, so snapshots can be found and expired without it.
+    ...volumeSideFileWrites(req.name, volumes).map((f) => store.put(f.key, f.body, locked)),
+  ]);
   // Written last: its presence means the backup is complete (ARCHITECTURE.md).
   await store.put(backupLayout.metadata(req.name), JSON.stringify(metadata, null, 2), {
     contentType: 'application/json',
+    ...locked,
   });
   return {
     name: req.name,
@@ -650,6 +659,15 @@ async function completeBackup(opts: {
     metadata,
     volumes: volumes.outcomes,
   };
+}
+
+/** The retention date of a locked backup: its expiration, unless that has already passed. */
+function lockDate(expiration: string | undefined): Date | undefined {
+  if (!expiration) return undefined;
+  // S3 keeps whole seconds (HTTP dates): round up, so the lock never ends before the expiration.
+  const until = new Date(Math.ceil(Date.parse(expiration) / 1000) * 1000);
+  // S3 refuses a retain-until date in the past; such a backup is due for expiry anyway.
+  return until.getTime() > Date.now() ? until : undefined;
 }
 
 /**

@@ -11,4 +11,6 @@ export const EXIT = {
   invalid: 4,
   /** A restore plan is stale: the approved plan differs from what would be done now. */
   stale: 5,
+  /** `backup verify` found a backup that does not hold what its metadata says. */
+  unverified: 6,
 } as const;

@@ -70,10 +70,40 @@ interface StorageLocationCommon {
   notifications?: StorageNotifications;
 }
 
+/** Where a location's CA bundle (PEM) is kept in the cluster. */
+export interface CaCertRef {
+  /** Defaulted to Secret. */
+  kind?: 'Secret' | 'ConfigMap';
+  namespace?: string;
+  name: string;
+  key: string;
+}
+
+/** Velero's AWS plugin config keys (velero-plugin-for-aws object_store.go), typed. */
+export interface AwsLocationConfig {
+  region?: string;
+  s3Url?: string;
+  s3ForcePathStyle?: boolean;
+  profile?: string;
+  insecureSkipTLSVerify?: boolean;
+  serverSideEncryption?: 'AES256' | 'aws:kms';
+  kmsKeyId?: string;
+  /** '' turns checksums off; defaulted to CRC32 by the schema. */
+  checksumAlgorithm?: '' | 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256';
+}
+
 export interface AwsStorageLocationSpec extends StorageLocationCommon {
   provider: 'aws';
-  objectStorage: { bucket: string; prefix?: string };
-  config?: { region?: string; s3Url?: string; s3ForcePathStyle?: boolean; profile?: string };
+  objectStorage: {
+    bucket: string;
+    prefix?: string;
+    /** base64 of a PEM bundle, as Velero's objectStorage.caCert. */
+    caCert?: string;
+    caCertRef?: CaCertRef;
+  };
+  config?: AwsLocationConfig;
+  /** S3 Object Lock: every object of a backup retained until the backup's expiration. */
+  objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
   /** Absent: the AWS SDK's default credential chain. */
   credential?: StorageCredential;
 }

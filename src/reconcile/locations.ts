@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { KubeClient } from '../kube/client.js';
 import { credentialEnvNameError, endpointHostError, isLinkLocalAddress } from '../policy/rules/endpoints.js';
 import type {
+  AwsStorageLocationSpec,
   EncryptionKeySource,
   StorageCredential,
   StorageEncryption,
@@ -132,6 +133,58 @@ async function resolveCredentials(
   return creds;
 }
 
+const CONFIG_MAP_RESOURCE = {
+  group: '',
+  version: 'v1',
+  resource: 'configmaps',
+  kind: 'ConfigMap',
+  namespaced: true,
+  verbs: [],
+  shortNames: [],
+  singularName: 'configmap',
+  preferredVersion: 'v1',
+};
+const SECRET_RESOURCE = {
+  ...CONFIG_MAP_RESOURCE,
+  resource: 'secrets',
+  kind: 'Secret',
+  singularName: 'secret',
+};
+
+/**
+ * The PEM bundle the location trusts: Velero's caCert is base64 in the document; caCertRef
+ * names a Secret or ConfigMap key holding plain PEM, read here when the location is opened.
+ */
+async function resolveCaCert(
+  name: string,
+  objectStorage: AwsStorageLocationSpec['objectStorage'],
+  deps: { kube?: () => Promise<KubeClient>; namespace: string },
+): Promise<string | undefined> {
+  if (objectStorage.caCert !== undefined) return Buffer.from(objectStorage.caCert, 'base64').toString('utf8');
+  const ref = objectStorage.caCertRef;
+  if (!ref) return undefined;
+  const kind = ref.kind ?? 'Secret';
+  const namespace = ref.namespace ?? deps.namespace;
+  const where = `${kind} ${namespace}/${ref.name}`;
+  const fail = (problem: string) =>
+    new Error(`storage location ${name}: objectStorage.caCertRef: ${problem}`);
+  if (!deps.kube) throw fail(`reading ${where} needs access to the cluster`);
+  const kube = await deps.kube();
+  const obj = await kube.get(kind === 'Secret' ? SECRET_RESOURCE : CONFIG_MAP_RESOURCE, namespace, ref.name);
+  if (!obj) throw fail(`${where} does not exist`);
+  let pem: string | undefined;
+  if (kind === 'Secret') {
+    const data = (obj.data as Record<string, string> | undefined)?.[ref.key];
+    pem = data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
+  } else {
+    pem = (obj.data as Record<string, string> | undefined)?.[ref.key];
+  }
+  if (pem === undefined) throw fail(`${where} has no key ${ref.key}`);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw fail(`key ${ref.key} of ${where} holds no PEM certificate`);
+  return pem;
+}
+
 /**
  * The endpoint's host, by name and by every address it resolves to, must not be link-local or
  * a metadata service: a name of the author's choosing may point there (the policy rules check
@@ -184,9 +237,15 @@ export async function openLocation(
           namespace: deps.namespace ?? 'lifeboat',
         })
       : undefined;
+    const caCert = await resolveCaCert(name, spec.objectStorage, {
+      ...(deps.kube ? { kube: deps.kube } : {}),
+      namespace: deps.namespace ?? 'lifeboat',
+    });
     config = {
       name,
       provider: 'aws',
+      ...(caCert !== undefined ? { caCert } : {}),
+      ...(spec.objectLock ? { objectLock: spec.objectLock } : {}),
       bucket: spec.objectStorage.bucket,
       ...(spec.objectStorage.prefix ? { prefix: spec.objectStorage.prefix } : {}),
       ...(spec.config ? { config: spec.config } : {}),
@@ -271,14 +330,3 @@ async function resolveKeyring(
   });
 }
 
-const SECRET_RESOURCE = {
-  group: '',
-  version: 'v1',
-  resource: 'secrets',
-  kind: 'Secret',
-  namespaced: true,
-  verbs: [],
-  shortNames: [],
-  singularName: 'secret',
-  preferredVersion: 'v1',
-};

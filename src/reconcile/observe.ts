@@ -53,6 +53,8 @@ export interface Observation {
   revision: string;
   documents: PolicyDocument[];
   errors: PolicyError[];
+  /** Findings that leave their documents valid (insecureSkipTLSVerify, ...), shown in status. */
+  warnings: PolicyError[];
   locations: ObservedLocation[];
   restores: ObservedRestore[];
   existingStatus: Map<string, string>;
@@ -152,6 +154,7 @@ export async function observe(deps: {
     revision,
     documents: loaded.documents,
     errors: [...loaded.errors, ...restores.errors],
+    warnings: loaded.warnings,
     locations,
     restores: restores.found,
     existingStatus,

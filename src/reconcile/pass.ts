@@ -828,7 +828,11 @@ class PassContext {
       });
     }
     const backups = this.obs.locations.flatMap((l) =>
-      (l.backups ?? []).map((backup) => ({ location: l.name, backup })),
+      (l.backups ?? []).map((backup) => ({
+        location: l.name,
+        backup,
+        ...(l.store?.objectLock ? { objectLock: l.store.objectLock.mode } : {}),
+      })),
     );
     const present = new Set(backups.map((b) => b.backup.metadata.name));
     const finishedOneOffs = documentsOfKind(this.obs.documents, 'Backup')
@@ -849,6 +853,7 @@ class PassContext {
       finishedOneOffs,
       restores: [...this.restoreStatus.values()].filter((r) => !invalid.has(`Restore/${r.name}`)),
       policyErrors: this.obs.errors,
+      policyWarnings: this.obs.warnings,
       cleanups: mergeCleanups(earlierCleanups(this.obs.existingStatus), this.cleanups),
     });
     // Claims are records, not projections: kept as they are unless this pass released them.

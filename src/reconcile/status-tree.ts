@@ -58,11 +58,13 @@ export interface StatusTreeInput {
   revisions: RevisionLookup;
   schedules: ScheduleStatusInput[];
   /** Every backup found in every location, with the location it is in. */
-  backups: { location: string; backup: VeleroBackup }[];
+  backups: { location: string; backup: VeleroBackup; objectLock?: 'GOVERNANCE' | 'COMPLIANCE' }[];
   /** One-off Backup documents whose backup is gone (expired or deleted): they stay recorded. */
   finishedOneOffs: { name: string; location: string; phase: string }[];
   restores: RestoreStatusInput[];
   policyErrors: PolicyError[];
+  /** Findings that leave their documents valid; written beside the errors, marked as warnings. */
+  policyWarnings?: PolicyError[];
   /** The clean-ups of leftovers, newest first (leftovers.ts mergeCleanups). */
   cleanups?: CleanupRecord[];
 }
@@ -116,8 +118,14 @@ function yaml(value: unknown): string {
   return statusYaml(value);
 }
 
-function backupStatus(location: string, b: VeleroBackup): Record<string, unknown> {
+function backupStatus(
+  location: string,
+  b: VeleroBackup,
+  objectLock?: 'GOVERNANCE' | 'COMPLIANCE',
+): Record<string, unknown> {
   const s = b.status;
+  // A completed backup on a locked location is retained until it expires (backup/engine.ts).
+  const locked = objectLock && s.expiration && (s.phase === 'Completed' || s.phase === 'PartiallyFailed');
   return {
     location,
     phase: s.phase,
@@ -125,6 +133,7 @@ function backupStatus(location: string, b: VeleroBackup): Record<string, unknown
     ...(s.startTimestamp ? { startTimestamp: s.startTimestamp } : {}),
     ...(s.completionTimestamp ? { completionTimestamp: s.completionTimestamp } : {}),
     ...(s.expiration ? { expiration: s.expiration } : {}),
+    ...(locked ? { objectLock: { mode: objectLock, deletableAfter: s.expiration } } : {}),
     items: s.progress?.totalItems ?? 0,
     errors: s.errors ?? 0,
     warnings: s.warnings ?? 0,
@@ -164,12 +173,12 @@ export function renderStatusTree(input: StatusTreeInput): Map<string, string> {
       }),
     );
   }
-  for (const { location, backup } of input.backups) {
+  for (const { location, backup, objectLock } of input.backups) {
     files.set(
       backupStatusPath(backup.metadata.name),
       yaml({
         ...header('BackupStatus', backup.metadata.name, backupRevision(rev, backup)),
-        ...backupStatus(location, backup),
+        ...backupStatus(location, backup, objectLock),
       }),
     );
   }
@@ -195,15 +204,17 @@ export function renderStatusTree(input: StatusTreeInput): Map<string, string> {
       yaml({ apiVersion: 'lifeboat.dev/v1', kind: 'Cleanups', cleanups: input.cleanups }),
     );
   }
-  if (input.policyErrors.length > 0) {
+  const findings = [...input.policyErrors, ...(input.policyWarnings ?? [])];
+  if (findings.length > 0) {
     files.set(
       POLICY_ERRORS_PATH,
       yaml({
-        ...header('PolicyErrors', 'policy-errors', rev.files(input.policyErrors.map((e) => e.file))),
-        errors: input.policyErrors.map((e) => ({
+        ...header('PolicyErrors', 'policy-errors', rev.files(findings.map((e) => e.file))),
+        errors: findings.map((e) => ({
           location: `${e.file}:${e.line}:${e.column}`,
           ...(e.path ? { field: e.path } : {}),
           ...(e.document ? { document: `${e.document.kind}/${e.document.name}` } : {}),
+          ...(e.severity ? { severity: e.severity } : {}),
           message: e.message,
         })),
       }),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { LocalDirStore } from './local-store.js';
 import type { S3Credentials, S3NetworkOptions, S3StoreOptions } from './s3-store.js';
-import type { BackupStore, StoredObject, UnfinishedUpload } from './store.js';
+import type { BackupStore, PutOptions, StoredObject, UnfinishedUpload } from './store.js';
 
 export interface StorageLocationConfig {
   /** The location's name (metadata.name), used in errors. */
@@ -25,7 +25,16 @@ export interface StorageLocationConfig {
     s3Url?: string;
     s3ForcePathStyle?: boolean | string;
     profile?: string;
+    insecureSkipTLSVerify?: boolean | string;
+    serverSideEncryption?: string;
+    kmsKeyId?: string;
+    /** '' turns checksums off; absent: CRC32, as Velero's AWS plugin. */
+    checksumAlgorithm?: string;
   };
+  /** aws only: S3 Object Lock mode for the objects of completed backups (the bucket must have it). */
+  objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
+  /** PEM bundle of CAs to trust for the endpoint (Velero's caCert, decoded; or caCertRef's content). */
+  caCert?: string;
   /** Velero's accessMode; ReadOnly locations are read for restores and never written. */
   accessMode?: 'ReadWrite' | 'ReadOnly';
   /** Already resolved from wherever they are kept (a Secret, env); absent: the SDK's default chain. */
@@ -76,7 +85,50 @@ export function openStore(location: StorageLocationConfig): BackupStore {
     profile: config.profile,
     readOnly,
     ...(location.network ? { network: location.network } : {}),
+    tls: {
+      ...(location.caCert !== undefined ? { caCert: location.caCert } : {}),
+      insecureSkipVerify: parseBool(
+        location.name,
+        'config.insecureSkipTLSVerify',
+        config.insecureSkipTLSVerify,
+      ),
+    },
+    ...writeOptions(location.name, config),
+    ...(location.objectLock ? { objectLock: location.objectLock } : {}),
   });
+}
+
+const SSE_VALUES = ['AES256', 'aws:kms'] as const;
+const CHECKSUMS = ['CRC32', 'CRC32C', 'SHA1', 'SHA256'] as const;
+
+/** What every write asks of the server: encryption at rest and an end-to-end checksum. */
+function writeOptions(
+  name: string,
+  config: NonNullable<StorageLocationConfig['config']>,
+): Pick<S3StoreOptions, 'serverSideEncryption' | 'checksumAlgorithm'> {
+  const out: Pick<S3StoreOptions, 'serverSideEncryption' | 'checksumAlgorithm'> = {};
+  const sse = config.serverSideEncryption;
+  if (sse !== undefined && sse !== '') {
+    if (!(SSE_VALUES as readonly string[]).includes(sse))
+      throw new StorageLocationError(
+        name,
+        `config.serverSideEncryption must be AES256 or aws:kms, not ${JSON.stringify(sse)}`,
+      );
+    out.serverSideEncryption = {
+      algorithm: sse as (typeof SSE_VALUES)[number],
+      ...(config.kmsKeyId ? { kmsKeyId: config.kmsKeyId } : {}),
+    };
+  }
+  if (config.kmsKeyId && sse !== 'aws:kms')
+    throw new StorageLocationError(name, 'config.kmsKeyId needs config.serverSideEncryption: aws:kms');
+  const checksum = config.checksumAlgorithm ?? 'CRC32';
+  if (checksum !== '' && !(CHECKSUMS as readonly string[]).includes(checksum))
+    throw new StorageLocationError(
+      name,
+      `config.checksumAlgorithm must be one of ${CHECKSUMS.join(', ')} or "" (off), not ${JSON.stringify(checksum)}`,
+    );
+  out.checksumAlgorithm = checksum === '' ? 'none' : (checksum as (typeof CHECKSUMS)[number]);
+  return out;
 }
 
 /**
@@ -112,7 +164,7 @@ export class LazyS3Store implements BackupStore {
     return this.#store;
   }
 
-  async put(key: string, body: Readable | Buffer | string, opts?: { contentType?: string }): Promise<void> {
+  async put(key: string, body: Readable | Buffer | string, opts?: PutOptions): Promise<void> {
     return (await this.#load()).put(key, body, opts);
   }
   async get(key: string): Promise<Readable> {
@@ -138,5 +190,14 @@ export class LazyS3Store implements BackupStore {
   }
   async check(): Promise<void> {
     return (await this.#load()).check();
+  }
+  get objectLock(): { mode: 'GOVERNANCE' | 'COMPLIANCE' } | undefined {
+    return this.options.objectLock;
+  }
+  async retain(key: string, until: Date): Promise<void> {
+    return (await this.#load()).retain?.(key, until);
+  }
+  async retainedUntil(key: string): Promise<Date | undefined> {
+    return (await this.#load()).retainedUntil?.(key);
   }
 }

@@ -5,12 +5,15 @@ import {
   AbortMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
+  PutObjectRetentionCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
@@ -19,8 +22,8 @@ import { Readable } from 'node:stream';
 import { failProducer, feedFrom } from './feed.js';
 import { guardStalls } from './stall-guard.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
-import { ReadOnlyStoreError, StoreError, StoreNotFoundError } from './store.js';
-import type { BackupStore, StoredObject, UnfinishedUpload } from './store.js';
+import { ObjectLockedError, ReadOnlyStoreError, StoreError, StoreNotFoundError } from './store.js';
+import type { BackupStore, PutOptions, StoredObject, UnfinishedUpload } from './store.js';
 
 // The SDK warns on every process start that its releases after January 2027 will need
 // Node 22. The version is pinned in package-lock.json for Node 20, so the warning is noise in
@@ -56,7 +59,42 @@ export interface S3StoreOptions {
   multipart?: { partSize?: number; queueSize?: number };
   /** Timeouts and retries of each request; DEFAULT_S3_NETWORK for what is not given. */
   network?: Partial<S3NetworkOptions>;
+  /** How the endpoint's TLS certificate is checked; absent: against Node's CA store. */
+  tls?: S3TlsOptions;
+  /** Encryption at rest the server applies to every object written (x-amz-server-side-encryption). */
+  serverSideEncryption?: { algorithm: 'AES256' | 'aws:kms'; kmsKeyId?: string };
+  /**
+   * The checksum sent with every write, which the server checks before it stores the bytes
+   * (x-amz-checksum-*); 'none' sends none, for servers that reject them. Absent: CRC32.
+   */
+  checksumAlgorithm?: 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256' | 'none';
+  /**
+   * S3 Object Lock (the bucket must have it enabled): puts with `retainUntil` are retained in
+   * this mode, and delete() removes every version of a key, which is what frees it in a
+   * versioned bucket (a plain delete there only hides it behind a delete marker).
+   */
+  objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
 }
+
+export interface S3TlsOptions {
+  /** PEM bundle of the CAs to trust instead of Node's store (a private or self-signed CA). */
+  caCert?: string;
+  /** Accept any certificate: for tests and emergencies; the policy rules warn about it. */
+  insecureSkipVerify?: boolean;
+}
+
+/** Node's codes for a certificate it does not trust (tls.TLSSocket authorizationError). */
+const TLS_TRUST_ERRORS = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+]);
 
 /**
  * How long a request may wait on the S3 server, and how often the SDK tries it. The SDK waits
@@ -111,6 +149,13 @@ const NETWORK_ERRORS = new Set([
   'EPIPE',
 ]);
 
+/** Added to every PutObject and CreateMultipartUpload. */
+interface WriteParams {
+  ServerSideEncryption?: 'AES256' | 'aws:kms';
+  SSEKMSKeyId?: string;
+  ChecksumAlgorithm?: 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256';
+}
+
 interface SdkError {
   name?: string;
   code?: string;
@@ -129,6 +174,9 @@ export class S3Store implements BackupStore {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly network: S3NetworkOptions;
+  /** Added to every PutObject and CreateMultipartUpload: encryption at rest and the checksum. */
+  private readonly writeParams: WriteParams;
+  readonly objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
 
   constructor(opts: S3StoreOptions) {
     this.bucket = opts.bucket;
@@ -142,35 +190,23 @@ export class S3Store implements BackupStore {
     this.queueSize = opts.multipart?.queueSize ?? DEFAULT_QUEUE_SIZE;
     const network = { ...DEFAULT_S3_NETWORK, ...definedOnly(opts.network ?? {}) };
     this.network = network;
-    const config: S3ClientConfig = {
-      forcePathStyle: opts.forcePathStyle ?? false,
-      maxAttempts: network.maxAttempts,
-      // The SDK's NodeHttpHandler options. requestTimeout runs until the response's headers
-      // (thrown only with throwOnRequestTimeout): it also ends an upload that stalls. Its
-      // socketTimeout is off: it would count a reader's backpressure on a download as silence,
-      // and cut a restore that is busy parsing; get() guards downloads itself (stall-guard.ts).
-      requestHandler: {
-        connectionTimeout: network.connectTimeoutMs,
-        requestTimeout: network.responseTimeoutMs,
-        throwOnRequestTimeout: true,
-        socketTimeout: 0,
-      },
-    };
-    if (opts.endpoint) config.endpoint = opts.endpoint;
-    if (opts.region) config.region = opts.region;
-    if (opts.credentials) config.credentials = { ...opts.credentials };
-    else if (opts.profile) config.profile = opts.profile;
-    this.client = new S3Client(config);
+    this.writeParams = writeParamsOf(opts);
+    if (opts.objectLock) this.objectLock = opts.objectLock;
+    this.client = new S3Client(clientConfig(opts, network));
   }
 
-  async put(
-    key: string,
-    body: Readable | Buffer | string,
-    opts: { contentType?: string } = {},
-  ): Promise<void> {
+  async put(key: string, body: Readable | Buffer | string, opts: PutOptions = {}): Promise<void> {
     if (this.readOnly) throw new ReadOnlyStoreError(this.describe, `put ${key}`);
     assertValidKey(key, this.describe);
-    const target = { Bucket: this.bucket, Key: this.prefix + key, ContentType: opts.contentType };
+    const target = {
+      Bucket: this.bucket,
+      Key: this.prefix + key,
+      ContentType: opts.contentType,
+      ...this.writeParams,
+      ...(this.objectLock && opts.retainUntil
+        ? { ObjectLockMode: this.objectLock.mode, ObjectLockRetainUntilDate: opts.retainUntil }
+        : {}),
+    };
     try {
       if (body instanceof Readable) {
         // Multipart for streams of unknown length; lib-storage aborts the upload on failure.
@@ -360,9 +396,41 @@ export class S3Store implements BackupStore {
     return prefixes;
   }
 
+  async retain(key: string, until: Date): Promise<void> {
+    if (this.readOnly) throw new ReadOnlyStoreError(this.describe, `retain ${key}`);
+    assertValidKey(key, this.describe);
+    if (!this.objectLock) return;
+    try {
+      await this.client.send(
+        new PutObjectRetentionCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Retention: { Mode: this.objectLock.mode, RetainUntilDate: until },
+        }),
+      );
+    } catch (err) {
+      throw this.translate(err, `setting the object lock retention of ${key}`);
+    }
+  }
+
+  async retainedUntil(key: string): Promise<Date | undefined> {
+    assertValidKey(key, this.describe);
+    try {
+      const out = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+      );
+      const until = out.ObjectLockRetainUntilDate;
+      return until && until.getTime() > Date.now() ? until : undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw this.translate(err, `reading the object lock retention of ${key}`);
+    }
+  }
+
   async delete(keys: string[]): Promise<void> {
     if (this.readOnly) throw new ReadOnlyStoreError(this.describe, `delete ${keys.length} object(s)`);
     for (const key of keys) assertValidKey(key, this.describe);
+    if (this.objectLock) return this.deleteVersions(keys);
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
       let failed: { Key?: string; Code?: string }[];
@@ -387,6 +455,84 @@ export class S3Store implements BackupStore {
     }
   }
 
+  /** Every version and delete marker of exactly these keys (full keys, with the prefix). */
+  private async versionsOf(keys: string[]): Promise<{ Key: string; VersionId: string }[]> {
+    const wanted = new Set(keys.map((k) => this.prefix + k));
+    const versions: { Key: string; VersionId: string }[] = [];
+    // Keys of one call share a directory (a backup's); list each distinct parent once.
+    const parents = new Set([...wanted].map((k) => k.slice(0, k.lastIndexOf('/') + 1)));
+    for (const parent of parents) {
+      let keyMarker: string | undefined;
+      let versionMarker: string | undefined;
+      do {
+        let page;
+        try {
+          page = await this.client.send(
+            new ListObjectVersionsCommand({
+              Bucket: this.bucket,
+              Prefix: parent,
+              KeyMarker: keyMarker,
+              VersionIdMarker: versionMarker,
+            }),
+          );
+        } catch (err) {
+          throw this.translate(
+            err,
+            `listing object versions under ${parent.slice(this.prefix.length) || '/'}`,
+          );
+        }
+        for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
+          if (v.Key && v.VersionId && wanted.has(v.Key))
+            versions.push({ Key: v.Key, VersionId: v.VersionId });
+        }
+        const more = page.IsTruncated === true;
+        keyMarker = more ? page.NextKeyMarker : undefined;
+        versionMarker = more ? page.NextVersionIdMarker : undefined;
+      } while (keyMarker !== undefined);
+    }
+    return versions;
+  }
+
+  /**
+   * Object lock: every version of each key (and its delete markers), so the key is gone rather
+   * than hidden. Versions the lock still retains are refused by the server; they are reported
+   * together, with the latest date they are retained until, and nothing else is hidden.
+   */
+  private async deleteVersions(keys: string[]): Promise<void> {
+    const versions = await this.versionsOf(keys);
+    const locked = new Set<string>();
+    const other: string[] = [];
+    for (let i = 0; i < versions.length; i += DELETE_BATCH) {
+      const batch = versions.slice(i, i + DELETE_BATCH);
+      let failed: { Key?: string; Code?: string }[];
+      try {
+        const out = await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch, Quiet: true } }),
+        );
+        failed = out.Errors ?? [];
+      } catch (err) {
+        throw this.translate(err, `deleting ${batch.length} object version(s)`);
+      }
+      for (const f of failed) {
+        const key = (f.Key ?? '?').slice(this.prefix.length);
+        // S3 answers AccessDenied for a retained version; some servers say so in the code.
+        if (f.Code === 'AccessDenied' || /lock|retention|worm/i.test(f.Code ?? '')) locked.add(key);
+        else other.push(`${key} (${f.Code ?? 'unknown error'})`);
+      }
+    }
+    if (other.length > 0)
+      throw new StoreError(
+        `${this.describe}: could not delete ${other.length} object version(s): ${other.slice(0, 3).join(', ')}`,
+      );
+    if (locked.size > 0) {
+      const dates = await Promise.all([...locked].map((k) => this.retainedUntil(k).catch(() => undefined)));
+      const until = dates
+        .filter((d): d is Date => d !== undefined)
+        .sort((a, b) => b.getTime() - a.getTime())[0];
+      throw new ObjectLockedError([...locked], until, this.describe);
+    }
+  }
+
   async check(): Promise<void> {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
@@ -395,6 +541,25 @@ export class S3Store implements BackupStore {
       if (isNotFound(err)) throw this.bucketMissing(err);
       throw this.translate(err, 'checking the bucket');
     }
+    if (this.objectLock) await this.checkObjectLock();
+  }
+
+  /** A location that asks for object lock on a bucket without it would write unprotected backups. */
+  private async checkObjectLock(): Promise<void> {
+    let enabled = false;
+    try {
+      const out = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
+      enabled = out.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
+    } catch (err) {
+      const name = (err as SdkError).name ?? '';
+      if (!/ObjectLockConfigurationNotFound/.test(name))
+        throw this.translate(err, "reading the bucket's object lock configuration");
+    }
+    if (!enabled)
+      throw new StoreError(
+        `bucket ${this.bucket} at ${this.endpointText} does not have Object Lock enabled, which the location's objectLock needs ` +
+          '(it can only be enabled when the bucket is created, or on AWS later with PutObjectLockConfiguration)',
+      );
   }
 
   private async listPage(opts: { prefix: string; token: string | undefined; delimiter: string | undefined }) {
@@ -437,6 +602,13 @@ export class S3Store implements BackupStore {
         { cause: err },
       );
     }
+    if (e.code && TLS_TRUST_ERRORS.has(e.code)) {
+      return new StoreError(
+        `the TLS certificate of S3 endpoint ${this.endpointText} is not trusted (${e.code}) while ${action}: ` +
+          'give the CA that signed it in objectStorage.caCert or caCertRef',
+        { cause: err },
+      );
+    }
     if (e.code && NETWORK_ERRORS.has(e.code)) {
       return new StoreError(
         `cannot reach S3 endpoint ${this.endpointText} (${e.code ?? name}) while ${action}`,
@@ -455,6 +627,44 @@ export class S3Store implements BackupStore {
     const detail = [name, e.message].filter((s) => s && s !== 'UnknownError').join(': ');
     return new StoreError(`${this.describe}: ${action} failed: ${detail || 'unknown error'}`, { cause: err });
   }
+}
+
+function clientConfig(opts: S3StoreOptions, network: S3NetworkOptions): S3ClientConfig {
+  const config: S3ClientConfig = {
+    forcePathStyle: opts.forcePathStyle ?? false,
+    maxAttempts: network.maxAttempts,
+    // The SDK's NodeHttpHandler options. requestTimeout runs until the response's headers
+    // (thrown only with throwOnRequestTimeout): it also ends an upload that stalls. Its
+    // socketTimeout is off: it would count a reader's backpressure on a download as silence,
+    // and cut a restore that is busy parsing; get() guards downloads itself (stall-guard.ts).
+    requestHandler: {
+      connectionTimeout: network.connectTimeoutMs,
+      requestTimeout: network.responseTimeoutMs,
+      throwOnRequestTimeout: true,
+      socketTimeout: 0,
+      // Options of the https.Agent the handler makes (ignored for http endpoints).
+      httpsAgent: {
+        ...(opts.tls?.caCert !== undefined ? { ca: opts.tls.caCert } : {}),
+        ...(opts.tls?.insecureSkipVerify === true ? { rejectUnauthorized: false } : {}),
+      },
+    },
+  };
+  // 'none': no checksum unless the operation requires one (DeleteObjects does).
+  if (opts.checksumAlgorithm === 'none') config.requestChecksumCalculation = 'WHEN_REQUIRED';
+  if (opts.endpoint) config.endpoint = opts.endpoint;
+  if (opts.region) config.region = opts.region;
+  if (opts.credentials) config.credentials = { ...opts.credentials };
+  else if (opts.profile) config.profile = opts.profile;
+  return config;
+}
+
+function writeParamsOf(opts: S3StoreOptions): WriteParams {
+  const checksum = opts.checksumAlgorithm ?? 'CRC32';
+  return {
+    ...(opts.serverSideEncryption ? { ServerSideEncryption: opts.serverSideEncryption.algorithm } : {}),
+    ...(opts.serverSideEncryption?.kmsKeyId ? { SSEKMSKeyId: opts.serverSideEncryption.kmsKeyId } : {}),
+    ...(checksum !== 'none' ? { ChecksumAlgorithm: checksum } : {}),
+  };
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

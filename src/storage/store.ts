@@ -33,8 +33,12 @@ export interface BackupStore {
   /** Human-readable identity for errors and logs, e.g. `s3://bucket/prefix` (never credentials). */
   readonly describe: string;
   readonly readOnly: boolean;
-  /** Stream `body` to `key`. Large bodies are uploaded in parts; memory stays bounded. */
-  put(key: string, body: Readable | Buffer | string, opts?: { contentType?: string }): Promise<void>;
+  /**
+   * Stream `body` to `key`. Large bodies are uploaded in parts; memory stays bounded.
+   * `retainUntil`: on a store with object lock, the object cannot be deleted or overwritten
+   * before then (ignored by stores without it).
+   */
+  put(key: string, body: Readable | Buffer | string, opts?: PutOptions): Promise<void>;
   /** A stream of the object's bytes; rejects with StoreNotFoundError when absent. */
   get(key: string): Promise<Readable>;
   /** Whether the object exists. */
@@ -57,6 +61,17 @@ export interface BackupStore {
    * reconcile pass reads for every backup). Same errors as get().
    */
   readSmall?(key: string): Promise<Buffer>;
+  /** Object lock, when the store has it: the mode its puts with `retainUntil` apply. */
+  readonly objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
+  /** Object lock: retain an object already written until `until` (no rewrite of its bytes). */
+  retain?(key: string, until: Date): Promise<void>;
+  /** Object lock: until when the object is retained; undefined when it is not (or no longer). */
+  retainedUntil?(key: string): Promise<Date | undefined>;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  retainUntil?: Date;
 }
 
 export class StoreError extends Error {
@@ -73,6 +88,21 @@ export class StoreNotFoundError extends StoreError {
   ) {
     super(`${where}: object ${key} not found`);
     this.name = 'StoreNotFoundError';
+  }
+}
+
+/** Objects that object lock keeps until a date: deletable after it, never before. */
+export class ObjectLockedError extends StoreError {
+  constructor(
+    readonly keys: string[],
+    readonly until: Date | undefined,
+    where: string,
+  ) {
+    super(
+      `${where}: ${keys.length} object(s) are under object lock${until ? ` until ${until.toISOString()}` : ''} ` +
+        `and cannot be deleted before then (${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', ...' : ''})`,
+    );
+    this.name = 'ObjectLockedError';
   }
 }
 

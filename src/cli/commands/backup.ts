@@ -1,4 +1,4 @@
-// `lifeboat backup …`: create, list, describe, logs, download, delete. A thin shell over the
+// `lifeboat backup …`: create, list, describe, logs, download, delete, verify. A thin shell over the
 // backup engine and catalog; no logic of its own beyond turning flags into a BackupSpec.
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -25,6 +25,7 @@ import { EXIT } from '../exit-codes.js';
 import { ANNOTATION_REVISION } from '../../backup/velero-backup.js';
 import { describeChecksum } from '../../backup/archive-checksum.js';
 import { ANNOTATION_ENCRYPTION_KEY, isEncrypted } from '../../crypto/backup-encryption.js';
+import { verifyBackup, type VerifyReport } from '../../backup/verify.js';
 
 const list = (v: string): string[] =>
   v
@@ -304,6 +305,46 @@ Examples:
     }),
   );
 
-  for (const c of [create, ls, describe, logs, download, del]) backup.addCommand(c);
+  const verify = new Command('verify')
+    .description(
+      'check a stored backup without restoring it: every object present and matching its checksum, every item parsed, the resource list matching the archive',
+    )
+    .argument('[name]')
+    .option('--all', 'verify every backup in the location')
+    .addHelpText(
+      'after',
+      `
+Exits 0 when every backup verified, ${EXIT.unverified} when one did not (the report names the object and the problem).
+
+Examples:
+  lifeboat backup verify shop-before-upgrade
+  lifeboat backup verify --all -o json --location prod`,
+    );
+  verify.action(
+    act<[string | undefined, { all?: boolean }]>(verify, async (ctx, format, name, flags) => {
+      if ((name === undefined) === (flags.all !== true))
+        throw new UsageError('backup verify: give a backup NAME or --all (not both)');
+      const store = await ctx.store();
+      const names = name !== undefined ? [name] : (await listBackups(store)).map((e) => e.name);
+      const reports: VerifyReport[] = [];
+      for (const n of names) reports.push(await verifyBackup(store, n, { limits: ctx.archiveLimits }));
+      process.stdout.write(
+        render(name !== undefined ? reports[0] : reports, format, () =>
+          reports
+            .map((r) =>
+              r.ok
+                ? `${r.backup}: OK (${r.items} items)\n`
+                : `${r.backup}: FAILED${r.phase ? ` (${r.phase})` : ''}\n${r.problems
+                    .map((p) => `  ${p.object}: ${p.problem}\n`)
+                    .join('')}`,
+            )
+            .join(''),
+        ),
+      );
+      return reports.every((r) => r.ok) ? EXIT.ok : EXIT.unverified;
+    }),
+  );
+
+  for (const c of [create, ls, describe, logs, download, del, verify]) backup.addCommand(c);
   return backup;
 }

@@ -146,6 +146,71 @@ describe('storageLocationIssues', () => {
   });
 });
 
+describe('storageLocationIssues: TLS and encryption', () => {
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const caCert = Buffer.from(pem).toString('base64');
+  const withSeverity = (spec: StorageLocationFields) =>
+    storageLocationIssues(spec).map((i) => [i.severity ?? 'error', i.path.join('.'), i.message]);
+
+  it('accepts a base64 PEM caCert, a caCertRef, and SSE with a KMS key', () => {
+    expect(
+      withSeverity(aws({ objectStorage: { bucket: 'b', caCert }, config: { s3Url: 'https://s3:9000' } })),
+    ).toEqual([]);
+    expect(
+      withSeverity(
+        aws({ objectStorage: { bucket: 'b', caCertRef: { kind: 'ConfigMap', name: 'ca', key: 'ca.crt' } } }),
+      ),
+    ).toEqual([]);
+    expect(
+      withSeverity(aws({ config: { serverSideEncryption: 'aws:kms', kmsKeyId: 'alias/backups' } })),
+    ).toEqual([]);
+  });
+
+  it('rejects a caCert that is not base64 PEM, both caCert and caCertRef, and a bad reference', () => {
+    expect(withSeverity(aws({ objectStorage: { bucket: 'b', caCert: pem } }))).toEqual([
+      ['error', 'spec.objectStorage.caCert', 'caCert must be base64-encoded PEM (base64 -w0 ca.crt)'],
+    ]);
+    expect(
+      withSeverity(aws({ objectStorage: { bucket: 'b', caCert: Buffer.from('hello').toString('base64') } })),
+    ).toEqual([
+      [
+        'error',
+        'spec.objectStorage.caCert',
+        'caCert must be base64-encoded PEM: the decoded text holds no "-----BEGIN CERTIFICATE-----"',
+      ],
+    ]);
+    expect(
+      withSeverity(
+        aws({ objectStorage: { bucket: 'b', caCert, caCertRef: { name: 'Ca_', key: 'ca.crt' } } }),
+      ).map(([s, p]) => [s, p]),
+    ).toEqual([
+      ['error', 'spec.objectStorage.caCertRef'],
+      ['error', 'spec.objectStorage.caCertRef.name'],
+    ]);
+  });
+
+  it('warns about insecureSkipTLSVerify and about a CA for an http endpoint', () => {
+    expect(withSeverity(aws({ config: { s3Url: 'https://s3:9000', insecureSkipTLSVerify: true } }))).toEqual([
+      [
+        'warning',
+        'spec.config.insecureSkipTLSVerify',
+        "the endpoint's TLS certificate is not verified: anyone on the network path can read and change backups (give the CA in objectStorage.caCert or caCertRef instead)",
+      ],
+    ]);
+    expect(
+      withSeverity(aws({ objectStorage: { bucket: 'b', caCert }, config: { s3Url: 'http://s3:9000' } })),
+    ).toEqual([
+      ['warning', 'spec.objectStorage.caCert', 'the CA certificate is unused: s3Url is http, not https'],
+    ]);
+  });
+
+  it('rejects kmsKeyId without aws:kms', () => {
+    expect(withSeverity(aws({ config: { serverSideEncryption: 'AES256', kmsKeyId: 'k' } }))).toEqual([
+      ['error', 'spec.config.kmsKeyId', 'kmsKeyId needs serverSideEncryption: aws:kms'],
+    ]);
+  });
+});
+
 describe('s3UrlError', () => {
   it.each([
     ['https://s3.eu-central-1.amazonaws.com', undefined],

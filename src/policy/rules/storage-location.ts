@@ -1,8 +1,8 @@
 // A StorageLocation's provider-specific fields. The schema allows every field for every
 // provider (so editors can complete them); which ones a provider takes is checked here.
-import { issue } from '../issue.js';
+import { issue, warning } from '../issue.js';
 import type { Issue } from '../issue.js';
-import type { StorageCredential } from '../types.js';
+import type { AwsLocationConfig, CaCertRef, StorageCredential } from '../types.js';
 import { credentialEnvNameError, endpointHostError } from './endpoints.js';
 import { dns1123LabelError, dns1123SubdomainError, envVarNameError, secretKeyError } from './k8s-names.js';
 
@@ -15,13 +15,14 @@ export interface StorageLocationRuleOptions {
 /** The spec as the schema admits it, before the provider narrows it. */
 export interface StorageLocationFields {
   provider: 'aws' | 'local';
-  objectStorage?: { bucket: string; prefix?: string };
+  objectStorage?: { bucket: string; prefix?: string; caCert?: string; caCertRef?: CaCertRef };
   path?: string;
-  config?: { s3Url?: string };
+  config?: AwsLocationConfig;
   credential?: StorageCredential;
+  objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
 }
 
-const AWS_ONLY = ['objectStorage', 'config', 'credential'] as const;
+const AWS_ONLY = ['objectStorage', 'config', 'credential', 'objectLock'] as const;
 
 export function storageLocationIssues(
   spec: StorageLocationFields,
@@ -93,7 +94,78 @@ function awsIssues(spec: StorageLocationFields, options: StorageLocationRuleOpti
       );
   }
   if (spec.credential) issues.push(...credentialIssues(spec.credential));
+  issues.push(...tlsIssues(spec), ...encryptionIssues(spec.config ?? {}));
   return issues;
+}
+
+function tlsIssues(spec: StorageLocationFields): Issue[] {
+  const issues: Issue[] = [];
+  const { caCert, caCertRef } = spec.objectStorage ?? {};
+  const at = ['spec', 'objectStorage'];
+  if (caCert !== undefined && caCertRef !== undefined) {
+    issues.push(issue('storage', [...at, 'caCertRef'], 'set "caCert" or "caCertRef", not both', 'key'));
+  }
+  if (caCert !== undefined) {
+    const error = caCertError(caCert);
+    if (error) issues.push(issue('storage', [...at, 'caCert'], error));
+  }
+  if (caCertRef !== undefined) {
+    const ref = [...at, 'caCertRef'];
+    const kind = caCertRef.kind ?? 'Secret';
+    const nameError = dns1123SubdomainError(caCertRef.name);
+    if (nameError)
+      issues.push(issue('storage', [...ref, 'name'], `${kind} name "${caCertRef.name}" ${nameError}`));
+    const namespaceError =
+      caCertRef.namespace === undefined ? undefined : dns1123LabelError(caCertRef.namespace);
+    if (namespaceError)
+      issues.push(
+        issue('namespace', [...ref, 'namespace'], `namespace "${caCertRef.namespace}" ${namespaceError}`),
+      );
+    // ConfigMap keys follow the same rule as Secret keys.
+    const keyError = secretKeyError(caCertRef.key);
+    if (keyError)
+      issues.push(issue('storage', [...ref, 'key'], `${kind} key "${caCertRef.key}" ${keyError}`));
+  }
+  const s3Url = spec.config?.s3Url;
+  const tlsSettings = caCert !== undefined || caCertRef !== undefined;
+  if (tlsSettings && s3Url !== undefined && s3Url.startsWith('http:')) {
+    issues.push(
+      warning(
+        'storage',
+        [...at, caCert !== undefined ? 'caCert' : 'caCertRef'],
+        'the CA certificate is unused: s3Url is http, not https',
+      ),
+    );
+  }
+  if (spec.config?.insecureSkipTLSVerify === true) {
+    issues.push(
+      warning(
+        'storage',
+        ['spec', 'config', 'insecureSkipTLSVerify'],
+        "the endpoint's TLS certificate is not verified: anyone on the network path can read and change backups (give the CA in objectStorage.caCert or caCertRef instead)",
+      ),
+    );
+  }
+  return issues;
+}
+
+/** Velero's caCert: base64 of one or more PEM certificates. */
+export function caCertError(value: string): string | undefined {
+  if (!/^[A-Za-z0-9+/\s]+={0,2}\s*$/.test(value))
+    return 'caCert must be base64-encoded PEM (base64 -w0 ca.crt)';
+  const pem = Buffer.from(value, 'base64').toString('utf8');
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    return 'caCert must be base64-encoded PEM: the decoded text holds no "-----BEGIN CERTIFICATE-----"';
+  return undefined;
+}
+
+function encryptionIssues(config: AwsLocationConfig): Issue[] {
+  if (config.kmsKeyId !== undefined && config.serverSideEncryption !== 'aws:kms') {
+    return [
+      issue('storage', ['spec', 'config', 'kmsKeyId'], 'kmsKeyId needs serverSideEncryption: aws:kms', 'key'),
+    ];
+  }
+  return [];
 }
 
 /** The endpoint must be an http(s) URL without user info: credentials never live in Git. */
