@@ -3,6 +3,7 @@
 // The JSON Schemas in policies/schema/ are the source of truth for the shapes below.
 import type { LabelSelector, ResourceFilterSpec } from '../backup/spec.js';
 import type { ResourceModifiers } from '../restore/spec.js';
+import type { BackupHooks, RestoreHooks } from '../hooks/spec.js';
 
 export const API_VERSION = 'lifeboat.dev/v1';
 
@@ -80,6 +81,7 @@ export interface BackupTemplate extends Omit<ResourceFilterSpec, 'includeCluster
   storageLocation?: string;
   /** lifeboat extension; absent means PartiallyFailed. */
   unavailableApiGroups?: 'PartiallyFailed' | 'Warn';
+  hooks?: BackupHooks;
 }
 
 export interface Retention {
@@ -119,6 +121,7 @@ export interface RestorePolicySpec {
   preserveNodePorts?: boolean;
   restoreStatus?: { includedResources?: string[]; excludedResources?: string[] };
   resourceModifiers?: ResourceModifiers;
+  hooks?: RestoreHooks;
 }
 
 // ---- Documents -------------------------------------------------------------------------
@@ -168,7 +171,8 @@ export type PolicyErrorCode =
   | 'storage'
   | 'restore-source'
   | 'duplicate-name'
-  | 'reference';
+  | 'reference'
+  | 'hook';
 
 export interface PolicyError extends Position {
   /** Path relative to the repository root, with '/' separators. */

@@ -1,5 +1,6 @@
 // The restore spec: the same fields, names and meaning as Velero's RestoreSpec.
 import type { LabelSelector, ResourceFilterSpec } from '../backup/spec.js';
+import type { RestoreHooks } from '../hooks/spec.js';
 
 export interface ResourceModifierConditions {
   groupResource: string; // e.g. 'deployments.apps', '*' for all
@@ -38,4 +39,6 @@ export interface RestoreSpec extends ResourceFilterSpec {
   /** Velero: restoreStatus.includedResources / excludedResources. */
   restoreStatus?: { includedResources?: string[]; excludedResources?: string[] };
   resourceModifiers?: ResourceModifiers;
+  /** Init containers and commands for restored pods; pod annotations win (src/hooks). */
+  hooks?: RestoreHooks;
 }
