@@ -36,6 +36,7 @@ import { discover } from './discover.js';
 import { unavailableGroupIssues, type UnavailableGroupIssues } from './unavailable-groups.js';
 import { selectResources, type BackupSelection } from './selection.js';
 import { ResourceListSpool } from './resource-list.js';
+import { prepareBackupHooks, type HookRun } from '../hooks/backup-hooks.js';
 
 export interface BackupRequest {
   name: string;
@@ -69,6 +70,8 @@ export interface BackupResult {
   bytes?: number;
   failureReason?: string;
   metadata: VeleroBackup;
+  /** The pod hooks that ran (src/hooks/backup-hooks.ts); their output is in the log only. */
+  hooks?: HookRun[];
 }
 
 export interface BackupProgress {
@@ -213,6 +216,10 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
   const { req, deps, selection } = ctx;
   const { kube, store } = deps;
   const clock = deps.clock ?? (() => new Date());
+  // Pre hooks of pods without captured volumes run before the revision is chosen, so the
+  // listing sees what they did; their post hooks run once the listing is done.
+  const podHooks = await prepareBackupHooks({ kube, selection, hooks: req.spec.hooks, runLog: ctx.runLog });
+  await podHooks.beforeListing();
   const revision = await kube.currentRevision();
   await deps.onRevision?.(revision, ctx.attempt);
   ctx.log.info({ backup: req.name, revision, attempt: ctx.attempt }, 'listing at one revision');
@@ -229,7 +236,14 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
   state.warnings.push(...ctx.unavailable.warnings);
   try {
     await writer.addFile(METADATA_VERSION_PATH, `${BACKUP_FORMAT_VERSION}\n`);
-    await listAll({ ctx, revision, state });
+    try {
+      await listAll({ ctx, revision, state });
+    } finally {
+      await podHooks.afterListing();
+    }
+    state.errors.push(...podHooks.errors);
+    state.warnings.push(...podHooks.warnings);
+    state.hooks.push(...podHooks.runs);
     const digest = await writer.finish();
     await upload;
     const result = await completeBackup({ ctx, revision, state, digest, completion: clock() });
@@ -251,6 +265,7 @@ class ListingState {
   readonly errors: BackupItemError[] = [];
   readonly warnings: string[] = [];
   readonly notPointInTime: string[] = [];
+  readonly hooks: HookRun[] = [];
   /** Listings that failed for good (transient errors, after every retry). */
   readonly unlisted: BackupItemError[] = [];
   /** Types that stopped part-way because another one failed for good. */
@@ -526,6 +541,7 @@ async function completeBackup(opts: {
     sha256: digest.sha256,
     bytes: digest.bytes,
     metadata,
+    ...(state.hooks.length > 0 ? { hooks: state.hooks } : {}),
   };
 }
 
