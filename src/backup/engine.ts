@@ -50,6 +50,7 @@ import {
   type BackupSealer,
   type EncryptedFile,
 } from '../crypto/backup-encryption.js';
+import { prepareBackupHooks, type HookRun } from '../hooks/backup-hooks.js';
 
 export interface BackupRequest {
   name: string;
@@ -85,6 +86,8 @@ export interface BackupResult {
   metadata: VeleroBackup;
   /** Each volume's outcome (claim, snapshot, size, duration). */
   volumes: VolumePhaseResult['outcomes'];
+  /** The pod hooks that ran (src/hooks/backup-hooks.ts); their output is in the log only. */
+  hooks?: HookRun[];
 }
 
 export interface BackupProgress {
@@ -241,6 +244,15 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
   const { req, deps, selection } = ctx;
   const { kube, store } = deps;
   const clock = deps.clock ?? (() => new Date());
+  // Pre hooks of pods without captured volumes run before the revision is chosen, so the
+  // listing sees what they did; their post hooks run once the listing is done.
+  const podHooks = await prepareBackupHooks({ kube, selection, hooks: req.spec.hooks, runLog: ctx.runLog });
+  // Pods mounting claims the backup includes have their hooks run around their volumes' capture
+  // (the volume phase) instead of around the listing.
+  const claimsIncluded = selection.types.some(
+    (t) => t.info.group === '' && t.info.resource === 'persistentvolumeclaims',
+  );
+  await podHooks.beforeListing((pod) => claimsIncluded && pod.claims.length > 0);
   const revision = await kube.currentRevision();
   await deps.onRevision?.(revision, ctx.attempt);
   ctx.log.info({ backup: req.name, revision, attempt: ctx.attempt }, 'listing at one revision');
@@ -259,7 +271,11 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
   let volumes: VolumePhaseResult | undefined;
   try {
     await writer.addFile(METADATA_VERSION_PATH, `${BACKUP_FORMAT_VERSION}\n`);
-    await listAll({ ctx, revision, state });
+    try {
+      await listAll({ ctx, revision, state });
+    } finally {
+      await podHooks.afterListing();
+    }
     volumes = await runVolumePhase({
       kube,
       backupName: req.name,
@@ -270,10 +286,15 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
       runLog: ctx.runLog,
       log: ctx.log,
       clock,
-      ...(deps.aroundPod ? { aroundPod: deps.aroundPod } : {}),
+      // Hooks around each pod's volumes: pre hooks, capture, post hooks (src/hooks).
+      aroundPod: deps.aroundPod ?? ((pod, capture) => podHooks.aroundPod(pod, capture).then(() => undefined)),
       ...(deps.volumeConcurrency ? { concurrency: deps.volumeConcurrency } : {}),
     });
+    await podHooks.afterVolumes();
     state.errors.push(...volumes.errors);
+    state.errors.push(...podHooks.errors);
+    state.warnings.push(...podHooks.warnings);
+    state.hooks.push(...podHooks.runs);
     const digest = await writer.finish();
     await upload;
     const result = await completeBackup({
@@ -305,6 +326,7 @@ class ListingState {
   readonly errors: BackupItemError[] = [];
   readonly warnings: string[] = [];
   readonly notPointInTime: string[] = [];
+  readonly hooks: HookRun[] = [];
   /** Listings that failed for good (transient errors, after every retry). */
   readonly unlisted: BackupItemError[] = [];
   /** Types that stopped part-way because another one failed for good. */
@@ -658,6 +680,7 @@ async function completeBackup(opts: {
     bytes: digest.bytes,
     metadata,
     volumes: volumes.outcomes,
+    ...(state.hooks.length > 0 ? { hooks: state.hooks } : {}),
   };
 }
 

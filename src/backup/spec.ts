@@ -1,5 +1,6 @@
 // The backup spec: the same fields, names and meaning as Velero's BackupSpec
 // (velero.io/v1), restricted to what lifeboat implements for cluster objects.
+import type { BackupHooks } from '../hooks/spec.js';
 
 export interface LabelSelectorRequirement {
   key: string;
@@ -54,6 +55,8 @@ export interface BackupSpec extends ResourceFilterSpec {
    * not only those a pod's backup.velero.io/backup-volumes annotation names.
    */
   defaultVolumesToFsBackup?: boolean;
+  /** Commands run in pods around the backup; pod annotations win (src/hooks). */
+  hooks?: BackupHooks;
 }
 
 export const DEFAULT_TTL = '720h';

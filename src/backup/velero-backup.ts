@@ -2,6 +2,7 @@
 // Velero persists it (pkg/persistence/object_store.go PutBackup). lifeboat's own facts (archive
 // checksum, etcd revision, resources not read at that revision) travel as annotations, which
 // Velero preserves and ignores.
+import type { BackupHooks } from '../hooks/spec.js';
 import type { BackupSpec } from './spec.js';
 import { DEFAULT_CSI_SNAPSHOT_TIMEOUT, DEFAULT_TTL } from './spec.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
@@ -30,7 +31,7 @@ export interface VeleroBackup {
   /** Velero's BackupSpec: the filters of BackupSpec (spec.ts), ttl as Go prints it, and the rest. */
   spec: Omit<BackupSpec, 'ttl'> & {
     ttl: string;
-    hooks: Record<string, never>;
+    hooks: BackupHooks | Record<string, never>;
     metadata: Record<string, never>;
     snapshotVolumes?: boolean;
     defaultVolumesToFsBackup?: boolean;
@@ -121,7 +122,7 @@ export function buildVeleroBackup(opts: {
       ? { includeClusterResources }
       : {}),
     ttl: formatDuration(ttlMs),
-    hooks: {},
+    hooks: spec.hooks ?? {},
     metadata: {},
     // Velero's nil means "snapshot when a class exists", which is lifeboat's meaning too.
     ...(snapshotVolumes !== undefined ? { snapshotVolumes } : {}),

@@ -8,6 +8,7 @@ import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } fro
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { resolveKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
 import { itemJsonOf } from './list-items.js';
+import { execInPod, type PodExecRequest, type PodExecResult } from './pod-exec.js';
 import type { KubeObject, ResourceInfo } from './types.js';
 import { apiVersionOf } from './types.js';
 import { parseJson, stringifyJson } from '../util/json.js';
@@ -517,6 +518,11 @@ export class KubeClient {
       if (err instanceof KubeApiError && err.status === 404) return;
       throw err;
     }
+  }
+
+  /** Run a command in a pod's container through the exec subresource (pod-exec.ts). */
+  async exec(req: PodExecRequest): Promise<PodExecResult> {
+    return execInPod({ server: this.server, requestOptions: this.baseOptions }, req);
   }
 
   async version(): Promise<{ gitVersion: string }> {

@@ -118,7 +118,8 @@ function typeText(schema: JsonSchema, root: JsonSchema, index: SchemaIndex): str
         : 'object';
     case undefined: {
       const types = [...new Set(((schema.enum ?? []) as unknown[]).map((value) => typeof value))];
-      return types.join(' or ');
+      // A schema without a type or values (an open Container's fields) takes anything.
+      return types.length > 0 ? types.join(' or ') : 'any value';
     }
     default:
       return text(schema.type);

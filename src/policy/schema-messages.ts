@@ -21,7 +21,6 @@ const NOT_SUPPORTED: Record<string, string> = {
   datamover: VOLUME_DATA,
   uploaderConfig: VOLUME_DATA,
   volumeSnapshotLocations: VOLUME_DATA,
-  hooks: 'this Velero field is not supported: lifeboat runs no backup or restore hooks',
   itemOperationTimeout: 'this Velero field is not supported: lifeboat has no asynchronous item operations',
   orderedResources: 'this Velero field is not supported: lifeboat chooses the order',
   resourcePolicy: 'this Velero field is not supported: use the include and exclude filters',

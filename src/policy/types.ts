@@ -3,6 +3,7 @@
 // The JSON Schemas in policies/schema/ are the source of truth for the shapes below.
 import type { LabelSelector, ResourceFilterSpec } from '../backup/spec.js';
 import type { ResourceModifiers } from '../restore/spec.js';
+import type { BackupHooks, RestoreHooks } from '../hooks/spec.js';
 
 export const API_VERSION = 'lifeboat.dev/v1';
 
@@ -134,6 +135,7 @@ export interface BackupTemplate extends Omit<ResourceFilterSpec, 'includeCluster
   csiVolumeSnapshotClasses?: Record<string, string>;
   /** Velero's; copy every pod volume with restic (the node agent) unless excluded. */
   defaultVolumesToFsBackup?: boolean;
+  hooks?: BackupHooks;
 }
 
 export interface Retention {
@@ -175,6 +177,7 @@ export interface RestorePolicySpec {
   resourceModifiers?: ResourceModifiers;
   /** Argo CD / Flux tracking labels and annotations: kept and flagged (absent, Keep) or stripped. */
   gitopsTracking?: 'Keep' | 'Strip';
+  hooks?: RestoreHooks;
 }
 
 // ---- Documents -------------------------------------------------------------------------
@@ -224,7 +227,8 @@ export type PolicyErrorCode =
   | 'storage'
   | 'restore-source'
   | 'duplicate-name'
-  | 'reference';
+  | 'reference'
+  | 'hook';
 
 export interface PolicyError extends Position {
   /** Path relative to the repository root, with '/' separators. */

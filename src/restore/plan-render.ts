@@ -44,7 +44,9 @@ export function renderPlanMarkdown(plan: RestorePlan): string {
     for (const item of items) lines.push(...itemDetails(item), '');
   }
   const flagged = plan.items.filter(
-    (i) => !ATTENTION.some((a) => a.action === i.action) && (i.warnings?.length || i.notes?.length),
+    (i) =>
+      !ATTENTION.some((a) => a.action === i.action) &&
+      (i.warnings?.length || i.notes?.length || i.hooks?.length),
   );
   if (flagged.length > 0) {
     lines.push('', `## Warnings and notes (${flagged.length})`, '');
@@ -141,7 +143,11 @@ function attentionLine(plan: RestorePlan): string {
  */
 function rest(plan: RestorePlan): string[] {
   const quiet = plan.items.filter(
-    (i) => !ATTENTION.some((a) => a.action === i.action) && !i.warnings?.length && !i.notes?.length,
+    (i) =>
+      !ATTENTION.some((a) => a.action === i.action) &&
+      !i.warnings?.length &&
+      !i.notes?.length &&
+      !i.hooks?.length,
   );
   if (quiet.length === 0) return ['Nothing else.'];
   const byNamespace = new Map<string, PlanItem[]>();
@@ -224,6 +230,8 @@ function itemDetails(item: PlanItem, opts: { diff: boolean } = { diff: true }): 
   if (item.reason !== undefined) lines.push(`Reason: ${escapeMd(item.reason)}`, '');
   for (const warning of item.warnings ?? []) lines.push(`> Warning: ${escapeMd(warning)}`, '');
   for (const note of item.notes ?? []) lines.push(`Note: ${escapeMd(note)}`, '');
+  // Every hook that will run, with its command as written (hooks.ts never expands Secrets).
+  for (const hook of item.hooks ?? []) lines.push(`Hook: ${hookLine(hook)}`, '');
   const diff = opts.diff ? diffLines(item) : [];
   if (diff.length === 0) return lines.slice(0, -1);
   const fence = fenceFor(diff.join('\n'));
@@ -276,4 +284,12 @@ function longestRun(text: string, ch: string): number {
 /** Free text (reasons, warnings, apiserver messages) as inert Markdown on one line. */
 function escapeMd(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').replace(/[\\`*_[\]<>|#]/g, '\\$&');
+}
+
+function hookLine(hook: NonNullable<PlanItem['hooks']>[number]): string {
+  const where =
+    hook.type === 'init'
+      ? `init container ${code(hook.container)} (image ${code(hook.image ?? '')})`
+      : `exec in container ${code(hook.container)} once ${hook.waitForReady ? 'ready' : 'running'}, onError ${hook.onError ?? 'Continue'}`;
+  return `${where}, from ${escapeMd(hook.hook)}: ${code(JSON.stringify(hook.command))}`;
 }

@@ -26,6 +26,7 @@ import { groupOfApiVersion } from './strategic-merge.js';
 import { stringifyJson } from '../util/json.js';
 import type { BackupMaker } from '../backup/archive-checksum.js';
 import { csiRestoreTransform, type CsiRestoreContext } from './csi-restore.js';
+import { plannedHooks, withInitHooks, type PlannedHook } from '../hooks/restore-hooks.js';
 
 export const PLAN_ACTIONS = ['create', 'update', 'unchanged', 'skip', 'conflict', 'invalid'] as const;
 export type PlanAction = (typeof PLAN_ACTIONS)[number];
@@ -94,6 +95,8 @@ export interface PlanItem {
   rebindVolume?: boolean;
   /** Field differences, Secret values fingerprinted: every leaf for create, the changes for update/skip/conflict. */
   changes?: FieldChange[];
+  /** Restore hooks of a pod that is created: init containers and exec hooks (src/hooks). */
+  hooks?: PlannedHook[];
 }
 
 /** What a restore does with one claim's volume (the plan's volumes section). */
@@ -210,6 +213,13 @@ export function decideItem(
   if (item.staleClaimUid !== undefined && decided.action === 'update') planItem.rebindVolume = true;
   if (decided.entries.length > 0 && item.desired) {
     planItem.changes = toFieldChanges(redactEntries(decided.entries, item.desired));
+  }
+  // Velero runs restore hooks only in pods it creates; a hook is part of what is approved.
+  if (item.groupResource === 'pods' && item.desired && decided.action === 'create') {
+    const { hooks, errors } = plannedHooks(item.desired, spec.hooks);
+    if (hooks.length > 0) planItem.hooks = hooks;
+    // A malformed exec hook annotation runs nothing; the reviewer sees why.
+    if (errors.length > 0) planItem.warnings = [...(planItem.warnings ?? []), ...errors.map(scrub)];
   }
   return { item: planItem, digest: itemDigest(planItem, item.desired) };
 }
@@ -613,6 +623,7 @@ function itemDigest(item: Omit<PlanItem, 'tier'>, desired: KubeObject | null): s
     namespace: item.namespace,
     name: item.name,
     action: item.action,
+    hooks: item.hooks,
     // Only Secrets need a redacted copy; the rest is hashed as it is (no copy of every object).
     desired: desired ? (isSecret(desired) ? redactObject(desired) : desired) : null,
   };
@@ -719,18 +730,27 @@ export function prepareDesiredObject(obj: KubeObject, opts: PrepareOptions): Pre
       : undefined;
     if (csi && 'skip' in csi) return { desired: null, skipReason: csi.skip };
     if (csi && 'invalid' in csi) return { desired: null, invalidReason: csi.invalid };
-    const mapped = applyNamespaceMapping(sanitized.object, opts.groupResource, opts.spec.namespaceMapping);
+    let mapped = applyNamespaceMapping(sanitized.object, opts.groupResource, opts.spec.namespaceMapping);
+    const applied: string[] = [];
+    if (opts.groupResource === 'pods') {
+      // Init hooks, selected in the target namespace (Velero's InitRestoreHookPodAction).
+      const init = withInitHooks(mapped, opts.spec.hooks);
+      if ('errors' in init) return { desired: null, invalidReason: init.errors.join('; ') };
+      mapped = init.pod;
+      if (init.added.length > 0) applied.push(`init hook containers ${init.added.join(', ')} added`);
+    }
     // `mapped` is this call's own copy; without rules there is nothing to copy it again for.
     const modified = opts.spec.resourceModifiers?.resourceModifierRules?.length
       ? applyResourceModifiers(mapped, opts.groupResource, opts.spec.resourceModifiers)
       : { object: mapped, applied: [] };
+    const allApplied = [...applied, ...modified.applied];
     // Looked at last: a modifier may already have removed (or added) tracking marks.
     const tracking = gitopsTrackingOf(modified.object);
-    if (!tracking) return { desired: modified.object, applied: modified.applied };
+    if (!tracking) return { desired: modified.object, applied: allApplied };
     const policy = opts.spec.gitopsTracking ?? 'Keep';
     return {
       desired: policy === 'Strip' ? stripGitopsTracking(modified.object, tracking) : modified.object,
-      applied: modified.applied,
+      applied: allApplied,
       tracking: trackingMessage(tracking, policy),
     };
   } catch (err) {

@@ -1,5 +1,6 @@
 // The restore spec: the same fields, names and meaning as Velero's RestoreSpec.
 import type { LabelSelector, ResourceFilterSpec } from '../backup/spec.js';
+import type { RestoreHooks } from '../hooks/spec.js';
 
 export interface ResourceModifierConditions {
   groupResource: string; // e.g. 'deployments.apps', '*' for all
@@ -40,4 +41,6 @@ export interface RestoreSpec extends ResourceFilterSpec {
   resourceModifiers?: ResourceModifiers;
   /** lifeboat: Argo CD / Flux tracking marks kept and flagged (default) or stripped (gitops-tracking.ts). */
   gitopsTracking?: 'Keep' | 'Strip';
+  /** Init containers and commands for restored pods; pod annotations win (src/hooks). */
+  hooks?: RestoreHooks;
 }

@@ -2,6 +2,7 @@
 import type { Issue } from '../issue.js';
 import type { PolicyDocumentOfKind, PolicyKind } from '../types.js';
 import { backupTemplateIssues, restoreFilterIssues } from './filters.js';
+import { backupHookIssues, restoreHookIssues } from './hooks.js';
 import { metadataIssues } from './metadata.js';
 import { resourceModifierIssues } from './resource-modifiers.js';
 import { namespaceMappingIssues, restoreSourceIssues, systemNamespaceIssues } from './restore.js';
@@ -26,8 +27,13 @@ export const DOCUMENT_RULES: { [K in PolicyKind]: DocumentRule<K>[] } = {
     (d) => metadataIssues(d.metadata),
     (d) => scheduleIssues(d.spec),
     (d) => backupTemplateIssues(d.spec.template, ['spec', 'template']),
+    (d) => backupHookIssues(d.spec.template.hooks, ['spec', 'template', 'hooks']),
   ],
-  Backup: [(d) => metadataIssues(d.metadata), (d) => backupTemplateIssues(d.spec, ['spec'])],
+  Backup: [
+    (d) => metadataIssues(d.metadata),
+    (d) => backupTemplateIssues(d.spec, ['spec']),
+    (d) => backupHookIssues(d.spec.hooks, ['spec', 'hooks']),
+  ],
   Restore: [
     (d) => metadataIssues(d.metadata),
     (d) => restoreSourceIssues(d.spec),
@@ -38,6 +44,7 @@ export const DOCUMENT_RULES: { [K in PolicyKind]: DocumentRule<K>[] } = {
       d.spec.resourceModifiers
         ? resourceModifierIssues(d.spec.resourceModifiers, ['spec', 'resourceModifiers'])
         : [],
+    (d) => restoreHookIssues(d.spec.hooks, ['spec', 'hooks']),
   ],
 };
 
