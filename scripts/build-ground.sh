@@ -68,4 +68,5 @@ build_kube
 bash "$(dirname "$0")/build-node.sh" # kubelet, kube-scheduler, pause, containerd & co. for the node
 bash "$(dirname "$0")/build-csi.sh" # the CSI driver and sidecars, and the snapshot CRDs
 bash "$(dirname "$0")/build-velero.sh" # Velero and its AWS plugin, for test/velero-interop.test.ts
+bash "$(dirname "$0")/build-gitea.sh" # Gitea, for the pull-request tests (test/forge-*.test.ts)
 log "ready in $CACHE"
