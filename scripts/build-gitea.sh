@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds Gitea from the Go module proxy, for the forge tests (pull requests, statuses, webhooks),
-# and caches it under ~/.cache/lifeboat/gitea/<version>/gitea. A cached build is reused; a failed
+# and caches it under ~/.cache/lifeboat/gitea/<version>/ (gitea, options/, templates/). A cached build is reused; a failed
 # build exits non-zero with Go's own error. Concurrent runs (two checkouts) wait on one lock, so
 # the ~1,480-package build happens once.
 set -euo pipefail
@@ -20,11 +20,11 @@ log() { printf '[build-gitea] %s\n' "$*" >&2; }
 
 command -v go >/dev/null || { log "go is not installed; it is needed to build Gitea"; exit 1; }
 
-if [[ -x "$OUT/gitea" ]]; then exit 0; fi
+if [[ -x "$OUT/gitea" && -d "$OUT/options" ]]; then exit 0; fi
 mkdir -p "$CACHE/gitea"
 exec 9>"$CACHE/gitea/.build.lock"
 flock 9
-if [[ -x "$OUT/gitea" ]]; then exit 0; fi # another run built it while we waited
+if [[ -x "$OUT/gitea" && -d "$OUT/options" ]]; then exit 0; fi # another run built it while we waited
 
 log "building gitea $GITEA_VERSION (about 1,480 packages; long when cold on 2 cores)"
 start=$(date +%s)
@@ -42,5 +42,8 @@ mkdir -p "$OUT.tmp"
   cd "$work/src"
   go build -trimpath -ldflags "-s -w -X main.Version=${GITEA_VERSION#v}" -o "$OUT.tmp/gitea" .
 )
+# Without the bindata tag Gitea reads its locales and templates from STATIC_ROOT_PATH at run time
+# (it will not start without the locales); they go beside the binary.
+cp -r "$work/src/options" "$work/src/templates" "$OUT.tmp/"
 rm -rf "$OUT" && mv "$OUT.tmp" "$OUT"
 log "ready in $OUT ($(($(date +%s) - start)) s)"

@@ -18,6 +18,8 @@ export interface Metrics {
   reconcileErrors: Counter<'stage'>;
   gitPushRetries: Counter;
   backupsExpired: Counter<'reason'>;
+  forgeErrors: Counter<'operation'>;
+  webhookRequests: Counter<'outcome'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -109,6 +111,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'lifeboat_backups_expired_total',
       help: 'Backups deleted by expiry, by reason (ttl, retention, leftover)',
       labelNames: ['reason'],
+      registers,
+    }),
+    forgeErrors: new Counter({
+      name: 'lifeboat_forge_errors_total',
+      help: 'Failed forge calls (pull requests, comments, statuses), by operation; retried on the next pass',
+      labelNames: ['operation'],
+      registers,
+    }),
+    webhookRequests: new Counter({
+      name: 'lifeboat_webhook_requests_total',
+      help: 'Forge webhook requests, by outcome (accepted, unsigned, bad-signature, replayed, ...)',
+      labelNames: ['outcome'],
       registers,
     }),
   };

@@ -25,7 +25,7 @@ export function giteaBinary(): string {
     versions.gitea,
     'gitea',
   );
-  if (!existsSync(bin))
+  if (!existsSync(bin) || !existsSync(join(dirname(bin), 'options')))
     throw new Error(`Gitea is not built: ${bin} missing. Run 'bash scripts/build-gitea.sh'.`);
   return bin;
 }
@@ -37,7 +37,7 @@ export interface Forge {
 
 const ROOT_ENV = { GITEA_I_AM_BEING_UNSAFE_RUNNING_AS_ROOT: 'true' };
 
-function appIni(dir: string, port: number): string {
+function appIni(dir: string, port: number, staticRoot: string): string {
   const secret = () => randomBytes(32).toString('hex');
   return `APP_NAME = lifeboat ground
 RUN_MODE = prod
@@ -55,6 +55,8 @@ START_SSH_SERVER = false
 OFFLINE_MODE = true
 LFS_START_SERVER = false
 APP_DATA_PATH = ${dir}/data
+; locales and templates beside the binary (scripts/build-gitea.sh)
+STATIC_ROOT_PATH = ${staticRoot}
 
 [database]
 DB_TYPE = sqlite3
@@ -106,9 +108,6 @@ ENABLED = false
 
 [cron.update_checker]
 ENABLED = false
-
-[picture]
-DISABLE_GRAVATAR = true
 
 [webhook]
 DELIVER_TIMEOUT = 10
@@ -164,7 +163,7 @@ export async function startForge(opts: { dir: string; log?: (line: string) => vo
   await mkdir(join(opts.dir, 'data'), { recursive: true });
   const port = await freePort();
   const config = join(opts.dir, 'app.ini');
-  await writeFile(config, appIni(opts.dir, port));
+  await writeFile(config, appIni(opts.dir, port, dirname(bin)));
   const t0 = Date.now();
   await gitea(bin, config, opts.dir, ['migrate']);
   const admin = await createUser(bin, config, opts.dir, { username: 'lifeboat-admin', admin: true });

@@ -14,3 +14,19 @@ describe('approvers', () => {
     expect(approvers(reviews)).toEqual(['bob', 'erin']);
   });
 });
+
+describe('forgeRepoOf', () => {
+  it('takes owner/name from the flag or the repository URL', async () => {
+    const { forgeRepoOf } = await import('./from-flags.js');
+    expect(forgeRepoOf({}, 'https://git.example.com/platform/policies.git')).toEqual({
+      owner: 'platform',
+      repo: 'policies',
+    });
+    expect(forgeRepoOf({}, 'git@git.example.com:platform/policies.git')).toEqual({
+      owner: 'platform',
+      repo: 'policies',
+    });
+    expect(forgeRepoOf({ forgeRepo: 'a/b' }, 'x')).toEqual({ owner: 'a', repo: 'b' });
+    expect(() => forgeRepoOf({ forgeRepo: 'nope' }, 'x')).toThrow('not owner/name');
+  });
+});
