@@ -69,4 +69,5 @@ bash "$(dirname "$0")/build-node.sh" # kubelet, kube-scheduler, pause, container
 bash "$(dirname "$0")/build-csi.sh" # the CSI driver and sidecars, and the snapshot CRDs
 bash "$(dirname "$0")/build-velero.sh" # Velero and its AWS plugin, for test/velero-interop.test.ts
 bash "$(dirname "$0")/build-restic.sh" # restic, the engine of file-system volume backups (lifeboat agent)
+bash "$(dirname "$0")/build-gitea.sh" # Gitea, for the pull-request tests (test/forge-*.test.ts)
 log "ready in $CACHE"

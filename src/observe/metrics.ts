@@ -20,6 +20,8 @@ export interface Metrics {
   backupsExpired: Counter<'reason'>;
   /** Webhook deliveries (observe/notify.ts), delivered or failed: failures never fail a backup. */
   notificationsTotal: Counter<'kind' | 'result'>;
+  forgeErrors: Counter<'operation'>;
+  webhookRequests: Counter<'outcome'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -117,6 +119,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'lifeboat_notifications_total',
       help: 'Webhook notifications, by event kind and result (delivered, failed)',
       labelNames: ['kind', 'result'],
+      registers,
+    }),
+    forgeErrors: new Counter({
+      name: 'lifeboat_forge_errors_total',
+      help: 'Failed forge calls (pull requests, comments, statuses), by operation; retried on the next pass',
+      labelNames: ['operation'],
+      registers,
+    }),
+    webhookRequests: new Counter({
+      name: 'lifeboat_webhook_requests_total',
+      help: 'Forge webhook requests, by outcome (accepted, unsigned, bad-signature, replayed, ...)',
+      labelNames: ['outcome'],
       registers,
     }),
   };

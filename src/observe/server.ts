@@ -1,6 +1,6 @@
 // The reconciler's HTTP endpoints: /metrics (Prometheus), /healthz (the process is alive),
 // /readyz (the last reconcile pass got through pull and validate recently).
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 
 export interface Readiness {
@@ -13,9 +13,13 @@ export function startObserveServer(opts: {
   host?: string;
   registry: Registry;
   readiness: Readiness;
+  /** More handlers by exact path (the forge webhook on `lifeboat run`). */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }): Promise<Server> {
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
+    const route = opts.routes?.[url];
+    if (route) return route(req, res);
     if (url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (url === '/readyz') {

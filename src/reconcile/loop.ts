@@ -13,6 +13,29 @@ export interface LoopOptions {
   signal: AbortSignal;
   log: Logger;
   onPass?: (report: PassReport | undefined, error?: unknown) => void;
+  /** Starts the next pass at once (a forge webhook); polling stays the fallback. */
+  trigger?: PassTrigger;
+}
+
+/** Wakes the loop between passes; a trigger during a pass makes the next one start right after. */
+export class PassTrigger {
+  #pending = false;
+  #wake: (() => void) | undefined;
+  fire(): void {
+    this.#pending = true;
+    this.#wake?.();
+  }
+  /** Resolves after ms, on fire(), or at once when fired since the last wait. */
+  wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.#pending) {
+      this.#pending = false;
+      return Promise.resolve();
+    }
+    return sleep(ms, signal, (wake) => (this.#wake = wake)).finally(() => {
+      this.#pending = false;
+      this.#wake = undefined;
+    });
+  }
 }
 
 export function jittered(intervalMs: number, jitter: number, random: () => number = Math.random): number {
@@ -50,15 +73,17 @@ export async function runLoop(deps: ReconcilerDeps, opts: LoopOptions): Promise<
       opts.log.error({ err: err instanceof Error ? err.message : String(err) }, 'reconcile pass failed');
       opts.onPass?.(undefined, err);
     }
-    await sleep(jittered(opts.intervalMs, opts.jitter ?? 0.1), opts.signal);
+    const pause = jittered(opts.intervalMs, opts.jitter ?? 0.1);
+    await (opts.trigger ? opts.trigger.wait(pause, opts.signal) : sleep(pause, opts.signal));
   }
   if (leading) await opts.leadership?.release().catch(() => undefined);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: AbortSignal, onWaker?: (wake: () => void) => void): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const timer = setTimeout(done, ms);
+    onWaker?.(done);
     function done(): void {
       clearTimeout(timer);
       signal.removeEventListener('abort', done);

@@ -43,6 +43,8 @@ import {
   type ObservedRestore,
 } from './observe.js';
 import { defaultIdentity } from './leader.js';
+import type { ForgeReporter } from '../gitops/forge/reporter.js';
+import type { PullRequest } from '../gitops/forge/forge.js';
 import type { ArchiveLimits } from '../archive/reader.js';
 import { mergeCleanups, type CleanupRecord } from './leftovers.js';
 import { DEFAULT_LEFTOVER_GRACE_MS } from './expiry.js';
@@ -82,6 +84,8 @@ export interface ReconcilerDeps {
   leftoverGraceMs?: number;
   /** --allow-link-local-endpoints: StorageLocations may use link-local and metadata addresses. */
   allowLinkLocalEndpoints?: boolean;
+  /** Pull requests, comments and statuses on a forge (best effort; plain Git works without). */
+  forge?: ForgeReporter;
 }
 
 export type { PassEvent } from './commit-summary.js';
@@ -163,6 +167,8 @@ class PassContext {
   private readonly newClaims = new Map<string, string>();
   /** Restores whose last attempt was interrupted (their InProgress record), by name. */
   private readonly interrupted = new Map<string, RestoreResult>();
+  /** Pull requests found or opened this pass, by head branch. */
+  private readonly pullRequests = new Map<string, PullRequest>();
 
   constructor(
     private readonly deps: ReconcilerDeps,
@@ -384,6 +390,7 @@ class PassContext {
       const subject =
         'backupName' in action ? action.backupName : 'restore' in action ? action.restore : action.key;
       this.events.push({ action: action.type, subject, outcome: 'Failed', error: message });
+      if (action.type === 'plan-restore') await this.reportPlanFailed(action, message);
       if (action.type === 'backup' && action.schedule) this.scheduleErrors.set(action.schedule, message);
       // A backup that could not even start (a filter the cluster does not serve) failed too.
       const loc = action.type === 'backup' ? this.location(action.location) : undefined;
@@ -397,6 +404,17 @@ class PassContext {
         });
       }
     }
+  }
+
+  /** A review branch whose plan could not be made gets a failing lifeboat/plan status. */
+  private async reportPlanFailed(
+    action: Extract<Action, { type: 'plan-restore' }>,
+    reason: string,
+  ): Promise<void> {
+    const r = this.findRestore(action.restore, action.branch);
+    if (!this.deps.forge || !r || r.onMain) return;
+    const head = await this.branchHead(r.branch);
+    if (head) await this.deps.forge.planFailed({ restore: action.restore, head, reason });
   }
 
   private async backup(action: Extract<Action, { type: 'backup' }>): Promise<void> {
@@ -615,6 +633,53 @@ class PassContext {
       subject: action.restore,
       outcome: commit.committed ? 'planned' : 'plan unchanged',
     });
+    if (this.deps.forge) {
+      const head = commit.committed ? commit.sha : await this.branchHead(branch);
+      const pr = head
+        ? await this.deps.forge.planCommitted({ plan, branch, head, planPath: planPaths(action.restore).md })
+        : undefined;
+      if (pr) this.pullRequests.set(branch, pr);
+    }
+  }
+
+  /** The commit a branch of the remote points at, as last fetched or pushed. */
+  private async branchHead(branch: string): Promise<string | undefined> {
+    const out = await this.deps.wc.log(['-1', '--format=%H', this.deps.wc.remoteRef(branch)]).catch(() => '');
+    return out.trim() || undefined;
+  }
+
+  /** The commit of main's first-parent chain that last changed a restore's plan: its merge. */
+  private async mergeOfPlan(name: string): Promise<string | undefined> {
+    const out = await this.deps.wc
+      .log([
+        '--first-parent',
+        '-1',
+        '--format=%H',
+        this.deps.wc.remoteRef(this.deps.wc.branch),
+        '--',
+        planPaths(name).json,
+      ])
+      .catch(() => '');
+    return out.trim() || undefined;
+  }
+
+  /** After apply (or a refusal of a stale plan): the result on the pull request that approved it. */
+  private async reportApplied(
+    name: string,
+    result: { phase: string; planHash: string; counts: Record<string, number>; failures?: string[] },
+    replanBranch?: string,
+  ): Promise<void> {
+    if (!this.deps.forge) return;
+    const mergeCommit = await this.mergeOfPlan(name);
+    const replanPr = replanBranch ? this.pullRequests.get(replanBranch) : undefined;
+    const failures = this.restoreStatus.get(name)?.failures;
+    await this.deps.forge.applied({
+      restore: name,
+      ...result,
+      ...(failures ? { failures } : {}),
+      ...(mergeCommit ? { mergeCommit } : {}),
+      ...(replanBranch ? { replan: { branch: replanBranch, ...(replanPr ? { pr: replanPr } : {}) } } : {}),
+    });
   }
 
   private async applyRestoreAction(action: Extract<Action, { type: 'apply-restore' }>): Promise<void> {
@@ -682,6 +747,11 @@ class PassContext {
       subject: action.restore,
       outcome: result.phase,
     });
+    await this.reportApplied(action.restore, {
+      phase: result.phase,
+      planHash: result.planHash,
+      counts: result.counts,
+    });
   }
 
   private notifyStalePlan(loc: ObservedLocation, restore: string, backup: string | undefined): Promise<void> {
@@ -717,6 +787,12 @@ class PassContext {
       ];
     } else if (st) st.conditions = [stalled('PlanOutdated', err.message)];
     this.events.push({ action: LIFEBOAT_ACTION.applyRestore, subject: name, outcome: 'PlanOutdated' });
+    if (r.onMain)
+      await this.reportApplied(
+        name,
+        { phase: 'PlanOutdated', planHash: err.approvedHash, counts: {} },
+        st?.branch ?? `restore/${name}-replan`,
+      );
   }
 
   /**

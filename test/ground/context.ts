@@ -38,6 +38,25 @@ export interface CsiInfo {
   stateDir: string;
 }
 
+/** A user of the ground's forge, with an API token of scope all. */
+export interface ForgeUser {
+  username: string;
+  password: string;
+  email: string;
+  token: string;
+}
+
+/** The ground's forge (Gitea), when started with `forge: true` (test/ground/forge.ts). */
+export interface ForgeInfo {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  admin: ForgeUser;
+  /** Two ordinary users with write access to the policy repository. */
+  users: ForgeUser[];
+  /** An empty repository owned by the admin, for `npm run cluster` and the demo. */
+  policyRepo: { owner: string; name: string; cloneUrl: string };
+}
+
 export interface GroundInfo {
   /** kubeconfig with cluster-admin credentials for the test apiserver. */
   kubeconfigPath: string;
@@ -51,4 +70,6 @@ export interface GroundInfo {
   node?: NodeInfo;
   /** CSI storage on the node, when started. */
   csi?: CsiInfo;
+  /** The forge, when started (`forge: true`; the suite's global setup does not start it). */
+  forge?: ForgeInfo;
 }

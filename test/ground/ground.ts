@@ -15,6 +15,7 @@ import { mountsUnder } from './host-resources.js';
 import { groundImageTarballs } from './images.js';
 import { csiBinaries, installCrds, startCsi, type CsiBinaries } from './csi.js';
 import { assertNodeCanRun, startNode, type GroundNode, type NodeBinaries } from './node.js';
+import { giteaBinary, startForge } from './forge.js';
 import { freePort, startProcess, stopProcess, tail, waitFor, type Proc } from './process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -57,6 +58,11 @@ export interface GroundOptions {
    * snapshot-controller (test/ground/csi.ts). On by default when there is a node.
    */
   csi?: boolean;
+  /**
+   * A forge: Gitea with users, tokens and a policy repository (test/ground/forge.ts). Off by
+   * default; the suite's global setup leaves it off and the forge tests start their own.
+   */
+  forge?: boolean;
   /** Started in this order once everything else is up (see GroundStarter). */
   starters?: GroundStarter[];
   /** Where data, certificates and logs go; a fresh temp dir by default. */
@@ -185,6 +191,7 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
   // imported, while the control plane starts; the kubelet joins once the apiserver is up.
   let node: GroundNode | undefined;
   let csiBins: CsiBinaries | undefined;
+  if (options.forge) giteaBinary(); // a missing build fails before anything starts
   if (options.node) {
     assertNodeCanRun();
     const bins = nodeBinaries();
@@ -360,6 +367,12 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
       });
       stoppers.push(() => csi.stop());
       info.csi = csi.info;
+    }
+    if (options.forge) {
+      const forgeDir = join(dir, 'gitea');
+      const forge = await startForge({ dir: forgeDir, log });
+      stoppers.push(() => forge.stop());
+      info.forge = forge.info;
     }
     // Anything else a caller wants up once the node (and its storage) is ready.
     for (const start of options.starters ?? []) {

@@ -7,7 +7,13 @@ import { createMetrics } from '../../observe/metrics.js';
 import { startObserveServer } from '../../observe/server.js';
 import { parseDuration } from '../../util/duration.js';
 import { reconcileOnce, type ReconcilerDeps } from '../../reconcile/pass.js';
-import { runLoop } from '../../reconcile/loop.js';
+import { PassTrigger, runLoop } from '../../reconcile/loop.js';
+import { forgeFromFlags, type ForgeFlags } from '../../gitops/forge/from-flags.js';
+import { ForgeReporter } from '../../gitops/forge/reporter.js';
+import { withForgeApprovals } from '../../gitops/forge/audit.js';
+import { WEBHOOK_PATH, webhookHandler } from '../../gitops/forge/webhook.js';
+import type { Metrics } from '../../observe/metrics.js';
+import { readFileSync } from 'node:fs';
 import { BucketLock, defaultIdentity, LeaseLock, type Leadership } from '../../reconcile/leader.js';
 import { loadPolicyRepo } from '../../policy/load.js';
 import { resolveStorageLocation } from '../../policy/convert.js';
@@ -18,7 +24,7 @@ import type { CliContext } from '../context.js';
 import { render, UsageError } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 
-interface RepoFlags {
+interface RepoFlags extends ForgeFlags {
   repo: string;
   workdir: string;
   branch: string;
@@ -52,7 +58,11 @@ function addRepoOptions(cmd: Command): Command {
       '--leftover-grace <duration>',
       'how long a half-written backup or an unfinished upload must be idle before it is cleaned up',
       '1h',
-    );
+    )
+    .option('--forge <kind>', 'post plans, comments and statuses to pull requests on this forge (gitea)')
+    .option('--forge-url <url>', "the forge's base URL")
+    .option('--forge-repo <owner/name>', 'the policy repository on the forge (default: from --repo)')
+    .option('--forge-token-file <path>', 'file with the forge token (default: $LIFEBOAT_FORGE_TOKEN)');
 }
 
 /** The token for an HTTPS URL without credentials of its own; Git gets it per process, never on disk. */
@@ -81,8 +91,27 @@ function workingCopy(flags: RepoFlags, onPushRetry?: () => void): WorkingCopy {
   });
 }
 
-function reconcilerDeps(ctx: CliContext, flags: RepoFlags, wc: WorkingCopy): ReconcilerDeps {
+function forgeReporter(ctx: CliContext, flags: RepoFlags, metrics?: Metrics): ForgeReporter | undefined {
+  const forge = forgeFromFlags(flags, flags.repo, process.env);
+  if (!forge) return undefined;
+  return new ForgeReporter({
+    forge,
+    base: flags.branch,
+    log: ctx.log,
+    ...(metrics ? { onError: (operation: string) => metrics.forgeErrors.inc({ operation }) } : {}),
+  });
+}
+
+function reconcilerDeps(
+  ctx: CliContext,
+  flags: RepoFlags,
+  wc: WorkingCopy,
+  metrics?: Metrics,
+): ReconcilerDeps {
+  const forge = forgeReporter(ctx, flags, metrics);
   return {
+    ...(forge ? { forge } : {}),
+    ...(metrics ? { metrics } : {}),
     wc,
     kube: () => ctx.kube(),
     log: ctx.log,
@@ -154,6 +183,10 @@ export function runCommand(): Command {
       ).default(process.env.KUBERNETES_SERVICE_HOST ? 'lease' : 'bucket'),
     )
     .option('--lease-namespace <ns>', 'namespace of the Lease', process.env.POD_NAMESPACE ?? 'lifeboat')
+    .option(
+      '--webhook-secret-file <path>',
+      `serve the forge webhook on ${WEBHOOK_PATH} of the metrics port, signed with this secret (default: $LIFEBOAT_WEBHOOK_SECRET)`,
+    )
     .addHelpText(
       'after',
       `
@@ -163,13 +196,23 @@ Examples:
     );
   cmd.action(
     act<
-      [RepoFlags & { interval: string; metricsPort: string; leaderElection: string; leaseNamespace: string }]
+      [
+        RepoFlags & {
+          interval: string;
+          metricsPort: string;
+          leaderElection: string;
+          leaseNamespace: string;
+          webhookSecretFile?: string;
+        },
+      ]
     >(cmd, async (ctx, _format, flags) => {
       const intervalMs = parseDuration(flags.interval);
       if (intervalMs <= 0) throw new UsageError('--interval must be positive');
       const metrics = createMetrics();
       const wc = workingCopy(flags, () => metrics.gitPushRetries.inc());
-      const deps: ReconcilerDeps = { ...reconcilerDeps(ctx, flags, wc), metrics };
+      const deps: ReconcilerDeps = reconcilerDeps(ctx, flags, wc, metrics);
+      const trigger = new PassTrigger();
+      const secret = webhookSecret(flags);
       let lastOk: number | undefined;
       let lastError: string | undefined = 'no pass has completed yet';
       const port = Number(flags.metricsPort);
@@ -178,6 +221,20 @@ Examples:
           ? await startObserveServer({
               port,
               registry: metrics.registry,
+              ...(secret
+                ? {
+                    routes: {
+                      [WEBHOOK_PATH]: webhookHandler({
+                        secret,
+                        onAccepted: (event) => {
+                          ctx.log.info({ event }, 'webhook: starting a pass');
+                          trigger.fire();
+                        },
+                        onOutcome: (outcome) => metrics.webhookRequests.inc({ outcome }),
+                      }),
+                    },
+                  }
+                : {}),
               readiness: {
                 notReadyReason: () =>
                   lastOk !== undefined && Date.now() - lastOk < intervalMs * 3 + 60_000
@@ -196,6 +253,7 @@ Examples:
       process.once('SIGINT', stop);
       await runLoop(deps, {
         intervalMs,
+        trigger,
         signal: controller.signal,
         log: ctx.log,
         ...(leadership ? { leadership } : {}),
@@ -211,6 +269,14 @@ Examples:
     }),
   );
   return cmd;
+}
+
+/** The webhook's HMAC secret from a file (a mounted Secret) or the environment; none: no webhook. */
+function webhookSecret(flags: { webhookSecretFile?: string }): string | undefined {
+  const secret = flags.webhookSecretFile
+    ? readFileSync(flags.webhookSecretFile, 'utf8').trim()
+    : process.env.LIFEBOAT_WEBHOOK_SECRET?.trim();
+  return secret || undefined;
 }
 
 async function leadershipFor(
@@ -278,6 +344,12 @@ export function auditCommand(): Command {
           });
           for (const problem of listing.problems) process.stderr.write(`warning: ${problem}\n`);
           events = withBucketBackups(events, listing.found, options);
+        }
+        const forge = forgeFromFlags(flags, flags.repo, process.env);
+        if (forge) {
+          const withForge = await withForgeApprovals(events, forge);
+          for (const w of withForge.warnings) process.stderr.write(`warning: ${w}\n`);
+          events = withForge.events;
         }
         process.stdout.write(render(events, format, () => formatAuditTable(events)));
         return EXIT.ok;
