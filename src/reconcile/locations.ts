@@ -329,4 +329,3 @@ async function resolveKeyring(
     retired: await Promise.all((encryption.retiredKeys ?? []).map(read)),
   });
 }
-
