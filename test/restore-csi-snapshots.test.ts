@@ -3,7 +3,7 @@
 // snapshot-controller, csi-snapshotter and CSI driver; the namespace is deleted; lifeboat
 // plans and applies the restore from Velero's bucket layout (the archive and its CSI side
 // files); a new pod reads the same sha256. Then once more into a mapped namespace.
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { renderPlanMarkdown } from '../src/restore/plan-render.js';
 import { readCsiFiles, snapshotsByClaim } from '../src/restore/csi-snapshots.js';
 import { S3Store } from '../src/storage/s3-store.js';
 import { deleteNamespaces, uniqueName } from './fixtures/restore-fixtures.js';
+import { CLAIM_CHECKSUMS, runClaimPod, WRITE_KNOWN_DATA } from './fixtures/claim-pods.js';
 import { ground, kubeConfig, newBucket, newNamespace, tempDir } from './ground/world.js';
 import { locationStatus, startVelero, type Velero } from './ground/velero.js';
 
@@ -59,50 +60,9 @@ afterAll(async () => {
   kube?.close();
 });
 
-async function eventually<T>(
-  fn: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 300_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
 /** Runs a pod with the claim at /data to completion and returns what it printed. */
-async function runPod(namespace: string, name: string, claim: string, script: string): Promise<string> {
-  const pod: V1Pod = {
-    metadata: { name },
-    spec: {
-      restartPolicy: 'Never',
-      containers: [
-        {
-          name: 'main',
-          image: ground().node?.images.busybox ?? '',
-          imagePullPolicy: 'Never',
-          command: ['sh', '-euc', script],
-          volumeMounts: [{ name: 'data', mountPath: '/data' }],
-        },
-      ],
-      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }],
-    },
-  };
-  await core.createNamespacedPod({ namespace, body: pod });
-  const phase = await eventually(async () => {
-    const p = await core.readNamespacedPod({ name, namespace });
-    return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? p.status.phase : undefined;
-  }, `pod ${namespace}/${name} to finish`);
-  const out = await core.readNamespacedPodLog({ name, namespace });
-  expect(phase, `pod ${name} printed:\n${out}`).toBe('Succeeded');
-  await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
-  return out;
-}
-
-const CHECKSUMS = 'cd /data && find . -type f | sort | xargs sha256sum';
+const runPod = (namespace: string, name: string, claim: string, script: string): Promise<string> =>
+  runClaimPod(core, { namespace, name, claim, script });
 
 async function snapshotObjects(
   resource: 'volumesnapshots' | 'volumesnapshotcontents',
@@ -133,12 +93,7 @@ describe('a claim in a real Velero CSI backup', () => {
         },
       });
       // A few MB of random bytes and some small files; the sums are what must come back.
-      const written = await runPod(
-        ns,
-        'writer',
-        'data',
-        `head -c 3145728 /dev/urandom > /data/blob; mkdir /data/small; for i in $(seq 1 40); do echo "file $i $RANDOM" > /data/small/f$i; done; ${CHECKSUMS}`,
-      );
+      const written = await runPod(ns, 'writer', 'data', WRITE_KNOWN_DATA);
       expect(written.split('\n').filter((l) => /^[0-9a-f]{64} /.test(l))).toHaveLength(41);
 
       const backupName = uniqueName('velero-csi');
@@ -217,7 +172,7 @@ describe('a claim in a real Velero CSI backup', () => {
         const pvc = await core.readNamespacedPersistentVolumeClaim({ name: 'data', namespace: target });
         expect(pvc.status?.phase).toBe('Bound');
         expect(pvc.spec?.dataSource).toMatchObject({ kind: 'VolumeSnapshot', name: vsName });
-        expect(await runPod(target, 'reader', 'data', CHECKSUMS)).toBe(written);
+        expect(await runPod(target, 'reader', 'data', CLAIM_CHECKSUMS)).toBe(written);
         // The temporary snapshot objects are gone; the backup's snapshot is not.
         expect((await snapshotObjects('volumesnapshots')).map((o) => o.metadata.name)).not.toContain(vsName);
         expect((await snapshotObjects('volumesnapshotcontents')).map((o) => o.metadata.name)).not.toContain(

@@ -152,6 +152,24 @@ export class SnapshotApi {
     await this.kube.delete(VOLUME_SNAPSHOT_CONTENT, '', name);
   }
 
+  /**
+   * Tie a content to a backup, as Velero's CSI action does once a snapshot is ready: labelled
+   * with the backup, its policy switched to Retain so that deleting the VolumeSnapshot (or its
+   * whole namespace, the disaster a backup is for) keeps the storage snapshot, and the policy
+   * its class gave kept in an annotation, for when the backup itself is deleted.
+   */
+  async holdContentForBackup(
+    name: string,
+    o: { labels: Record<string, string>; annotations: Record<string, string> },
+  ): Promise<void> {
+    await this.kube.mergePatch(
+      VOLUME_SNAPSHOT_CONTENT,
+      { namespace: '', name },
+      { metadata: { labels: o.labels, annotations: o.annotations }, spec: { deletionPolicy: 'Retain' } },
+      { fieldManager: 'lifeboat' },
+    );
+  }
+
   /** Set a content's deletionPolicy (Retain keeps the storage snapshot when the object goes). */
   async setContentDeletionPolicy(name: string, policy: 'Delete' | 'Retain'): Promise<void> {
     await this.kube.mergePatch(

@@ -11,6 +11,8 @@ import type { VolumeOutcome } from './volume-info.js';
 
 /** Velero's label on every object a backup creates in the cluster. */
 export const BACKUP_NAME_LABEL = 'velero.io/backup-name';
+/** The deletionPolicy the content had from its class, before the backup switched it to Retain. */
+export const ORIGINAL_DELETION_POLICY = 'lifeboat.dev/original-deletion-policy';
 /** Velero's label on a claim's snapshot content, naming its VolumeSnapshot. */
 export const VOLUME_SNAPSHOT_LABEL = 'velero.io/volume-snapshot-name';
 
@@ -125,6 +127,23 @@ export async function captureCsiSnapshot(claim: ClaimRecord, o: CsiCapturerOptio
     };
   }
   const { snapshot, content } = ready;
+  const contentName = content.metadata.name ?? '';
+  try {
+    await o.api.holdContentForBackup(contentName, {
+      labels: { [BACKUP_NAME_LABEL]: labelValue(o.backupName) },
+      annotations: { [ORIGINAL_DELETION_POLICY]: content.spec.deletionPolicy },
+    });
+  } catch (err) {
+    // Without Retain the snapshot dies with its namespace: not a backup to count on.
+    await o.api.deleteSnapshot(claim.namespace, vsName).catch(() => undefined);
+    return {
+      ...withPv,
+      result: 'failed',
+      start,
+      completion,
+      error: `VolumeSnapshotContent ${contentName}: cannot set deletionPolicy Retain: ${text(err)}`,
+    };
+  }
   return {
     ...withPv,
     result: 'succeeded',

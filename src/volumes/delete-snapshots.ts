@@ -1,11 +1,13 @@
 // A backup's VolumeSnapshots go with the backup (deleted by hand, by TTL or by retention).
-// Each is found by Velero's label velero.io/backup-name and deleted; what happens to the
-// storage snapshot is the content's deletionPolicy: Delete removes it with the content (the
-// snapshot-controller does that), Retain keeps the content and the storage snapshot, as their
-// owner chose. (Velero switches Retain to Delete first; lifeboat respects the choice and says so.)
+// Each is found by Velero's label velero.io/backup-name and deleted. Its content was switched
+// to Retain when the backup took it (so that losing the namespace does not lose the snapshot);
+// what happens to the storage snapshot now is the policy the content had from its class, kept
+// in an annotation: Delete removes the content and the storage snapshot with it (the
+// snapshotter does that), Retain keeps both, as their owner chose. (Velero switches Retain to
+// Delete; lifeboat respects the choice and says so.)
 import type { KubeClient } from '../kube/client.js';
 import { SnapshotApi, type VolumeSnapshot } from '../kube/snapshots.js';
-import { BACKUP_NAME_LABEL, labelValue } from './csi-capturer.js';
+import { BACKUP_NAME_LABEL, labelValue, ORIGINAL_DELETION_POLICY } from './csi-capturer.js';
 
 export interface DeletedSnapshot {
   namespace: string;
@@ -20,20 +22,31 @@ export async function deleteBackupSnapshots(
   backupName: string,
 ): Promise<DeletedSnapshot[]> {
   const api = new SnapshotApi(kube);
-  const snapshots = await api.snapshotsLabelled(`${BACKUP_NAME_LABEL}=${labelValue(backupName)}`);
+  const selector = `${BACKUP_NAME_LABEL}=${labelValue(backupName)}`;
+  const snapshots = await api.snapshotsLabelled(selector);
   const out: DeletedSnapshot[] = [];
+  const byContent = new Map<string, DeletedSnapshot>();
   for (const vs of snapshots) {
     const namespace = vs.metadata.namespace ?? '';
     const name = vs.metadata.name ?? '';
     const contentName = vs.status?.boundVolumeSnapshotContentName;
-    const content = contentName ? await api.content(contentName) : null;
     await api.deleteSnapshot(namespace, name);
-    out.push({
-      namespace,
-      name,
-      ...(contentName ? { content: contentName } : {}),
-      ...(content ? { deletionPolicy: content.spec.deletionPolicy } : {}),
-    });
+    const entry: DeletedSnapshot = { namespace, name, ...(contentName ? { content: contentName } : {}) };
+    out.push(entry);
+    if (contentName) byContent.set(contentName, entry);
+  }
+  // Contents held for the backup, also those whose VolumeSnapshot went with its namespace.
+  for (const content of await api.contentsLabelled(selector)) {
+    const name = content.metadata.name ?? '';
+    const annotated = content.metadata.annotations?.[ORIGINAL_DELETION_POLICY];
+    const policy = annotated === 'Retain' || annotated === 'Delete' ? annotated : content.spec.deletionPolicy;
+    if (policy === 'Delete') {
+      await api.setContentDeletionPolicy(name, 'Delete');
+      await api.deleteContent(name);
+    }
+    const entry = byContent.get(name);
+    if (entry) entry.deletionPolicy = policy;
+    else out.push({ namespace: '', name: '', content: name, deletionPolicy: policy });
   }
   return out;
 }

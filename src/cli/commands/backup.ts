@@ -286,8 +286,13 @@ Examples:
       try {
         const snapshots = await deleteBackupSnapshots(await ctx.kube(), name);
         for (const s of snapshots) {
+          // A content alone: its VolumeSnapshot went earlier, with its namespace.
+          const what =
+            s.name === ''
+              ? `VolumeSnapshotContent ${s.content ?? '?'}`
+              : `VolumeSnapshot ${s.namespace}/${s.name}`;
           process.stdout.write(
-            `VolumeSnapshot ${s.namespace}/${s.name} deleted` +
+            `${what} ${s.name === '' && s.deletionPolicy === 'Retain' ? 'kept' : 'deleted'}` +
               (s.deletionPolicy === 'Retain'
                 ? ` (content ${s.content ?? '?'} kept: deletionPolicy Retain)`
                 : '') +
