@@ -877,6 +877,19 @@ class PassContext {
         ? { appliedAt: result.completionTimestamp, counts: result.counts }
         : {}),
       ...(failures.length > 0 ? { failures } : {}),
+      ...(result.hooks && result.hooks.length > 0
+        ? {
+            hooks: result.hooks.map((h) => ({
+              pod: h.pod,
+              container: h.container,
+              hook: h.hook,
+              command: h.command,
+              ...(h.exitCode === undefined ? {} : { exitCode: h.exitCode }),
+              failed: h.failed,
+              ...(h.reason ? { reason: h.reason } : {}),
+            })),
+          }
+        : {}),
       conditions: [
         result.phase === 'InProgress'
           ? ready('Applying', `a reconciler is applying it: ${attemptSummary(result)}`)

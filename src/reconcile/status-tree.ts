@@ -43,7 +43,19 @@ export interface RestoreStatusInput {
   appliedAt?: string;
   counts?: Record<string, number>;
   failures?: string[];
+  /** Exec hooks run in restored pods: where, what, and how each ended (no output: it may hold secrets). */
+  hooks?: RestoreHookStatus[];
   conditions: Condition[];
+}
+
+export interface RestoreHookStatus {
+  pod: string;
+  container: string;
+  hook: string;
+  command: string[];
+  exitCode?: number;
+  failed: boolean;
+  reason?: string;
 }
 
 /** Which commit each status file reflects (see the head comment). */

@@ -15,6 +15,7 @@ import { discover } from '../backup/discover.js';
 import type { Logger } from '../observe/logger.js';
 import { silentLogger } from '../observe/logger.js';
 import { RunLog } from '../observe/run-log.js';
+import { runRestoreExecHooks, type RestoreHookRun } from '../hooks/restore-exec.js';
 import { getRestore, RestoreNotFoundError } from './catalog.js';
 import { assemblePlan, disclosedNames, type PlanItem, type RestorePlan } from './plan.js';
 import type { ObjectSpool } from './spool.js';
@@ -94,6 +95,8 @@ export interface RestoreResult {
    * (its writer was killed): see reconcile/restore-attempt.ts.
    */
   progress?: { done: number; total: number; updatedAt: string };
+  /** Exec hooks run in restored pods (src/hooks/restore-exec.ts); their output is in the log only. */
+  hooks?: RestoreHookRun[];
 }
 
 /** What applyRestore does when restores/<name>/ already holds a record. */
@@ -350,6 +353,7 @@ async function applyPlanned(o: {
   });
   await progress.settled();
   await cleanUpAfterApply({ planned, deps, runLog, outcomes });
+  const hookRuns = await runPodExecHooks({ planned, deps, runLog, outcomes, counts });
   const attempted = outcomes.filter((o) => o.result !== 'skipped').length;
   const phase: RestorePhase =
     counts.failed === 0 ? 'Completed' : counts.failed === attempted ? 'Failed' : 'PartiallyFailed';
@@ -364,6 +368,7 @@ async function applyPlanned(o: {
     completionTimestamp: clock().toISOString(),
     counts,
     items: outcomes,
+    ...(hookRuns.length > 0 ? { hooks: hookRuns } : {}),
   };
   runLog.add('info', `restore ${phase}`, counts);
   await storeRestoreResult(deps.resultStore ?? deps.store, result, runLog);
@@ -416,6 +421,40 @@ class ProgressRecord {
   async settled(): Promise<void> {
     await this.chain;
   }
+}
+
+/** Exec hooks of the pods the restore created; a failed `Fail` hook fails that pod's item. */
+async function runPodExecHooks(o: {
+  planned: ApplicablePlan;
+  deps: RestoreDeps;
+  runLog: RunLog;
+  outcomes: RestoreItemOutcome[];
+  counts: Record<RestoreItemResult, number>;
+}): Promise<RestoreHookRun[]> {
+  const created = new Set(
+    o.outcomes
+      .filter((x) => x.groupResource === 'pods' && x.result === 'created')
+      .map((x) => `${x.namespace}/${x.name}`),
+  );
+  const pods = o.planned.plan.items
+    .filter((i) => i.groupResource === 'pods' && created.has(`${i.namespace}/${i.name}`))
+    .map((i) => ({
+      namespace: i.namespace,
+      name: i.name,
+      hooks: (i.hooks ?? []).filter((h) => h.type === 'exec'),
+    }))
+    .filter((p) => p.hooks.length > 0);
+  if (pods.length === 0) return [];
+  const { runs, failed } = await runRestoreExecHooks({ kube: o.deps.kube, pods, runLog: o.runLog });
+  for (const outcome of o.outcomes) {
+    const why = failed.get(`${outcome.namespace}/${outcome.name}`);
+    if (outcome.groupResource !== 'pods' || why === undefined) continue;
+    o.counts[outcome.result]--;
+    o.counts.failed++;
+    outcome.result = 'failed';
+    outcome.message = why;
+  }
+  return runs;
 }
 
 async function executePlan(o: {
