@@ -16,7 +16,7 @@ import { renderPlanMarkdown } from '../src/restore/plan-render.js';
 import { readCsiFiles, snapshotsByClaim } from '../src/restore/csi-snapshots.js';
 import { S3Store } from '../src/storage/s3-store.js';
 import { deleteNamespaces, uniqueName } from './fixtures/restore-fixtures.js';
-import { CLAIM_CHECKSUMS, runClaimPod, WRITE_KNOWN_DATA } from './fixtures/claim-pods.js';
+import { CLAIM_CHECKSUMS, runClaimPod, WRITE_KNOWN_DATA, createClaim } from './fixtures/claim-pods.js';
 import { ground, kubeConfig, newBucket, newNamespace, tempDir } from './ground/world.js';
 import { locationStatus, startVelero, type Velero } from './ground/velero.js';
 
@@ -81,17 +81,7 @@ describe('a claim in a real Velero CSI backup', () => {
       const csi = ground().csi;
       if (!csi) throw new Error('no CSI storage');
       const ns = await newNamespace('csi-shop');
-      await core.createNamespacedPersistentVolumeClaim({
-        namespace: ns,
-        body: {
-          metadata: { name: 'data' },
-          spec: {
-            storageClassName: csi.storageClass,
-            accessModes: ['ReadWriteOnce'],
-            resources: { requests: { storage: '64Mi' } },
-          },
-        },
-      });
+      await createClaim(core, ns, 'data');
       // A few MB of random bytes and some small files; the sums are what must come back.
       const written = await runPod(ns, 'writer', 'data', WRITE_KNOWN_DATA);
       expect(written.split('\n').filter((l) => /^[0-9a-f]{64} /.test(l))).toHaveLength(41);

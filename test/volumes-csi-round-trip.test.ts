@@ -10,7 +10,7 @@ import type { KubeClient } from '../src/kube/client.js';
 import { applyRestore, planRestore } from '../src/restore/engine.js';
 import type { BackupStore } from '../src/storage/store.js';
 import { groundKube, s3Store } from './fixtures/backups.js';
-import { runClaimPod, WRITE_KNOWN_DATA, CLAIM_CHECKSUMS } from './fixtures/claim-pods.js';
+import { runClaimPod, WRITE_KNOWN_DATA, CLAIM_CHECKSUMS, createClaim } from './fixtures/claim-pods.js';
 import { deleteNamespaces } from './fixtures/restore-fixtures.js';
 import { ground, kubeConfig, newBucket, newNamespace, uniqueName } from './ground/world.js';
 
@@ -36,17 +36,7 @@ describe('a CSI volume backed up and restored by lifeboat', () => {
       const csi = ground().csi;
       if (!csi) throw new Error('no CSI storage');
       const ns = await newNamespace('csi-rt');
-      await core.createNamespacedPersistentVolumeClaim({
-        namespace: ns,
-        body: {
-          metadata: { name: 'data' },
-          spec: {
-            storageClassName: csi.storageClass,
-            accessModes: ['ReadWriteOnce'],
-            resources: { requests: { storage: '64Mi' } },
-          },
-        },
-      });
+      await createClaim(core, ns, 'data');
       const written = await runClaimPod(core, {
         namespace: ns,
         name: 'writer',
