@@ -4,7 +4,7 @@
 // the restored pod, and status/restores/<name>.yaml records it (exit code, never output).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RestorePlan } from '../src/restore/plan.js';
-import { busyboxContainer, busyboxImage, readyPod, startPod } from './fixtures/pods.js';
+import { readyPod, startRestoreHookedPod } from './fixtures/pods.js';
 import { deleteNamespaces } from './fixtures/restore-fixtures.js';
 import {
   BOB,
@@ -25,22 +25,7 @@ afterEach(() => kube.close());
 describe('a restore with hooks approved by merging its review branch', () => {
   it('plans the hooks on the branch, runs them after the merge, and records them in status', async () => {
     const ns = await newNamespace('rhook');
-    await startPod(ns, {
-      metadata: {
-        name: 'app',
-        annotations: {
-          'init.hook.restore.velero.io/container-image': busyboxImage(),
-          'init.hook.restore.velero.io/container-name': 'prepare',
-          'init.hook.restore.velero.io/command': '["/bin/sh","-c","echo init-ran"]',
-          'post.hook.restore.velero.io/command': '["/bin/sh","-c","echo exec-ran > /data/exec-saw"]',
-          'post.hook.restore.velero.io/on-error': 'Fail',
-        },
-      },
-      spec: {
-        containers: [{ ...busyboxContainer('main'), volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
-        volumes: [{ name: 'data', emptyDir: {} }],
-      },
-    });
+    await startRestoreHookedPod(ns);
     const k = await kube.get();
     const repo = await createPolicyRepo({
       'storage-locations/primary.yaml': localLocation('primary', { path: 'backups', isDefault: true }),

@@ -8,7 +8,7 @@ import type { KubeClient } from '../src/kube/client.js';
 import { applyRestore, planRestore } from '../src/restore/engine.js';
 import type { BackupStore } from '../src/storage/store.js';
 import { groundKube, localStore } from './fixtures/backups.js';
-import { busyboxContainer, busyboxImage, readyPod, startPod } from './fixtures/pods.js';
+import { readyPod, startRestoreHookedPod } from './fixtures/pods.js';
 import { kubeConfig, newNamespace, uniqueName } from './ground/world.js';
 
 let kube: KubeClient;
@@ -23,23 +23,7 @@ describe('restore hooks', () => {
   it('an init hook runs before the pod, an exec hook once it runs; both in plan and result', async () => {
     const source = await newNamespace('rhooks');
     const target = await newNamespace('rhooks-to');
-    await startPod(source, {
-      metadata: {
-        name: 'app',
-        annotations: {
-          'init.hook.restore.velero.io/container-image': busyboxImage(),
-          'init.hook.restore.velero.io/container-name': 'prepare',
-          // As in Velero, an annotation's init container mounts none of the pod's volumes.
-          'init.hook.restore.velero.io/command': '["/bin/sh","-c","echo init-ran"]',
-          'post.hook.restore.velero.io/command': '["/bin/sh","-c","echo exec-ran > /data/exec-saw"]',
-          'post.hook.restore.velero.io/on-error': 'Fail',
-        },
-      },
-      spec: {
-        containers: [{ ...busyboxContainer('main'), volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
-        volumes: [{ name: 'data', emptyDir: {} }],
-      },
-    });
+    await startRestoreHookedPod(source);
     const backupName = uniqueName('rh');
     expect(
       (await runBackup({ name: backupName, spec: { includedNamespaces: [source] } }, { kube, store })).phase,

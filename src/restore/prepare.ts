@@ -552,8 +552,6 @@ function volumeBinder(o: {
     }
     return read;
   };
-  const respool = (draft: Draft, obj: KubeObject) =>
-    ctx.spool.put(draft.key, obj, JSON.stringify(obj).length);
   return async (draft, input) => {
     const desired = input.desired;
     if (!desired) return;
@@ -569,7 +567,7 @@ function volumeBinder(o: {
       if (ctx.spec.existingResourcePolicy !== 'update') {
         const patch = rebindPatch(desired);
         input.desired = patch;
-        await respool(draft, patch);
+        await respool(ctx, draft, patch);
       }
       return;
     }
@@ -581,9 +579,14 @@ function volumeBinder(o: {
     if (binding.warning) input.warnings = [...(input.warnings ?? []), binding.warning];
     if (!binding.keepVolumeName) {
       delete (desired.spec as { volumeName?: string }).volumeName;
-      await respool(draft, desired);
+      await respool(ctx, draft, desired);
     }
   };
+}
+
+/** Store a draft's object again after a plan-time check changed it: apply reads the spool. */
+function respool(ctx: DraftContext, draft: Draft, obj: KubeObject): Promise<void> {
+  return ctx.spool.put(draft.key, obj, JSON.stringify(obj).length);
 }
 
 /**
@@ -619,7 +622,7 @@ function clusterIpChecker(o: {
       if (liveIps.join() === ips.join()) return;
       input.notes = [...(input.notes ?? []), liveAddressNote(ips, liveIps)];
       input.desired = withoutClusterIps(input.desired);
-      await ctx.spool.put(draft.key, input.desired, JSON.stringify(input.desired).length);
+      await respool(ctx, draft, input.desired);
       return;
     }
     const addresses = ctx.served.get('ipaddresses.networking.k8s.io');
@@ -635,7 +638,7 @@ function clusterIpChecker(o: {
     }
     input.warnings = [...(input.warnings ?? []), verdict.warning];
     input.desired = withoutClusterIps(input.desired);
-    await ctx.spool.put(draft.key, input.desired, JSON.stringify(input.desired).length);
+    await respool(ctx, draft, input.desired);
   };
 }
 
