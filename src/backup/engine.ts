@@ -40,6 +40,7 @@ import { selectResources, type BackupSelection } from './selection.js';
 import { ResourceListSpool } from './resource-list.js';
 import { stringifyJson } from '../util/json.js';
 import { VolumeCollector } from '../volumes/collect.js';
+import type { PollDelay } from '../util/poll-delay.js';
 import { runVolumePhase, type AroundPod, type VolumePhaseResult } from '../volumes/phase.js';
 import { volumeSideFileWrites } from '../volumes/side-files.js';
 import { discardSnapshots } from '../volumes/discard.js';
@@ -127,6 +128,8 @@ export interface BackupDeps {
   aroundPod?: AroundPod;
   /** Volumes captured at once. */
   volumeConcurrency?: number;
+  /** The wait between two looks at a volume snapshot; pollDelay (util/poll-delay.ts) by default. */
+  volumePollDelay?: PollDelay;
 }
 
 export class BackupExistsError extends Error {
@@ -289,6 +292,7 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
       // Hooks around each pod's volumes: pre hooks, capture, post hooks (src/hooks).
       aroundPod: deps.aroundPod ?? ((pod, capture) => podHooks.aroundPod(pod, capture).then(() => undefined)),
       ...(deps.volumeConcurrency ? { concurrency: deps.volumeConcurrency } : {}),
+      ...(deps.volumePollDelay ? { pollDelay: deps.volumePollDelay } : {}),
     });
     await podHooks.afterVolumes();
     state.errors.push(...volumes.errors);

@@ -30,6 +30,7 @@ import { validateNamespaceMapping } from './namespace-mapping.js';
 import { validateResourceModifiers } from './modifiers.js';
 import { VOLUME_SNAPSHOTS } from './csi-restore.js';
 import { cleanUpRestoredSnapshots, snapshotSourceOf, type CreatedClaim } from './snapshot-cleanup.js';
+import type { PollDelay } from '../util/poll-delay.js';
 
 export { FIELD_MANAGER };
 
@@ -62,6 +63,8 @@ export interface RestoreDeps {
    * temporary VolumeSnapshots are deleted (snapshot-cleanup.ts); default 10 minutes.
    */
   volumeBindTimeoutMs?: number;
+  /** The wait between two looks at a restored claim; pollDelay (util/poll-delay.ts) by default. */
+  volumePollDelay?: PollDelay;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -609,6 +612,7 @@ async function cleanUpAfterApply(o: {
     claims,
     runLog: o.runLog,
     timeoutMs: o.deps.volumeBindTimeoutMs ?? 600_000,
+    ...(o.deps.volumePollDelay ? { pollDelay: o.deps.volumePollDelay } : {}),
   });
 }
 

@@ -8,6 +8,7 @@ import type { KubeClient } from '../kube/client.js';
 import type { KubeObject, ResourceInfo } from '../kube/types.js';
 import type { RunLog } from '../observe/run-log.js';
 import { VOLUME_SNAPSHOT_CONTENTS, VOLUME_SNAPSHOTS } from './csi-restore.js';
+import { pollPause, type PollDelay } from '../util/poll-delay.js';
 import { isJsonMap } from './strategic-merge.js';
 
 export interface CreatedClaim {
@@ -34,13 +35,15 @@ export async function cleanUpRestoredSnapshots(o: {
   claims: CreatedClaim[];
   runLog: RunLog;
   timeoutMs: number;
-  pollMs?: number;
+  /** The wait between two looks at a claim; pollDelay (util/poll-delay.ts) by default. */
+  pollDelay?: PollDelay;
 }): Promise<void> {
   const vsInfo = o.resources.get(VOLUME_SNAPSHOTS);
   const vscInfo = o.resources.get(VOLUME_SNAPSHOT_CONTENTS);
   const pvcInfo = o.resources.get('persistentvolumeclaims');
   if (!vsInfo || !vscInfo || !pvcInfo || o.snapshots.length === 0) return;
-  const deadline = Date.now() + o.timeoutMs;
+  const startedAt = Date.now();
+  const deadline = startedAt + o.timeoutMs;
   const unbound = new Set<string>();
   for (const claim of o.claims) {
     const key = `${claim.namespace}/${claim.name}`;
@@ -56,7 +59,7 @@ export async function cleanUpRestoredSnapshots(o: {
         });
         break;
       }
-      await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
+      await pollPause(startedAt, { deadline, ...(o.pollDelay ? { delay: o.pollDelay } : {}) });
     }
   }
   for (const vs of o.snapshots) {

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { SnapshotApi, VolumeSnapshot, VolumeSnapshotClass } from '../kube/snapshots.js';
 import type { ClaimRecord } from './collect.js';
+import { pollPause, type PollDelay } from '../util/poll-delay.js';
 import { chooseSnapshotClass } from './snapshot-class.js';
 import type { VolumeOutcome } from './volume-info.js';
 
@@ -36,8 +37,8 @@ export interface CsiCapturerOptions {
   /** The cluster's classes, read once per backup. */
   classes: readonly VolumeSnapshotClass[];
   clock: () => Date;
-  /** First wait between two looks at a snapshot; doubles up to 2 s. */
-  pollMs?: number;
+  /** The wait between two looks at a snapshot; pollDelay (util/poll-delay.ts) by default. */
+  pollDelay?: PollDelay;
   /** Told about a snapshot that is taking long (its error, if the driver reported one). */
   onWaiting?: (claim: ClaimRecord, message: string) => void;
 }
@@ -189,8 +190,8 @@ async function look(
 }
 
 async function waitReady(claim: ClaimRecord, name: string, o: CsiCapturerOptions): Promise<Ready> {
-  const deadline = Date.now() + o.timeoutMs;
-  let wait = o.pollMs ?? 250;
+  const startedAt = Date.now();
+  const deadline = startedAt + o.timeoutMs;
   let lastError: string | undefined;
   for (;;) {
     const seen = await look(claim, name, o.api);
@@ -204,8 +205,8 @@ async function waitReady(claim: ClaimRecord, name: string, o: CsiCapturerOptions
       const last = lastError ? `; last error: ${lastError}` : '';
       return { error: `not ready to use within csiSnapshotTimeout (${seconds}s)${last}` };
     }
-    await new Promise((r) => setTimeout(r, Math.min(wait, Math.max(0, deadline - Date.now()))));
-    wait = Math.min(wait * 2, 2_000);
+    // Looks come at most 5 % of the time waited after the snapshot became ready (pollDelay).
+    await pollPause(startedAt, { deadline, ...(o.pollDelay ? { delay: o.pollDelay } : {}) });
   }
 }
 

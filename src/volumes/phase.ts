@@ -21,6 +21,7 @@ import type { RunLog } from '../observe/run-log.js';
 import type { ClaimRecord, PodRecord, VolumeCollector } from './collect.js';
 import { BACKUP_NAME_LABEL, captureCsiSnapshot, labelValue, VOLUME_SNAPSHOT_LABEL } from './csi-capturer.js';
 import { parseJson, stringifyJson } from '../util/json.js';
+import type { PollDelay } from '../util/poll-delay.js';
 import { durationOf, toBackupVolumeInfo, type BackupVolumeInfo, type VolumeOutcome } from './volume-info.js';
 
 /** Runs capture() for one pod, around whatever must happen before and after (hooks). */
@@ -48,6 +49,8 @@ export interface VolumePhaseOptions {
   clock: () => Date;
   aroundPod?: AroundPod;
   concurrency?: number;
+  /** The wait between two looks at a snapshot; pollDelay (util/poll-delay.ts) by default. */
+  pollDelay?: PollDelay;
 }
 
 export interface VolumeItemError {
@@ -132,6 +135,7 @@ export async function runVolumePhase(o: VolumePhaseOptions): Promise<VolumePhase
         backupClasses: o.spec.csiVolumeSnapshotClasses,
         classes,
         clock: o.clock,
+        ...(o.pollDelay ? { pollDelay: o.pollDelay } : {}),
         onWaiting: (c, message) =>
           o.runLog.add('warning', 'volume snapshot not ready yet', {
             namespace: c.namespace,
