@@ -28,6 +28,7 @@ import { renderPlanMarkdown } from '../restore/plan-render.js';
 import { applyRestore, planRestore, StalePlanError, type RestoreResult } from '../restore/engine.js';
 import { commitMessage, recoveredEvents, type PassEvent } from './commit-summary.js';
 import { decideWithNotes, type Action, type RestorePolicy, type SchedulePolicy } from './decide.js';
+import type { LockedVerdict } from './expiry.js';
 import { isDue } from './schedule.js';
 import { SCHEDULE_LABEL, parseScheduledBackupName } from './naming.js';
 import { groupBy } from './backup-index.js';
@@ -135,6 +136,7 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
   const ctx = new PassContext(deps, obs, now);
   const decision = decideWithNotes(await ctx.decideInput());
   for (const note of decision.notes) deps.log.debug({ subject: note.subject }, note.message);
+  ctx.holdLocked(decision.locked);
   for (const action of decision.actions) await ctx.act(action);
   const orphanSnapshots = await ctx.orphanSnapshots();
   const statusCommit = await ctx.writeStatus();
@@ -169,12 +171,25 @@ class PassContext {
   private readonly interrupted = new Map<string, RestoreResult>();
   /** Pull requests found or opened this pass, by head branch. */
   private readonly pullRequests = new Map<string, PullRequest>();
+  /** Backups retention would delete that the object lock holds, by location and name. */
+  private readonly locked = new Map<string, LockedVerdict>();
 
   constructor(
     private readonly deps: ReconcilerDeps,
     private readonly obs: Observation,
     private readonly now: Date,
   ) {}
+
+  /** Retention waits for the lock: logged once a pass, and said in each backup's status. */
+  holdLocked(locked: readonly LockedVerdict[]): void {
+    for (const l of locked) {
+      this.locked.set(`${l.location}/${l.name}`, l);
+      this.deps.log.info(
+        { location: l.location, backup: l.name, deletableAfter: l.deletableAfter.toISOString() },
+        `not deleted yet: ${l.reason}`,
+      );
+    }
+  }
 
   private get clock(): () => Date {
     return this.deps.clock ?? (() => new Date());
@@ -921,6 +936,7 @@ class PassContext {
         location: l.name,
         backup,
         ...(l.store?.objectLock ? { objectLock: l.store.objectLock.mode } : {}),
+        ...this.heldExpiry(l.name, backup.metadata.name),
       })),
     );
     const present = new Set(backups.map((b) => b.backup.metadata.name));
@@ -964,6 +980,15 @@ class PassContext {
       retry: STATUS_PUSH_RETRY,
     });
     return commit.committed ? commit.sha : undefined;
+  }
+
+  private heldExpiry(
+    location: string,
+    name: string,
+  ): { heldExpiry?: { reason: string; deletableAfter: string } } {
+    const held = this.locked.get(`${location}/${name}`);
+    if (held === undefined) return {};
+    return { heldExpiry: { reason: held.wouldDelete, deletableAfter: held.deletableAfter.toISOString() } };
   }
 
   /** Per document, the last commit that changed its file (never a branch's document). */
