@@ -261,3 +261,17 @@ export function statusChanges(
   for (const path of existing.keys()) if (!desired.has(path)) changes[path] = null;
   return changes;
 }
+
+/** status/verifications/<schedule>.yaml: the last verification restore of a schedule. */
+export function renderVerificationStatus(v: {
+  name: string;
+  observedRevision: string | undefined;
+  lastRun: Record<string, unknown>;
+  nextRun: string;
+}): string {
+  return yaml({
+    ...header('VerificationStatus', v.name, v.observedRevision),
+    lastRun: v.lastRun,
+    nextRun: v.nextRun,
+  });
+}
