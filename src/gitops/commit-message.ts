@@ -15,6 +15,8 @@ export const LIFEBOAT_ACTION = {
   planRestore: 'plan-restore',
   applyRestore: 'apply-restore',
   abortUpload: 'abort-upload',
+  /** A verification restore of a schedule's latest backup (reconcile/verification-run.ts). */
+  verify: 'verify',
   /**
    * A backup whose status file a pass adds without having taken it this pass: the commit that
    * recorded it was lost (a push that never landed, a force-push). Audit counts it as taken

@@ -22,6 +22,11 @@ export interface Metrics {
   notificationsTotal: Counter<'kind' | 'result'>;
   forgeErrors: Counter<'operation'>;
   webhookRequests: Counter<'outcome'>;
+  /** Verification restores (reconcile/verification-run.ts), by schedule and result (Passed, Failed). */
+  verificationsTotal: Counter<'schedule' | 'result'>;
+  /** 1 while a schedule's last verification failed: the alert-able one. */
+  verificationFailing: Gauge<'schedule'>;
+  lastSuccessfulVerification: Gauge<'schedule'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -131,6 +136,24 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'lifeboat_webhook_requests_total',
       help: 'Forge webhook requests, by outcome (accepted, unsigned, bad-signature, replayed, ...)',
       labelNames: ['outcome'],
+      registers,
+    }),
+    verificationsTotal: new Counter({
+      name: 'lifeboat_verifications_total',
+      help: "Verification restores of a schedule's latest backup, by result (Passed, Failed)",
+      labelNames: ['schedule', 'result'],
+      registers,
+    }),
+    verificationFailing: new Gauge({
+      name: 'lifeboat_verification_failing',
+      help: '1 while the last verification restore of a schedule failed, else 0 (alert on it)',
+      labelNames: ['schedule'],
+      registers,
+    }),
+    lastSuccessfulVerification: new Gauge({
+      name: 'lifeboat_verification_last_success_timestamp_seconds',
+      help: 'Completion time of the last passed verification restore, per schedule',
+      labelNames: ['schedule'],
       registers,
     }),
   };

@@ -657,6 +657,68 @@ const MALFORMED: Case[] = [
     ],
   },
   {
+    title: 'a verify section with a bad cron and a bad namespace prefix',
+    files: {
+      's.yaml': y(
+        'apiVersion: lifeboat.dev/v1',
+        'kind: BackupSchedule',
+        'metadata: { name: a }',
+        'spec:',
+        '  schedule: "0 2 * * *"',
+        '  verify:',
+        '    schedule: "0 4 * *"',
+        '    namespacePrefix: Verify_',
+        '  template: {}',
+      ),
+    },
+    documents: 0,
+    errors: [
+      {
+        file: 's.yaml',
+        line: 7,
+        column: 15,
+        path: 'spec.verify.schedule',
+        code: 'cron',
+        message:
+          'verify schedule "0 4 * *" has 4 fields: use five (minute hour day-of-month month day-of-week) or a macro such as @daily',
+      },
+      {
+        file: 's.yaml',
+        line: 8,
+        column: 22,
+        path: 'spec.verify.namespacePrefix',
+        code: 'namespace',
+        message:
+          'namespacePrefix "Verify_" must start with a lowercase letter and hold only lowercase letters, digits and \'-\' (it starts namespace names)',
+      },
+    ],
+  },
+  {
+    title: 'a verify section with an unknown cleanup',
+    files: {
+      's.yaml': y(
+        'apiVersion: lifeboat.dev/v1',
+        'kind: BackupSchedule',
+        'metadata: { name: a }',
+        'spec:',
+        '  schedule: "0 2 * * *"',
+        '  verify: { schedule: "@daily", cleanup: Never }',
+        '  template: {}',
+      ),
+    },
+    documents: 0,
+    errors: [
+      {
+        file: 's.yaml',
+        line: 6,
+        column: 42,
+        path: 'spec.verify.cleanup',
+        code: 'schema',
+        message: 'must be one of: Always, OnSuccess (not "Never")',
+      },
+    ],
+  },
+  {
     title: 'a six-field cron with seconds',
     files: {
       's.yaml': y(

@@ -21,8 +21,9 @@ describe('docs/policy-reference.md', () => {
   }, 60_000);
 
   it('documents every field of every kind with its type, default and allowed values', () => {
-    expect(rendered).toContain(
-      '| `spec.timeZone`              | string                            |          | `UTC`   |',
+    expect(rendered).toMatch(/\| `spec\.timeZone` +\| string +\| +\| `UTC` +\|/);
+    expect(rendered).toMatch(
+      /\| `spec\.verify\.cleanup` +\| string +\| +\| `Always` +\| .*One of: `Always`, `OnSuccess`\. +\|/,
     );
     expect(rendered).toMatch(/\| `spec\.provider` +\| string +\| yes +\| +\| .*One of: `aws`, `local`\. +\|/);
     expect(rendered).toMatch(

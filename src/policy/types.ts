@@ -145,6 +145,16 @@ export interface Retention {
   keepMonthly?: number;
 }
 
+/** Verification restores of a schedule's latest backup (reconcile/verification.ts). */
+export interface VerifySpec {
+  /** Cron or macro, in the schedule's time zone. */
+  schedule: string;
+  /** Defaulted to 'verify-'. */
+  namespacePrefix: string;
+  /** Defaulted to 'Always'. */
+  cleanup: 'Always' | 'OnSuccess';
+}
+
 export interface BackupScheduleSpec {
   /** Five-field cron or a macro (@daily …), read by src/reconcile/schedule.ts parseCron. */
   schedule: string;
@@ -153,6 +163,7 @@ export interface BackupScheduleSpec {
   paused: boolean;
   skipImmediately: boolean;
   retention?: Retention;
+  verify?: VerifySpec;
   template: BackupTemplate;
 }
 

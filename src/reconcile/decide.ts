@@ -9,7 +9,7 @@ import { DEFAULT_TTL } from '../backup/spec.js';
 import type { BackupSpec } from '../backup/spec.js';
 import { backupLayout } from '../storage/layout.js';
 import { planExpiry } from './expiry.js';
-import type { ObservedBackup, RetentionPolicy, StoredBackup } from './expiry.js';
+import type { LockedVerdict, ObservedBackup, RetentionPolicy, StoredBackup } from './expiry.js';
 import { LatestBackupIndex } from './backup-index.js';
 import { newestUploadActivity, planAbandonedUploads, type ObservedUpload } from './leftovers.js';
 import { scheduledBackupName } from './naming.js';
@@ -70,6 +70,8 @@ export interface LocationState {
   backups: readonly StoredBackup[] | undefined;
   /** Unfinished uploads under the location's prefix; undefined when they could not be listed. */
   uploads?: readonly Omit<ObservedUpload, 'location' | 'readOnlyLocation'>[];
+  /** Completed backups here are under S3 Object Lock until their expiration (ADR 0026). */
+  objectLock?: boolean;
 }
 
 /** What the reconciler recorded earlier (status files in Git). */
@@ -142,6 +144,8 @@ export interface Decision {
   /** Restores first (in a disaster they matter most), then backups, then deletions. */
   actions: Action[];
   notes: Note[];
+  /** Backups a rule would delete that the object lock holds, and when each becomes deletable. */
+  locked: LockedVerdict[];
 }
 
 /** The actions of one pass. */
@@ -154,9 +158,9 @@ export function decideWithNotes(input: DecideInput): Decision {
   const notes: Note[] = [];
   const restores = decideRestores(input.restores, notes);
   const backups = [...decideSchedules(input, notes), ...decideOneOffs(input, notes)];
-  const deletions = decideExpiry(input, notes);
+  const { actions: deletions, locked } = decideExpiry(input, notes);
   const aborts = decideUploads(input, notes);
-  return { actions: [...restores, ...backups, ...deletions, ...aborts], notes };
+  return { actions: [...restores, ...backups, ...deletions, ...aborts], notes, locked };
 }
 
 type BackupAction = Extract<Action, { type: 'backup' }>;
@@ -351,12 +355,13 @@ function datedByUploads(backup: StoredBackup, uploads: readonly ObservedUpload[]
   return { ...backup, lastModified: active };
 }
 
-function decideExpiry(input: DecideInput, notes: Note[]): Action[] {
+function decideExpiry(input: DecideInput, notes: Note[]): { actions: Action[]; locked: LockedVerdict[] } {
   const observed: ObservedBackup[] = input.locations.flatMap((location) =>
     (location.backups ?? []).map((b) => ({
       ...datedByUploads(b, observedUploads(location)),
       location: location.name,
       readOnlyLocation: location.readOnly,
+      ...(location.objectLock ? { objectLockedLocation: true } : {}),
     })),
   );
   const plan = planExpiry({
@@ -374,7 +379,7 @@ function decideExpiry(input: DecideInput, notes: Note[]): Action[] {
   });
   for (const kept of plan.kept)
     notes.push({ subject: `stored/${kept.location}/${kept.name}`, message: kept.reason });
-  return [
+  const actions: Action[] = [
     ...plan.expire.map((e) => ({
       type: 'expire' as const,
       backupName: e.name,
@@ -388,6 +393,7 @@ function decideExpiry(input: DecideInput, notes: Note[]): Action[] {
       reason: e.reason,
     })),
   ];
+  return { actions, locked: plan.locked };
 }
 
 /** The zone retention counts days in: the schedule's, including a CRON_TZ= prefix. */

@@ -428,6 +428,54 @@ describe('planExpiry: retention per schedule', () => {
     expect(reasonFor(p, 'nightly-20250601020000')).toMatch(/read-only \(would delete: not kept by retention/);
   });
 
+  it('does not try to delete a locked backup before its lock ends, and says when it becomes deletable', () => {
+    const locked = { objectLockedLocation: true, expiration: t('2025-07-01T02:00:00Z') };
+    const p = plan({
+      backups: [nightly('2025-06-01T02:00:00Z', locked), nightly('2025-06-02T02:00:00Z', locked)],
+      schedules: retain({ keepLast: 1 }),
+    });
+    expect(outcome(p)).toEqual({
+      expire: [],
+      leftovers: [],
+      kept: ['primary/nightly-20250601020000', 'primary/nightly-20250602020000'],
+    });
+    expect(p.locked).toEqual([
+      {
+        name: 'nightly-20250601020000',
+        location: 'primary',
+        deletableAfter: t('2025-07-01T02:00:00Z'),
+        wouldDelete: expect.stringMatching(/^not kept by retention of schedule nightly \(keepLast 1\)$/),
+        reason: expect.stringMatching(
+          /^under object lock until 2025-07-01T02:00:00Z: deletable after then \(would delete: not kept by retention/,
+        ),
+      },
+    ]);
+  });
+
+  it.each([
+    { what: 'the lock has ended (TTL expired)', over: { expiration: NOW }, expire: true },
+    { what: 'the location has no lock', over: { objectLockedLocation: false }, expire: true },
+    {
+      what: 'its deletion was requested (phase Deleting)',
+      over: { phase: 'Deleting' as const },
+      expire: true,
+    },
+  ])('deletes when $what', ({ over, expire }) => {
+    const p = plan({
+      backups: [
+        nightly('2025-06-01T02:00:00Z', {
+          objectLockedLocation: true,
+          expiration: t('2025-07-01T00:00:00Z'),
+          ...over,
+        }),
+        nightly('2025-06-02T02:00:00Z'),
+      ],
+      schedules: retain({ keepLast: 1 }),
+    });
+    expect(p.locked).toEqual([]);
+    expect(outcome(p).expire.includes('primary/nightly-20250601020000')).toBe(expire);
+  });
+
   it.each([
     {
       retention: { keepLast: -1 },

@@ -70,6 +70,11 @@ export interface StoredBackup {
 export interface ObservedBackup extends StoredBackup {
   location: string;
   readOnlyLocation: boolean;
+  /**
+   * The location writes its completed backups under S3 Object Lock until their expiration
+   * (ADR 0026): such a backup cannot be deleted before then, whatever retention says.
+   */
+  objectLockedLocation?: boolean;
 }
 
 /**
@@ -116,6 +121,14 @@ export interface BackupVerdict {
   reason: string;
 }
 
+/** A backup a rule would delete, held by the object lock until it becomes deletable. */
+export interface LockedVerdict extends BackupVerdict {
+  /** When the lock ends: the backup's expiration. */
+  deletableAfter: Date;
+  /** Why it would be deleted, were it not locked. */
+  wouldDelete: string;
+}
+
 export interface ExpiryPlan {
   /** Finished backups to delete: TTL expired, not retained, or deletion already requested. */
   expire: BackupVerdict[];
@@ -123,9 +136,13 @@ export interface ExpiryPlan {
   leftovers: BackupVerdict[];
   /** Every other backup, and why it stays. */
   kept: BackupVerdict[];
+  /** Of the kept ones, those a rule would delete but the object lock holds (also in kept). */
+  locked: LockedVerdict[];
 }
 
-type Verdict = { kind: 'expire' | 'leftover' | 'keep'; reason: string };
+type Verdict =
+  | { kind: 'expire' | 'leftover' | 'keep'; reason: string; locked?: undefined }
+  | { kind: 'keep'; reason: string; locked: { until: Date; wouldDelete: string } };
 
 interface Context {
   now: Date;
@@ -147,7 +164,7 @@ export function planExpiry(input: ExpiryInput): ExpiryPlan {
     retained: applyRetention({ backups: input.backups, schedules: input.schedules }),
     restoresByBackup,
   };
-  const plan: ExpiryPlan = { expire: [], leftovers: [], kept: [] };
+  const plan: ExpiryPlan = { expire: [], leftovers: [], kept: [], locked: [] };
   const ordered = [...input.backups].sort(
     (a, b) => a.location.localeCompare(b.location) || a.name.localeCompare(b.name),
   );
@@ -157,6 +174,13 @@ export function planExpiry(input: ExpiryInput): ExpiryPlan {
     if (verdict.kind === 'expire') plan.expire.push(entry);
     else if (verdict.kind === 'leftover') plan.leftovers.push(entry);
     else plan.kept.push(entry);
+    if (verdict.locked) {
+      plan.locked.push({
+        ...entry,
+        deletableAfter: verdict.locked.until,
+        wouldDelete: verdict.locked.wouldDelete,
+      });
+    }
   }
   return plan;
 }
@@ -208,7 +232,11 @@ function leftoverIfStale(seen: { since: Date | undefined; what: string }, ctx: C
   return { kind: 'keep', reason: `${seen.what} since ${iso(seen.since)}: may still be running` };
 }
 
-/** The guards that override any rule: read-only locations and pending restores. */
+/**
+ * The guards that override any rule: read-only locations, pending restores and the object
+ * lock. A locked backup is not tried before its lock ends (the delete would be refused every
+ * pass); the verdict says when it becomes deletable instead.
+ */
 function protect(backup: ObservedBackup, verdict: Verdict, ctx: Context): Verdict {
   if (verdict.kind === 'keep') return verdict;
   if (backup.readOnlyLocation) {
@@ -222,7 +250,25 @@ function protect(backup: ObservedBackup, verdict: Verdict, ctx: Context): Verdic
     const names = [...restores].sort().join(', ');
     return { kind: 'keep', reason: `needed by pending Restore ${names} (would delete: ${verdict.reason})` };
   }
+  const until = lockedUntil(backup, ctx.now);
+  if (until !== undefined) {
+    return {
+      kind: 'keep',
+      reason: `under object lock until ${iso(until)}: deletable after then (would delete: ${verdict.reason})`,
+      locked: { until, wouldDelete: verdict.reason },
+    };
+  }
   return verdict;
+}
+
+/**
+ * When the object lock of a backup ends, if it has not yet: completed and partially failed
+ * backups on a locked location are retained until their expiration (backup/engine.ts).
+ */
+function lockedUntil(backup: ObservedBackup, now: Date): Date | undefined {
+  if (!backup.objectLockedLocation || !restorable(backup)) return undefined;
+  const until = backup.expiration;
+  return until !== undefined && until.getTime() > now.getTime() ? until : undefined;
 }
 
 interface RetentionOutcome {

@@ -190,7 +190,13 @@ async function observeLocations(deps: {
       out.push({
         ...loc,
         backups,
-        state: { name, readOnly, backups: stored, ...(uploads ? { uploads } : {}) },
+        state: {
+          name,
+          readOnly,
+          backups: stored,
+          ...(uploads ? { uploads } : {}),
+          ...(loc.store.objectLock ? { objectLock: true } : {}),
+        },
       });
     } catch (err) {
       // The bucket is unreachable this pass: nothing is decided from it (no expiry, no

@@ -12,7 +12,7 @@ import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { createWebhookNotifier, type NotificationEvent } from '../observe/notify.js';
 import { documentsOfKind, resolveStorageLocation, toBackupSpec, toRestoreSpec } from '../policy/convert.js';
-import type { BackupScheduleDocument, RestoreDocument } from '../policy/types.js';
+import type { BackupScheduleDocument, RestoreDocument, VerifySpec } from '../policy/types.js';
 import { runBackup, type BackupResult } from '../backup/engine.js';
 import { restoreLayout } from '../storage/layout.js';
 import { deleteBackup } from '../backup/catalog.js';
@@ -28,6 +28,14 @@ import { renderPlanMarkdown } from '../restore/plan-render.js';
 import { applyRestore, planRestore, StalePlanError, type RestoreResult } from '../restore/engine.js';
 import { commitMessage, recoveredEvents, type PassEvent } from './commit-summary.js';
 import { decideWithNotes, type Action, type RestorePolicy, type SchedulePolicy } from './decide.js';
+import type { LockedVerdict } from './expiry.js';
+import { runVerification, type VerificationResult } from './verification-run.js';
+import {
+  isVerificationDue,
+  verificationMemory,
+  verificationStatusPath,
+  VERIFICATIONS_DIR,
+} from './verification.js';
 import { isDue } from './schedule.js';
 import { SCHEDULE_LABEL, parseScheduledBackupName } from './naming.js';
 import { groupBy } from './backup-index.js';
@@ -54,6 +62,7 @@ import {
   earlierCleanups,
   renderRestoreClaim,
   renderStatusTree,
+  renderVerificationStatus,
   restoreClaimPath,
   statusChanges,
   type Condition,
@@ -135,7 +144,9 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
   const ctx = new PassContext(deps, obs, now);
   const decision = decideWithNotes(await ctx.decideInput());
   for (const note of decision.notes) deps.log.debug({ subject: note.subject }, note.message);
+  ctx.holdLocked(decision.locked);
   for (const action of decision.actions) await ctx.act(action);
+  await ctx.verifySchedules();
   const orphanSnapshots = await ctx.orphanSnapshots();
   const statusCommit = await ctx.writeStatus();
   deps.metrics?.reconcileDuration.observe((Date.now() - started) / 1000);
@@ -169,12 +180,27 @@ class PassContext {
   private readonly interrupted = new Map<string, RestoreResult>();
   /** Pull requests found or opened this pass, by head branch. */
   private readonly pullRequests = new Map<string, PullRequest>();
+  /** Verification restores run this pass, by schedule. */
+  private readonly verifications = new Map<string, VerificationResult & { nextRun: string }>();
+  /** Backups retention would delete that the object lock holds, by location and name. */
+  private readonly locked = new Map<string, LockedVerdict>();
 
   constructor(
     private readonly deps: ReconcilerDeps,
     private readonly obs: Observation,
     private readonly now: Date,
   ) {}
+
+  /** Retention waits for the lock: logged once a pass, and said in each backup's status. */
+  holdLocked(locked: readonly LockedVerdict[]): void {
+    for (const l of locked) {
+      this.locked.set(`${l.location}/${l.name}`, l);
+      this.deps.log.info(
+        { location: l.location, backup: l.name, deletableAfter: l.deletableAfter.toISOString() },
+        `not deleted yet: ${l.reason}`,
+      );
+    }
+  }
 
   private get clock(): () => Date {
     return this.deps.clock ?? (() => new Date());
@@ -462,6 +488,100 @@ class PassContext {
         time: this.clock(),
       });
     }
+  }
+
+  /**
+   * Verification restores that are due (a schedule's `verify` cron): each restores the
+   * schedule's newest Completed backup into scratch namespaces and checks it (verification-run.ts).
+   */
+  async verifySchedules(): Promise<void> {
+    for (const d of this.schedules) {
+      const verify = d.spec.verify;
+      if (!verify) continue;
+      const name = d.metadata.name;
+      const memory = verificationMemory(this.obs.existingStatus.get(verificationStatusPath(name)));
+      const due = isVerificationDue({
+        cron: verify.schedule,
+        timeZone: d.spec.timeZone,
+        lastSlot: memory.lastSlot ? new Date(memory.lastSlot) : undefined,
+        now: this.now,
+      });
+      if (!due.due || due.scheduledFor === undefined) {
+        this.deps.log.debug({ subject: `verify/${name}` }, due.reason);
+        continue;
+      }
+      const backup = this.newestCompleted(name);
+      const loc = backup ? this.locationOfBackup(backup.metadata.name) : undefined;
+      if (!backup || !loc?.store) {
+        this.deps.log.info(
+          { schedule: name },
+          'verification due, but the schedule has no Completed backup yet',
+        );
+        continue;
+      }
+      await this.verifyOne({ name, loc, backup, slot: due.scheduledFor, nextRun: due.nextRun, verify });
+    }
+  }
+
+  private async verifyOne(o: {
+    name: string;
+    loc: ObservedLocation;
+    backup: VeleroBackup;
+    slot: Date;
+    nextRun: Date;
+    verify: VerifySpec;
+  }): Promise<void> {
+    const { name, loc } = o;
+    if (!loc.store) return;
+    this.deps.log.info({ schedule: name, backup: o.backup.metadata.name }, 'verification restore');
+    const result = await runVerification(
+      {
+        schedule: name,
+        backup: o.backup,
+        slot: o.slot,
+        namespacePrefix: o.verify.namespacePrefix,
+        cleanup: o.verify.cleanup,
+      },
+      {
+        kube: await this.deps.kube(),
+        store: loc.store,
+        log: this.deps.log,
+        clock: this.clock,
+        restoreOptions: this.archiveOptions(),
+      },
+    );
+    this.verifications.set(name, { ...result, nextRun: o.nextRun.toISOString() });
+    const m = this.deps.metrics;
+    m?.verificationsTotal.inc({ schedule: name, result: result.phase });
+    m?.verificationFailing.set({ schedule: name }, result.phase === 'Passed' ? 0 : 1);
+    if (result.phase === 'Passed') {
+      m?.lastSuccessfulVerification.set({ schedule: name }, Date.parse(result.completionTimestamp) / 1000);
+    }
+    this.events.push({
+      action: LIFEBOAT_ACTION.verify,
+      subject: name,
+      outcome: `${result.phase} (backup ${result.backup})`,
+    });
+    if (result.phase === 'Failed') {
+      this.deps.log.warn(
+        { schedule: name, backup: result.backup, reason: result.reason },
+        'verification failed',
+      );
+      await this.notify(loc, {
+        kind: 'VerificationFailed',
+        subject: name,
+        message: result.reason ?? 'failed',
+        details: { schedule: name, backup: result.backup, location: loc.name },
+        time: this.clock(),
+      });
+    }
+  }
+
+  /** The schedule's newest Completed backup in any location. */
+  private newestCompleted(schedule: string): VeleroBackup | undefined {
+    return this.labelled(schedule)
+      .filter((b) => b.status.phase === 'Completed')
+      .sort((a, b) => (b.status.startTimestamp ?? '').localeCompare(a.status.startTimestamp ?? ''))[0];
   }
 
   /** Tell the location's webhook, if it has one; never fails the action (observe/notify.ts). */
@@ -921,6 +1041,7 @@ class PassContext {
         location: l.name,
         backup,
         ...(l.store?.objectLock ? { objectLock: l.store.objectLock.mode } : {}),
+        ...this.heldExpiry(l.name, backup.metadata.name),
       })),
     );
     const present = new Set(backups.map((b) => b.backup.metadata.name));
@@ -950,6 +1071,7 @@ class PassContext {
       if (path.startsWith(CLAIMS_DIR) && !this.releasedClaims.has(path)) desired.set(path, text);
     }
     for (const [path, text] of this.newClaims) desired.set(path, text);
+    this.verificationFiles(desired);
     const changes = statusChanges(desired, this.obs.existingStatus);
     if (Object.keys(changes).length === 0) return undefined;
     this.deps.wc.writeFiles(changes);
@@ -964,6 +1086,40 @@ class PassContext {
       retry: STATUS_PUSH_RETRY,
     });
     return commit.committed ? commit.sha : undefined;
+  }
+
+  private heldExpiry(
+    location: string,
+    name: string,
+  ): { heldExpiry?: { reason: string; deletableAfter: string } } {
+    const held = this.locked.get(`${location}/${name}`);
+    if (held === undefined) return {};
+    return { heldExpiry: { reason: held.wouldDelete, deletableAfter: held.deletableAfter.toISOString() } };
+  }
+
+  /**
+   * status/verifications/<schedule>.yaml: a record, not a projection. Rewritten when this pass
+   * verified, kept while its schedule still verifies, dropped with the schedule or its section.
+   */
+  private verificationFiles(desired: Map<string, string>): void {
+    const verifying = new Set(this.schedules.filter((d) => d.spec.verify).map((d) => d.metadata.name));
+    for (const [path, text] of this.obs.existingStatus) {
+      if (!path.startsWith(`${VERIFICATIONS_DIR}/`)) continue;
+      const schedule = path.slice(VERIFICATIONS_DIR.length + 1).replace(/\.yaml$/, '');
+      if (verifying.has(schedule)) desired.set(path, text);
+    }
+    for (const [schedule, result] of this.verifications) {
+      const { nextRun, schedule: _schedule, ...lastRun } = result;
+      desired.set(
+        verificationStatusPath(schedule),
+        renderVerificationStatus({
+          name: schedule,
+          observedRevision: this.revisionLookup().document('BackupSchedule', schedule),
+          lastRun,
+          nextRun,
+        }),
+      );
+    }
   }
 
   /** Per document, the last commit that changed its file (never a branch's document). */

@@ -1,6 +1,7 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { renderStatusTree, restoreStatusPath } from './status-tree.js';
+import type { VeleroBackup } from '../backup/velero-backup.js';
+import { backupStatusPath, renderStatusTree, restoreStatusPath } from './status-tree.js';
 
 describe('renderStatusTree: restores', () => {
   it('writes the exec hooks a restore ran, without their output', () => {
@@ -42,6 +43,55 @@ describe('renderStatusTree: restores', () => {
           failed: false,
         },
       ],
+    });
+  });
+});
+
+describe('renderStatusTree: backups under object lock', () => {
+  const backup = (name: string): VeleroBackup => ({
+    apiVersion: 'velero.io/v1',
+    kind: 'Backup',
+    metadata: { name, namespace: 'velero', labels: { 'velero.io/schedule-name': 'nightly' } },
+    spec: { ttl: '720h0m0s', hooks: {}, metadata: {} },
+    status: {
+      version: 1,
+      formatVersion: '1.1.0',
+      phase: 'Completed',
+      startTimestamp: '2025-06-01T02:00:00Z',
+      expiration: '2025-07-01T02:00:00Z',
+    },
+  });
+
+  it('says when a backup retention would delete becomes deletable, and why it will be deleted then', () => {
+    const files = renderStatusTree({
+      revisions: { document: () => undefined, files: () => undefined },
+      schedules: [],
+      backups: [
+        {
+          location: 'locked',
+          backup: backup('nightly-20250601020000'),
+          objectLock: 'GOVERNANCE',
+          heldExpiry: {
+            reason: 'not kept by retention of schedule nightly (keepLast 1)',
+            deletableAfter: '2025-07-01T02:00:00.000Z',
+          },
+        },
+        { location: 'locked', backup: backup('nightly-20250602020000'), objectLock: 'GOVERNANCE' },
+      ],
+      finishedOneOffs: [],
+      policyErrors: [],
+      restores: [],
+    });
+    const status = (name: string) =>
+      parse(files.get(backupStatusPath(name)) ?? '') as Record<string, unknown>;
+    expect(status('nightly-20250601020000')['objectLock']).toEqual({
+      mode: 'GOVERNANCE',
+      deletableAfter: '2025-07-01T02:00:00Z',
+      deleteWhenUnlocked: 'not kept by retention of schedule nightly (keepLast 1)',
+    });
+    expect(status('nightly-20250602020000')['objectLock']).toEqual({
+      mode: 'GOVERNANCE',
+      deletableAfter: '2025-07-01T02:00:00Z',
     });
   });
 });

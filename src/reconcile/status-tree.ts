@@ -70,7 +70,13 @@ export interface StatusTreeInput {
   revisions: RevisionLookup;
   schedules: ScheduleStatusInput[];
   /** Every backup found in every location, with the location it is in. */
-  backups: { location: string; backup: VeleroBackup; objectLock?: 'GOVERNANCE' | 'COMPLIANCE' }[];
+  backups: {
+    location: string;
+    backup: VeleroBackup;
+    objectLock?: 'GOVERNANCE' | 'COMPLIANCE';
+    /** A rule would delete it, but the object lock holds it until deletableAfter. */
+    heldExpiry?: { reason: string; deletableAfter: string };
+  }[];
   /** One-off Backup documents whose backup is gone (expired or deleted): they stay recorded. */
   finishedOneOffs: { name: string; location: string; phase: string }[];
   restores: RestoreStatusInput[];
@@ -130,11 +136,8 @@ function yaml(value: unknown): string {
   return statusYaml(value);
 }
 
-function backupStatus(
-  location: string,
-  b: VeleroBackup,
-  objectLock?: 'GOVERNANCE' | 'COMPLIANCE',
-): Record<string, unknown> {
+function backupStatus(entry: StatusTreeInput['backups'][number]): Record<string, unknown> {
+  const { location, backup: b, objectLock, heldExpiry } = entry;
   const s = b.status;
   // A completed backup on a locked location is retained until it expires (backup/engine.ts).
   const locked = objectLock && s.expiration && (s.phase === 'Completed' || s.phase === 'PartiallyFailed');
@@ -145,7 +148,16 @@ function backupStatus(
     ...(s.startTimestamp ? { startTimestamp: s.startTimestamp } : {}),
     ...(s.completionTimestamp ? { completionTimestamp: s.completionTimestamp } : {}),
     ...(s.expiration ? { expiration: s.expiration } : {}),
-    ...(locked ? { objectLock: { mode: objectLock, deletableAfter: s.expiration } } : {}),
+    ...(locked
+      ? {
+          objectLock: {
+            mode: objectLock,
+            deletableAfter: s.expiration,
+            // Retention wants it gone: the pass deletes it once the lock ends, not before.
+            ...(heldExpiry ? { deleteWhenUnlocked: heldExpiry.reason } : {}),
+          },
+        }
+      : {}),
     items: s.progress?.totalItems ?? 0,
     errors: s.errors ?? 0,
     warnings: s.warnings ?? 0,
@@ -185,12 +197,13 @@ export function renderStatusTree(input: StatusTreeInput): Map<string, string> {
       }),
     );
   }
-  for (const { location, backup, objectLock } of input.backups) {
+  for (const entry of input.backups) {
+    const { backup } = entry;
     files.set(
       backupStatusPath(backup.metadata.name),
       yaml({
         ...header('BackupStatus', backup.metadata.name, backupRevision(rev, backup)),
-        ...backupStatus(location, backup, objectLock),
+        ...backupStatus(entry),
       }),
     );
   }
@@ -247,4 +260,18 @@ export function statusChanges(
   for (const [path, content] of desired) if (existing.get(path) !== content) changes[path] = content;
   for (const path of existing.keys()) if (!desired.has(path)) changes[path] = null;
   return changes;
+}
+
+/** status/verifications/<schedule>.yaml: the last verification restore of a schedule. */
+export function renderVerificationStatus(v: {
+  name: string;
+  observedRevision: string | undefined;
+  lastRun: Record<string, unknown>;
+  nextRun: string;
+}): string {
+  return yaml({
+    ...header('VerificationStatus', v.name, v.observedRevision),
+    lastRun: v.lastRun,
+    nextRun: v.nextRun,
+  });
 }

@@ -6,7 +6,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { memoize } from '../../util/memo.js';
 import { issue } from '../issue.js';
 import type { Issue } from '../issue.js';
-import type { BackupScheduleSpec } from '../types.js';
+import type { BackupScheduleSpec, VerifySpec } from '../types.js';
 // The scheduler's own descriptor table, so validation and scheduling can never disagree.
 import { CRON_MACROS } from '../../reconcile/schedule.js';
 
@@ -80,5 +80,40 @@ export function scheduleIssues(spec: BackupScheduleSpec): Issue[] {
   // Check the expression in UTC when the zone is bad, so a good expression is not blamed.
   const cronError = cronScheduleError(spec.schedule, zoneError ? 'UTC' : spec.timeZone);
   if (cronError) issues.push(issue('cron', ['spec', 'schedule'], `schedule "${spec.schedule}" ${cronError}`));
+  if (spec.verify) issues.push(...verifyIssues(spec.verify, zoneError ? 'UTC' : spec.timeZone));
+  return issues;
+}
+
+/** Longest backed-up namespace name a prefix leaves room for is checked at run time; this bound keeps most. */
+export const MAX_VERIFY_PREFIX = 30;
+
+function verifyIssues(verify: VerifySpec, timeZone: string): Issue[] {
+  const issues: Issue[] = [];
+  const cronError = cronScheduleError(verify.schedule, timeZone);
+  if (cronError) {
+    issues.push(
+      issue('cron', ['spec', 'verify', 'schedule'], `verify schedule "${verify.schedule}" ${cronError}`),
+    );
+  }
+  const prefix = verify.namespacePrefix;
+  // The prefix starts every scratch namespace name (a DNS label): lowercase letters, digits and
+  // '-', starting with a letter, leaving room for the backed-up namespace's name after it.
+  if (!/^[a-z]([-a-z0-9]*)$/.test(prefix)) {
+    issues.push(
+      issue(
+        'namespace',
+        ['spec', 'verify', 'namespacePrefix'],
+        `namespacePrefix "${prefix}" must start with a lowercase letter and hold only lowercase letters, digits and '-' (it starts namespace names)`,
+      ),
+    );
+  } else if (prefix.length > MAX_VERIFY_PREFIX) {
+    issues.push(
+      issue(
+        'namespace',
+        ['spec', 'verify', 'namespacePrefix'],
+        `namespacePrefix "${prefix}" is ${prefix.length} characters long; at most ${MAX_VERIFY_PREFIX}, so namespace names fit after it in 63`,
+      ),
+    );
+  }
   return issues;
 }
