@@ -1,20 +1,23 @@
-// The JSON Schemas in policies/schema/ (published for editors) compiled with ajv in strict
+// The JSON Schemas in policies/schema/ (published for editors), compiled with ajv in strict
 // mode. The schemas check structure, types, enums and unknown fields; the rules in rules/
 // check meaning. Validation applies the schemas' defaults to the data it is given.
+// The published schemas are compiled ahead of time (schema-validators.generated.ts, ADR 0029);
+// other schemas (tests) are compiled when the validator is created.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import type { Issue } from './issue.js';
 import { describeSchemaError } from './schema-messages.js';
+import { compileSchemas, SHARED_SCHEMA_FILE } from './schema-compile.js';
+import type { JsonSchema, PolicySchemas } from './schema-compile.js';
+import * as precompiled from './schema-validators.generated.js';
 import type { PolicyKind } from './types.js';
+
+export { SHARED_SCHEMA_FILE, type JsonSchema, type PolicySchemas };
 
 /** policies/schema/ at the package root (the same path from src/policy and dist/policy). */
 export const SCHEMA_DIR = fileURLToPath(new URL('../../policies/schema/', import.meta.url));
-
-/** The shared definitions, referenced from the kind schemas as `defs.json#/definitions/...`. */
-export const SHARED_SCHEMA_FILE = 'defs.json';
 
 export const SCHEMA_FILES: Record<PolicyKind, string> = {
   StorageLocation: 'storage-location.json',
@@ -22,14 +25,6 @@ export const SCHEMA_FILES: Record<PolicyKind, string> = {
   Backup: 'backup.json',
   Restore: 'restore.json',
 };
-
-/** A JSON Schema as parsed JSON; only the keywords our schemas use are read by name. */
-export type JsonSchema = Record<string, unknown>;
-
-export interface PolicySchemas {
-  shared: JsonSchema;
-  kinds: Record<PolicyKind, JsonSchema>;
-}
 
 export function readPolicySchemas(dir: string = SCHEMA_DIR): PolicySchemas {
   const read = (file: string): JsonSchema => JSON.parse(readFileSync(join(dir, file), 'utf8')) as JsonSchema;
@@ -49,18 +44,14 @@ export interface SchemaValidator {
   validate(kind: PolicyKind, data: unknown): Issue[];
 }
 
-export function createSchemaValidator(schemas: PolicySchemas = readPolicySchemas()): SchemaValidator {
-  // verbose: errors carry the failing value and schema, which the messages use (allowed
-  // field names for "did you mean", the one-of sets of a credential).
-  const ajv = new Ajv({ strict: true, allErrors: true, verbose: true, useDefaults: true });
-  ajv.addSchema(schemas.shared, SHARED_SCHEMA_FILE);
-  const compiled = new Map<PolicyKind, ValidateFunction>();
-  for (const [kind, schema] of Object.entries(schemas.kinds) as [PolicyKind, JsonSchema][]) {
-    compiled.set(kind, ajv.compile(schema));
-  }
+/** A validator of the published schemas (precompiled), or of `schemas`, compiled now. */
+export function createSchemaValidator(schemas?: PolicySchemas): SchemaValidator {
+  const compiled: Partial<Record<PolicyKind, ValidateFunction>> = schemas
+    ? compileSchemas(schemas)
+    : (precompiled as unknown as Record<PolicyKind, ValidateFunction>);
   return {
     validate(kind, data) {
-      const fn = compiled.get(kind);
+      const fn = compiled[kind];
       if (!fn) throw new Error(`no schema for kind ${kind}`);
       if (fn(data)) return [];
       return (fn.errors ?? []).map((error) => describeSchemaError(error, data));
