@@ -4,6 +4,7 @@
 import { backupBenchmark } from './backup.js';
 import { reconcileBenchmark } from './reconcile.js';
 import { restoreBenchmark } from './restore.js';
+import { veleroBenchmark } from './velero.js';
 import { volumesBenchmark } from './volumes.js';
 import type { Benchmark } from './benchmark.js';
 
@@ -12,6 +13,7 @@ const benchmarks: Record<string, Benchmark> = {
   restore: restoreBenchmark,
   reconcile: reconcileBenchmark,
   volumes: volumesBenchmark,
+  velero: veleroBenchmark,
 };
 
 function usage(): string {
