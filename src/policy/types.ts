@@ -64,6 +64,12 @@ export interface StorageNotifications {
   webhook: EncryptionKeySource;
 }
 
+// restic repositories of file-system volume copies (src/volumes/location-repository.ts).
+export interface StorageRestic {
+  /** The repositories' password; there is no built-in one. */
+  passwordSecretRef: { namespace?: string; name: string; key: string };
+}
+
 interface StorageLocationCommon {
   accessMode: 'ReadWrite' | 'ReadOnly';
   default: boolean;
@@ -107,6 +113,8 @@ export interface AwsStorageLocationSpec extends StorageLocationCommon {
   objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
   /** Absent: the AWS SDK's default credential chain. */
   credential?: StorageCredential;
+  /** Absent: no volume is copied with restic to this location. */
+  restic?: StorageRestic;
 }
 
 export interface LocalStorageLocationSpec extends StorageLocationCommon {

@@ -29,6 +29,15 @@ describe('storageLocationIssues', () => {
       aws({ credential: { secretRef: { namespace: 'lifeboat', name: 'creds', key: 'cloud' } } }),
     ],
     ['a credentials file', aws({ credential: { file: '/etc/lifeboat/aws' } })],
+    [
+      'restic with a password Secret and a Secret for the keys',
+      aws({
+        credential: { secretRef: { name: 'creds', key: 'cloud' } },
+        restic: {
+          passwordSecretRef: { namespace: 'lifeboat', name: 'restic', key: 'repository-password' },
+        },
+      }),
+    ],
   ])('accepts %s', (_title, spec) => {
     expect(summary(spec)).toEqual([]);
   });
@@ -121,6 +130,34 @@ describe('storageLocationIssues', () => {
         'storage',
         'spec.config.s3Url',
         expect.stringContaining('169.254.169.254 is a link-local or cloud metadata address'),
+      ],
+    ],
+    [
+      'restic on a local directory',
+      { provider: 'local', path: '/b', restic: { passwordSecretRef: { name: 'r', key: 'p' } } },
+      ['storage', 'spec.restic', '"restic" is for provider aws; provider local takes only "path"'],
+    ],
+    [
+      'a restic password key that is no Secret key',
+      aws({ restic: { passwordSecretRef: { name: 'restic', key: '../password' } } }),
+      [
+        'storage',
+        'spec.restic.passwordSecretRef.key',
+        "Secret key \"../password\" must consist of letters, digits, '-', '_' and '.'",
+      ],
+    ],
+    [
+      "restic with S3 keys from the reconciler's environment",
+      aws({
+        credential: {
+          fromEnv: { accessKeyIdVar: 'AWS_ACCESS_KEY_ID', secretAccessKeyVar: 'AWS_SECRET_ACCESS_KEY' },
+        },
+        restic: { passwordSecretRef: { name: 'restic', key: 'p' } },
+      }),
+      [
+        'storage',
+        'spec.credential',
+        expect.stringContaining('the node agent reads them only from credential.secretRef'),
       ],
     ],
     [

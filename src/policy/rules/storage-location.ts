@@ -2,7 +2,7 @@
 // provider (so editors can complete them); which ones a provider takes is checked here.
 import { issue, warning } from '../issue.js';
 import type { Issue } from '../issue.js';
-import type { AwsLocationConfig, CaCertRef, StorageCredential } from '../types.js';
+import type { AwsLocationConfig, CaCertRef, StorageCredential, StorageRestic } from '../types.js';
 import { credentialEnvNameError, endpointHostError } from './endpoints.js';
 import { dns1123LabelError, dns1123SubdomainError, envVarNameError, secretKeyError } from './k8s-names.js';
 
@@ -20,9 +20,10 @@ export interface StorageLocationFields {
   config?: AwsLocationConfig;
   credential?: StorageCredential;
   objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
+  restic?: StorageRestic;
 }
 
-const AWS_ONLY = ['objectStorage', 'config', 'credential', 'objectLock'] as const;
+const AWS_ONLY = ['objectStorage', 'config', 'credential', 'objectLock', 'restic'] as const;
 
 export function storageLocationIssues(
   spec: StorageLocationFields,
@@ -94,7 +95,37 @@ function awsIssues(spec: StorageLocationFields, options: StorageLocationRuleOpti
       );
   }
   if (spec.credential) issues.push(...credentialIssues(spec.credential));
+  if (spec.restic) issues.push(...resticIssues(spec.restic, spec.credential));
   issues.push(...tlsIssues(spec), ...encryptionIssues(spec.config ?? {}));
+  return issues;
+}
+
+/**
+ * The restic section: a Secret the agent can read, and S3 keys the node agent
+ * can reach — it runs on the nodes, so environment variables or a file of the reconciler's
+ * machine are not its own (a Secret, or the agent's default chain when no credential is named).
+ */
+function resticIssues(restic: StorageRestic, credential: StorageCredential | undefined): Issue[] {
+  const issues: Issue[] = [];
+  const ref = ['spec', 'restic', 'passwordSecretRef'];
+  const { name, namespace, key } = restic.passwordSecretRef;
+  const nameError = dns1123SubdomainError(name);
+  if (nameError) issues.push(issue('storage', [...ref, 'name'], `Secret name "${name}" ${nameError}`));
+  const namespaceError = namespace === undefined ? undefined : dns1123LabelError(namespace);
+  if (namespaceError)
+    issues.push(issue('namespace', [...ref, 'namespace'], `namespace "${namespace}" ${namespaceError}`));
+  const keyError = secretKeyError(key);
+  if (keyError) issues.push(issue('storage', [...ref, 'key'], `Secret key "${key}" ${keyError}`));
+  if (credential && !('secretRef' in credential)) {
+    issues.push(
+      issue(
+        'storage',
+        ['spec', 'credential'],
+        'restic needs the S3 keys on the nodes: the node agent reads them only from credential.secretRef (or its own default chain when credential is omitted)',
+        'key',
+      ),
+    );
+  }
   return issues;
 }
 
