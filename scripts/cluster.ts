@@ -1,8 +1,17 @@
 // `npm run cluster`: start the test ground for a person and keep it up until Ctrl-C.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startGround } from '../test/ground/ground.js';
 
-const ground = await startGround({ node: true, log: (l) => console.log(`  ${l}`) });
+const ground = await startGround({ node: true, forge: true, log: (l) => console.log(`  ${l}`) });
 const { info } = ground;
+if (info.forge) {
+  // Credentials go to a file only the user can read, not to the terminal.
+  const { admin, users } = info.forge;
+  await writeFile(join(info.workDir, 'forge-users.json'), `${JSON.stringify([admin, ...users], null, 2)}\n`, {
+    mode: 0o600,
+  });
+}
 const node = info.node;
 console.log(`
 lifeboat test ground is up.
@@ -23,6 +32,14 @@ if (info.csi) {
   console.log(`
   storage:     StorageClass ${info.csi.storageClass}, VolumeSnapshotClass ${info.csi.snapshotClass} (CSI driver ${info.csi.driver})
                volumes and snapshots are directories under ${info.csi.stateDir}`);
+}
+if (info.forge) {
+  const f = info.forge;
+  const users = f.users.map((u) => u.username).join(' and ');
+  console.log(`
+  forge:       Gitea at ${f.url} (admin ${f.admin.username}, users ${users}; passwords and tokens in ${info.workDir}/forge-users.json)
+  policy repo: ${f.policyRepo.cloneUrl}
+               lifeboat run --repo ${f.policyRepo.cloneUrl} --forge gitea --forge-url ${f.url}   # LIFEBOAT_GIT_TOKEN and LIFEBOAT_FORGE_TOKEN: the admin's token`);
 }
 console.log(`
 Press Ctrl-C to stop (data is removed).`);

@@ -2,8 +2,10 @@
 //
 // Starts the local cluster of the test ground, deploys a sample application, creates a policy
 // repository from policies/ (local-directory storage), and drives the real `lifeboat` CLI:
-// a scheduled backup, a lost namespace, a restore proposed on a branch, its plan, the merge
-// that approves it, the restore applied, the application back, and the audit trail.
+// a scheduled backup, a lost namespace, a restore proposed on a branch, its plan in a pull request
+// on the ground's Gitea (comment and lifeboat/plan check), a protected main that refuses the
+// merge until someone approves, the squash merge that approves it, the restore applied and
+// commented, the application back, and the audit trail with the approver from the forge.
 //
 //   npm run demo              # everything in a temporary directory, removed at the end
 //   npm run demo -- --keep    # keep the directory (policy repo, backups) to look around
@@ -16,6 +18,8 @@ import { promisify } from 'node:util';
 import { KubeClient, KubeApiError } from '../src/kube/client.js';
 import type { KubeObject, ResourceInfo } from '../src/kube/types.js';
 import { startGround } from '../test/ground/ground.js';
+import type { ForgeInfo, ForgeUser } from '../test/ground/context.js';
+import { forgeApi, forgeGitEnv } from '../test/ground/forge.js';
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -66,10 +70,58 @@ const R = {
   deployments: info('apps/v1', 'deployments', 'Deployment'),
 };
 
-async function git(cwd: string, args: string[], who?: { name: string; email: string }): Promise<string> {
-  const identity = who ? ['-c', `user.name=${who.name}`, '-c', `user.email=${who.email}`] : [];
-  const { stdout } = await run('git', [...identity, ...args], { cwd });
-  return stdout;
+/** Git in the people's clone as one of the forge's users, pushing with their token. */
+function gitAs(forge: ForgeInfo, cwd: string, user: ForgeUser): (...args: string[]) => Promise<string> {
+  const env = {
+    ...process.env,
+    ...forgeGitEnv(forge, user),
+    GIT_AUTHOR_NAME: user.username,
+    GIT_AUTHOR_EMAIL: user.email,
+    GIT_COMMITTER_NAME: user.username,
+    GIT_COMMITTER_EMAIL: user.email,
+  };
+  return async (...args) => (await run('git', args, { cwd, env })).stdout;
+}
+
+interface ApiPull {
+  number: number;
+  html_url: string;
+  head: { ref: string; sha: string };
+}
+
+/**
+ * main on the forge: merges need the lifeboat/plan check and one approval; only the reconciler
+ * (the admin) pushes to it directly, for its status commits.
+ */
+async function protectMain(forge: ForgeInfo, repo: { owner: string; name: string }): Promise<void> {
+  const res = await forgeApi(forge, {
+    as: forge.admin,
+    method: 'POST',
+    path: `/repos/${repo.owner}/${repo.name}/branch_protections`,
+    body: {
+      rule_name: 'main',
+      enable_push: true,
+      enable_push_whitelist: true,
+      push_whitelist_usernames: [forge.admin.username],
+      required_approvals: 1,
+      enable_status_check: true,
+      status_check_contexts: ['lifeboat/plan'],
+    },
+  });
+  if (res.status !== 201) throw new Error(`protecting main failed: HTTP ${res.status}`);
+}
+
+/** Gitea checks mergeability in the background and answers 405 until it has: ask again. */
+async function mergeWhenReady(merge: () => Promise<{ status: number; body: unknown }>): Promise<number> {
+  for (let i = 0; i < 120; i++) {
+    const res = await merge();
+    if (res.status !== 405) {
+      if (res.status !== 200) throw new Error(`merge failed: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+      return res.status;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error('the pull request did not become mergeable');
 }
 
 /** Run the real CLI, print what it prints, and return its output. */
@@ -180,14 +232,24 @@ async function main(): Promise<void> {
 
   step(
     'Start a local cluster',
-    'A real etcd, kube-apiserver, controller-manager and scheduler on loopback, and a node (containerd and a kubelet) that runs pods (the test ground).',
+    'A real etcd, kube-apiserver, controller-manager and scheduler on loopback, a node (containerd and a kubelet) that runs pods, and a Gitea forge with users alice and bob (the test ground).',
   );
   const ground = await startGround({
     dir: join(dir, 'cluster'),
     node: true,
+    forge: true,
     log: (l) => console.log(`   ${l}`),
   });
-  const env = { KUBECONFIG: ground.info.kubeconfigPath };
+  const forge = ground.info.forge;
+  if (!forge) throw new Error('the ground started no forge');
+  const policyRepo = forge.policyRepo;
+  const [alice, bob] = forge.users as [ForgeUser, ForgeUser];
+  // The reconciler's tokens for Git and the forge API (the admin's here; a bot account in real use).
+  const env = {
+    KUBECONFIG: ground.info.kubeconfigPath,
+    LIFEBOAT_GIT_TOKEN: forge.admin.token,
+    LIFEBOAT_FORGE_TOKEN: forge.admin.token,
+  };
   const kube = await KubeClient.create({ kubeconfig: ground.info.kubeconfigPath });
   try {
     step(
@@ -199,15 +261,13 @@ async function main(): Promise<void> {
 
     step(
       'Create the policy repository',
-      'A Git remote holding the example policies from policies/, using local-directory storage.',
+      `A repository on the forge (Gitea at ${forge.url}) holding the example policies from policies/, using local-directory storage. Alice pushes it; main is protected: a merge needs the lifeboat/plan check and one approval.`,
     );
-    const remote = join(dir, 'policies.git');
-    await git(dir, ['init', '-q', '--bare', '--initial-branch=main', remote]);
-    const alice = { name: 'Alice (platform)', email: 'alice@example.com' };
-    const bob = { name: 'Bob (shop team)', email: 'bob@example.com' };
-    const carol = { name: 'Carol (SRE lead)', email: 'carol@example.com' };
     const clone = join(dir, 'people-clone');
-    await git(dir, ['clone', '-q', remote, clone]);
+    const aliceGit = gitAs(forge, clone, alice);
+    const bobGit = gitAs(forge, clone, bob);
+    await run('git', ['init', '-q', '--initial-branch=main', clone]);
+    await aliceGit('remote', 'add', 'origin', policyRepo.cloneUrl);
     await cp(join(root, 'policies/schema'), join(clone, 'schema'), { recursive: true });
     await cp(join(root, 'policies/README.md'), join(clone, 'README.md'));
     await mkdir(join(clone, 'storage-locations'));
@@ -222,9 +282,10 @@ async function main(): Promise<void> {
       'storageLocation: default',
     );
     await writeFile(join(clone, 'schedules/nightly-shop.yaml'), nightly);
-    await git(clone, ['add', '-A']);
-    await git(clone, ['commit', '-q', '-m', 'Back up the shop every night'], alice);
-    await git(clone, ['push', '-q', 'origin', 'HEAD:main']);
+    await aliceGit('add', '-A');
+    await aliceGit('commit', '-q', '-m', 'Back up the shop every night');
+    await aliceGit('push', '-q', 'origin', 'HEAD:main');
+    await protectMain(forge, policyRepo);
     console.log(
       indent(
         nightly
@@ -236,13 +297,24 @@ async function main(): Promise<void> {
     );
     await lifeboat(['validate', clone], env);
 
-    const repoArgs = ['--repo', remote, '--workdir', join(dir, 'reconciler-checkout'), '--data-dir', dir];
+    const repoArgs = [
+      '--repo',
+      policyRepo.cloneUrl,
+      '--workdir',
+      join(dir, 'reconciler-checkout'),
+      '--data-dir',
+      dir,
+      '--forge',
+      'gitea',
+      '--forge-url',
+      forge.url,
+    ];
     step(
       'Reconcile',
       'A new schedule runs at once (as in Velero): lifeboat backs up "shop" and commits status to Git.',
     );
     await lifeboat(['reconcile', '--once', ...repoArgs], env);
-    await git(clone, ['pull', '-q', 'origin', 'main']);
+    await aliceGit('pull', '-q', 'origin', 'main');
     const backups = await lifeboat(['backup', 'list', '--storage', join(dir, '.lifeboat/backups')], env);
     const backupName = /^(nightly-shop-\d+)/m.exec(backups)?.[1] ?? '';
 
@@ -256,9 +328,9 @@ async function main(): Promise<void> {
 
     step(
       'Propose a restore on a branch',
-      'Bob adds restores/shop-restore.yaml on the branch restore/shop and pushes it.',
+      'Bob adds restores/shop-restore.yaml on the branch restore/shop and pushes it to the forge.',
     );
-    await git(clone, ['checkout', '-q', '-b', 'restore/shop']);
+    await bobGit('checkout', '-q', '-b', 'restore/shop');
     await mkdir(join(clone, 'restores'), { recursive: true });
     const restoreDoc = [
       'apiVersion: lifeboat.dev/v1',
@@ -271,36 +343,61 @@ async function main(): Promise<void> {
       '',
     ].join('\n');
     await writeFile(join(clone, 'restores/shop-restore.yaml'), restoreDoc);
-    await git(clone, ['add', '-A']);
-    await git(clone, ['commit', '-q', '-m', 'Restore the shop after the accidental delete'], bob);
-    await git(clone, ['push', '-q', 'origin', 'restore/shop']);
+    await bobGit('add', '-A');
+    await bobGit('commit', '-q', '-m', 'Restore the shop after the accidental delete');
+    await bobGit('push', '-q', 'origin', 'restore/shop');
     console.log(indent(restoreDoc));
 
     step(
-      'lifeboat writes the plan to the branch',
-      'Reviewers read plans/shop-restore.md in the pull-request diff.',
+      'lifeboat plans the restore in a pull request',
+      'It commits plans/shop-restore.md to the branch, opens the pull request, posts the plan as a comment and sets the lifeboat/plan check.',
     );
     await lifeboat(['reconcile', '--once', ...repoArgs], env);
-    await git(clone, ['pull', '-q', 'origin', 'restore/shop']);
-    const plan = await readFile(join(clone, 'plans/shop-restore.md'), 'utf8');
-    console.log(indent(plan, 45));
+    const api = <T>(method: string, path: string, as: ForgeUser, body?: unknown) =>
+      forgeApi<T>(forge, {
+        as,
+        method,
+        path: `/repos/${policyRepo.owner}/${policyRepo.name}${path}`,
+        ...(body !== undefined ? { body } : {}),
+      });
+    const pulls = (await api<ApiPull[]>('GET', '/pulls?state=open', alice)).body;
+    const pr = pulls.find((p) => p.head.ref === 'restore/shop');
+    if (!pr) throw new Error('lifeboat opened no pull request for restore/shop');
+    console.log(`   pull request #${pr.number}: ${pr.html_url}`);
+    const comments = (await api<{ body: string }[]>('GET', `/issues/${pr.number}/comments`, alice)).body;
+    const planComment = comments.find((c) => c.body.includes('lifeboat'))?.body ?? '';
+    console.log(indent(planComment.replace(/<!--.*?-->/g, '').trim(), 30));
+    const checks = (
+      await api<{ context: string; status: string; description: string }[]>(
+        'GET',
+        `/commits/${pr.head.sha}/statuses`,
+        alice,
+      )
+    ).body;
+    for (const c of checks) console.log(`   check ${c.context}: ${c.status} — ${c.description}`);
 
     step(
-      'Approve by merging',
-      'Carol merges the branch into main (--no-ff keeps the merge as the approval record).',
+      'The protected main waits for a review',
+      'Alice tries to merge before anyone approved: the forge refuses.',
     );
-    await git(clone, ['checkout', '-q', 'main']);
-    await git(clone, ['pull', '-q', 'origin', 'main']);
-    await git(
-      clone,
-      ['merge', '-q', '--no-ff', 'restore/shop', '-m', 'Merge restore/shop: approve the shop restore'],
-      carol,
+    const early = await api('POST', `/pulls/${pr.number}/merge`, alice, { Do: 'squash' });
+    console.log(`   merge without approval: HTTP ${early.status} (refused)`);
+    if (early.status < 400) throw new Error('the protected main let an unapproved pull request merge');
+
+    step('Approve and merge', 'Alice approves the pull request and squash-merges it.');
+    const review = await api('POST', `/pulls/${pr.number}/reviews`, alice, {
+      event: 'APPROVED',
+      body: 'Plan reviewed.',
+    });
+    if (review.status !== 200) throw new Error(`approving failed: HTTP ${review.status}`);
+    const merged = await mergeWhenReady(() =>
+      api('POST', `/pulls/${pr.number}/merge`, alice, { Do: 'squash' }),
     );
-    await git(clone, ['push', '-q', 'origin', 'main']);
+    console.log(`   merged: HTTP ${merged}`);
 
     step(
       'Reconcile',
-      'The plan is still what lifeboat would do now, so it applies it and records the result.',
+      'The plan is still what lifeboat would do now, so it applies it, records the result and comments it on the pull request.',
     );
     await lifeboat(['reconcile', '--once', ...repoArgs], env);
     const after = await listShop(kube);
@@ -312,8 +409,13 @@ async function main(): Promise<void> {
     console.log(
       `   the Secret's value survived the round trip: ${value === 'demo-only-not-a-real-password' ? 'yes' : 'NO'} (never printed, never in Git)`,
     );
+    const result = (await api<{ body: string }[]>('GET', `/issues/${pr.number}/comments`, alice)).body.at(-1);
+    console.log(indent((result?.body ?? '').replace(/<!--.*?-->/g, '').trim(), 20));
 
-    step('The audit trail', 'From the Git log alone: who asked, who approved, what was applied and when.');
+    step(
+      'The audit trail',
+      'From the Git log, with the approver and the merger from the forge (a squash merge leaves only the committer in Git).',
+    );
     await lifeboat(['audit', ...repoArgs], env);
     console.log(`\n${bold('Done.')} Backup ${backupName} restored through a reviewed, merged plan.`);
   } catch (err) {

@@ -65,10 +65,21 @@ function addRepoOptions(cmd: Command): Command {
     .option('--forge-token-file <path>', 'file with the forge token (default: $LIFEBOAT_FORGE_TOKEN)');
 }
 
-/** The token for an HTTPS URL without credentials of its own; Git gets it per process, never on disk. */
+/**
+ * The token for an HTTPS URL without credentials of its own; Git gets it per process, never on
+ * disk. Plain http only to this machine (a forge on loopback, as the demo's): elsewhere the
+ * token would cross the network in the clear.
+ */
 export function httpsToken(url: string, token: string | undefined): string | undefined {
-  if (!token || !url.startsWith('https://') || new URL(url).username !== '') return undefined;
+  if (!token || !/^https?:\/\//.test(url)) return undefined;
+  const parsed = new URL(url);
+  if (parsed.username !== '') return undefined;
+  if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname)) return undefined;
   return token;
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function workingCopy(flags: RepoFlags, onPushRetry?: () => void): WorkingCopy {
