@@ -10,7 +10,7 @@ import {
 } from './default-exclusions.js';
 
 describe('non-restorable resources (Velero nonRestorableResources)', () => {
-  it('lists Velero’s resources and the allocation records of v1.34, each with a reason', () => {
+  it('lists Velero’s resources, the allocation records of v1.34 and the node agent’s work items, each with a reason', () => {
     expect(NON_RESTORABLE_RESOURCES.map((entry) => entry.groupResource).sort()).toEqual(
       [
         'backuprepositories.velero.io',
@@ -25,6 +25,8 @@ describe('non-restorable resources (Velero nonRestorableResources)', () => {
         'ipaddresses.networking.k8s.io',
         'csistoragecapacities.storage.k8s.io',
         'resourceslices.resource.k8s.io',
+        'podvolumebackups.lifeboat.dev',
+        'podvolumerestores.lifeboat.dev',
       ].sort(),
     );
     for (const entry of NON_RESTORABLE_RESOURCES) expect(entry.reason.length).toBeGreaterThan(20);

@@ -86,6 +86,17 @@ export const NON_RESTORABLE_RESOURCES: readonly ResourceExclusion[] = [
     groupResource: 'resourceslices.resource.k8s.io',
     reason: "DRA drivers publish them for each node's devices; the old cluster's devices are not there",
   },
+  // lifeboat: the node agent's work items. The archive keeps the PodVolumeBackups as the record
+  // of each file-system copy; created again, an agent would take one as new work.
+  {
+    groupResource: 'podvolumebackups.lifeboat.dev',
+    reason:
+      "records of the node agent's file-system copies; re-created, the agent would copy the volume again",
+  },
+  {
+    groupResource: 'podvolumerestores.lifeboat.dev',
+    reason: "the node agent's restore work items; a restore makes its own",
+  },
 ];
 
 const NON_RESTORABLE = new Map(NON_RESTORABLE_RESOURCES.map((entry) => [entry.groupResource, entry]));

@@ -41,7 +41,14 @@ import { ResourceListSpool } from './resource-list.js';
 import { stringifyJson } from '../util/json.js';
 import { VolumeCollector } from '../volumes/collect.js';
 import type { PollDelay } from '../util/poll-delay.js';
-import { runVolumePhase, type AroundPod, type VolumePhaseResult } from '../volumes/phase.js';
+import {
+  runVolumePhase,
+  type AroundPod,
+  type FsBackupConfig,
+  type FsProgress,
+  type VolumePhaseResult,
+} from '../volumes/phase.js';
+import { selectFsBackupVolumes } from '../volumes/fs-backup-select.js';
 import { volumeSideFileWrites } from '../volumes/side-files.js';
 import { discardSnapshots } from '../volumes/discard.js';
 import { keyringOf } from '../crypto/keyed-store.js';
@@ -87,6 +94,8 @@ export interface BackupResult {
   metadata: VeleroBackup;
   /** Each volume's outcome (claim, snapshot, size, duration). */
   volumes: VolumePhaseResult['outcomes'];
+  /** Each file-system copy of a pod volume (restic, through the node agent). */
+  podVolumes: VolumePhaseResult['podVolumes'];
   /** The pod hooks that ran (src/hooks/backup-hooks.ts); their output is in the log only. */
   hooks?: HookRun[];
 }
@@ -130,6 +139,10 @@ export interface BackupDeps {
   volumeConcurrency?: number;
   /** The wait between two looks at a volume snapshot; pollDelay (util/poll-delay.ts) by default. */
   volumePollDelay?: PollDelay;
+  /** The restic repository for file-system copies of pod volumes (the location's). */
+  fsBackup?: FsBackupConfig;
+  /** Bytes done / total of each file-system copy while it runs. */
+  onFsProgress?: (p: FsProgress) => void;
 }
 
 export class BackupExistsError extends Error {
@@ -255,7 +268,15 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
   const claimsIncluded = selection.types.some(
     (t) => t.info.group === '' && t.info.resource === 'persistentvolumeclaims',
   );
-  await podHooks.beforeListing((pod) => claimsIncluded && pod.claims.length > 0);
+  // So do pods with volumes chosen for a file-system copy (the volume phase copies those).
+  const fsDefault = req.spec.defaultVolumesToFsBackup ?? false;
+  await podHooks.beforeListing(
+    (pod) =>
+      (claimsIncluded && pod.claims.length > 0) ||
+      (pod.phase === undefined || pod.phase === 'Running'
+        ? selectFsBackupVolumes(pod.fsVolumes, fsDefault).volumes.length > 0
+        : false),
+  );
   const revision = await kube.currentRevision();
   await deps.onRevision?.(revision, ctx.attempt);
   ctx.log.info({ backup: req.name, revision, attempt: ctx.attempt }, 'listing at one revision');
@@ -293,9 +314,12 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
       aroundPod: deps.aroundPod ?? ((pod, capture) => podHooks.aroundPod(pod, capture).then(() => undefined)),
       ...(deps.volumeConcurrency ? { concurrency: deps.volumeConcurrency } : {}),
       ...(deps.volumePollDelay ? { pollDelay: deps.volumePollDelay } : {}),
+      ...(deps.fsBackup ? { fsBackup: deps.fsBackup } : {}),
+      ...(deps.onFsProgress ? { onFsProgress: deps.onFsProgress } : {}),
     });
     await podHooks.afterVolumes();
     state.errors.push(...volumes.errors);
+    state.warnings.push(...volumes.warnings);
     state.errors.push(...podHooks.errors);
     state.warnings.push(...podHooks.warnings);
     state.hooks.push(...podHooks.runs);
@@ -684,6 +708,7 @@ async function completeBackup(opts: {
     bytes: digest.bytes,
     metadata,
     volumes: volumes.outcomes,
+    podVolumes: volumes.podVolumes,
     ...(state.hooks.length > 0 ? { hooks: state.hooks } : {}),
   };
 }
@@ -747,6 +772,7 @@ async function failBackup(opts: {
     failureReason: reason,
     metadata,
     volumes: [],
+    podVolumes: [],
   };
 }
 

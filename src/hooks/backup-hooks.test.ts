@@ -66,6 +66,13 @@ describe('hookedPodOf', () => {
       post: [],
       errors: [],
       claims: ['data-db-0'],
+      fsVolumes: {
+        annotations: {},
+        volumes: [
+          { name: 'data', type: 'persistentVolumeClaim' },
+          { name: 'tmp', type: 'emptyDir' },
+        ],
+      },
     });
   });
 });
@@ -99,6 +106,7 @@ describe('BackupPodHooks: pods left to the volume phase', () => {
     ],
     errors: [],
     claims: ['data'],
+    fsVolumes: { annotations: {}, volumes: [{ name: 'data', type: 'persistentVolumeClaim' }] },
   });
 
   it('runs hooks around the capture, and those of a pod the phase never brought after it, with a warning', async () => {

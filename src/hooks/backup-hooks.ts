@@ -14,6 +14,11 @@ import type { KubeObject } from '../kube/types.js';
 import type { RunLog } from '../observe/run-log.js';
 import type { BackupSelection } from '../backup/selection.js';
 import type { BackupHooks } from './spec.js';
+import {
+  BACKUP_VOLUMES_ANNOTATION,
+  BACKUP_VOLUMES_EXCLUDES_ANNOTATION,
+  type FsPodVolumes,
+} from '../volumes/fs-backup-select.js';
 import { backupHooksFor, type BackupHookPhase, type HookPod, type ResolvedExecHook } from './resolve.js';
 
 /** A pod with hooks to run, as the listing before the backup found it. */
@@ -26,6 +31,8 @@ export interface HookedPod extends HookPod {
   errors: string[];
   /** Names of the claims the pod mounts: the volume phase captures those pods (SEAM). */
   claims: string[];
+  /** What choosing its file-system copies needs (fs-backup-select.ts): those pods are captured too. */
+  fsVolumes: FsPodVolumes;
 }
 
 export interface HookItemError {
@@ -250,7 +257,13 @@ export function failureReason(result: PodExecResult, timeoutMs: number): string 
 /** The small record of a listed pod that has hooks, or undefined when it has none. */
 export function hookedPodOf(obj: KubeObject, hooks: BackupHooks | undefined): HookedPod | undefined {
   const spec = obj.spec as
-    | { containers?: { name: string }[]; volumes?: { persistentVolumeClaim?: { claimName?: string } }[] }
+    | {
+        containers?: { name: string }[];
+        volumes?: ({ name: string; persistentVolumeClaim?: { claimName?: string } } & Record<
+          string,
+          unknown
+        >)[];
+      }
     | undefined;
   const pod: HookPod = {
     namespace: obj.metadata.namespace ?? '',
@@ -274,6 +287,18 @@ export function hookedPodOf(obj: KubeObject, hooks: BackupHooks | undefined): Ho
     claims: (spec?.volumes ?? []).flatMap((v) =>
       v.persistentVolumeClaim?.claimName ? [v.persistentVolumeClaim.claimName] : [],
     ),
+    fsVolumes: {
+      annotations: Object.fromEntries(
+        [BACKUP_VOLUMES_ANNOTATION, BACKUP_VOLUMES_EXCLUDES_ANNOTATION].flatMap((k) => {
+          const value = obj.metadata.annotations?.[k];
+          return value === undefined ? [] : [[k, value]];
+        }),
+      ),
+      volumes: (spec?.volumes ?? []).map((v) => ({
+        name: v.name,
+        type: Object.keys(v).find((k) => k !== 'name') ?? 'unknown',
+      })),
+    },
   };
 }
 

@@ -30,6 +30,11 @@ export function decodePodVolumeBackups(gz: Buffer, file: string): FsVolumeRecord
   } catch (err) {
     throw new Error(`${file}: not a gzipped JSON list (${(err as Error).message})`);
   }
+  return podVolumeRecordsOf(list, file);
+}
+
+/** The completed volumes of the file's parsed JSON; anything else in it is an error naming the file. */
+export function podVolumeRecordsOf(list: unknown, file: string): FsVolumeRecord[] {
   if (!Array.isArray(list)) throw new Error(`${file}: not a JSON list`);
   const out: FsVolumeRecord[] = [];
   list.forEach((item: PodVolumeBackup, i) => {

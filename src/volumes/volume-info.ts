@@ -54,6 +54,16 @@ export interface BackupVolumeInfo {
     ReadyToUse?: boolean;
   };
   pvInfo?: { reclaimPolicy: string; labels: Record<string, string> };
+  /** Velero's PodVolumeInfo, for a file-system copy. */
+  pvbInfo?: {
+    snapshotHandle: string;
+    size: number;
+    uploaderType: string;
+    volumeName: string;
+    podName: string;
+    podNamespace: string;
+    nodeName?: string;
+  };
 }
 
 /** Metav1.Time as Velero marshals it: RFC 3339 in seconds. */
