@@ -22,6 +22,8 @@ export interface Metrics {
   notificationsTotal: Counter<'kind' | 'result'>;
   forgeErrors: Counter<'operation'>;
   webhookRequests: Counter<'outcome'>;
+  /** Bytes of the file-system copy of a pod volume running now (node agent): done and total. */
+  podVolumeBackupBytes: Gauge<'namespace' | 'pod' | 'volume' | 'kind'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -131,6 +133,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'lifeboat_webhook_requests_total',
       help: 'Forge webhook requests, by outcome (accepted, unsigned, bad-signature, replayed, ...)',
       labelNames: ['outcome'],
+      registers,
+    }),
+    podVolumeBackupBytes: new Gauge({
+      name: 'lifeboat_pod_volume_backup_bytes',
+      help: 'File-system copies of pod volumes in a running backup: bytes done and total (kind), as the node agent reports them',
+      labelNames: ['namespace', 'pod', 'volume', 'kind'],
       registers,
     }),
   };
