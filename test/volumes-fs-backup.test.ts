@@ -3,7 +3,11 @@
 // (one PodVolumeBackup each, around the pod's hooks), its other claim is CSI-snapshotted, its
 // hostPath volume is left out with a warning; the PodVolumeBackups are in the archive and in
 // <name>-podvolumebackups.json.gz, volumeinfo has their pvbInfo, the log their progress. A
-// repository the agent cannot open makes the backup PartiallyFailed naming each volume.
+// repository the agent cannot open makes the backup PartiallyFailed naming each volume. Then the
+// namespace is deleted and restored (as it was, and into a mapped namespace): the plan lists each
+// volume with its restic snapshot under the plan hash, the pod waits in its restore-wait init
+// container until the agent filled and verified its volumes, and every file comes back (sha256).
+// A missing restic snapshot fails that volume and its pod, which never starts.
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,11 +21,15 @@ import { decodePodVolumeBackups } from '../src/volumes/podvolumebackups-file.js'
 import type { FsBackupConfig } from '../src/volumes/phase.js';
 import type { BackupVolumeInfo } from '../src/volumes/volume-info.js';
 import { gunzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { applyRestore, planRestore } from '../src/restore/engine.js';
+import { deleteNamespaces } from './fixtures/restore-fixtures.js';
 import { startNodeAgent, type RunningAgent } from './ground/agent.js';
 import { archiveEntries, groundKube, s3Store, unversioned } from './fixtures/backups.js';
 import { createClaim } from './fixtures/claim-pods.js';
 import { busyboxImage, readyPod } from './fixtures/pods.js';
-import { ground, kubeConfig, newBucket, newNamespace } from './ground/world.js';
+import { ground, kubeConfig, newBucket, newNamespace, testS3Client } from './ground/world.js';
 
 const TIMEOUT = 600_000;
 /** Every file of the three volumes with its sha256, the restore marker left out. */
@@ -98,7 +106,12 @@ describe('file-system volume backups in a backup (node agent, restic)', () => {
               name: 'main',
               image: busyboxImage(),
               imagePullPolicy: 'Never',
-              command: ['sh', '-euc', `${WRITE} ${SUMS}; touch /tmp/ready; exec sleep 100000`],
+              // Restored, the pod finds its data and only prints the sums.
+              command: [
+                'sh',
+                '-euc',
+                `[ -f /data/blob ] || { ${WRITE} }; ${SUMS}; touch /tmp/ready; exec sleep 100000`,
+              ],
               readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1 },
               volumeMounts: [
                 { name: 'data', mountPath: '/data' },
@@ -221,6 +234,130 @@ describe('file-system volume backups in a backup (node agent, restic)', () => {
       );
       expect(none.phase).toBe('PartiallyFailed');
       expect(none.errors.map((e) => e.message).join('\n')).toContain('no restic repository is configured');
+    },
+    TIMEOUT,
+  );
+
+  /** What the restored pod must print: the sums at backup time, and the pre hook's file. */
+  const expectedSums = (): string[] =>
+    [
+      ...written.split('\n').filter(Boolean),
+      `${createHash('sha256').update('frozen\n').digest('hex')}  data/hook-was-here`,
+    ].sort();
+  const printed = async (ns: string): Promise<string[]> => {
+    await readyPod(ns, 'app', 300_000);
+    const log = await core.readNamespacedPodLog({ name: 'app', namespace: ns, container: 'main' });
+    return log.split('\n').filter(Boolean).sort();
+  };
+  const restoreDeps = () => ({
+    kube,
+    store: s3Store(bucket),
+    volumeBindTimeoutMs: 300_000,
+    restoreWaitImage: busyboxImage(),
+    fsRestore: { ...fsBackup },
+  });
+
+  it(
+    'restores the namespace after it is deleted: the plan lists each volume under its hash, the pod starts on the restored data',
+    async () => {
+      await deleteNamespaces(kube, [namespace]);
+      const req = { name: 'fsr1', spec: { backupName: 'fs1' } };
+      const { plan } = await planRestore(req, restoreDeps());
+      const app = plan.items.find((i) => i.groupResource === 'pods' && i.name === 'app');
+      const records = decodePodVolumeBackups(
+        await readSmallObject(s3Store(bucket), backupLayout.podVolumeBackups('fs1')),
+        'fs1-podvolumebackups.json.gz',
+      );
+      const snapshotOf = (v: string) => records.find((r) => r.volume === v)?.snapshotId;
+      expect(app?.action).toBe('create');
+      expect(app?.podVolumes).toEqual([
+        expect.objectContaining({
+          volume: 'claim',
+          claim: 'claim',
+          sourceNamespace: namespace,
+          snapshotId: snapshotOf('claim'),
+          files: 2,
+          dirs: 2,
+          action: 'restore',
+        }),
+        expect.objectContaining({
+          volume: 'data',
+          sourceNamespace: namespace,
+          snapshotId: snapshotOf('data'),
+          files: 62,
+          dirs: 1,
+          action: 'restore',
+        }),
+      ]);
+      // The restore-wait container is part of the pod the plan hash covers: another image, another hash.
+      const other = await planRestore(req, { ...restoreDeps(), restoreWaitImage: 'example.invalid/other:1' });
+      expect(other.plan.hash).not.toBe(plan.hash);
+
+      const result = await applyRestore(req, restoreDeps(), { approvedHash: plan.hash });
+      expect(
+        result.items.filter((i) => i.result === 'failed'),
+        JSON.stringify(result.items, null, 1),
+      ).toEqual([]);
+      expect(result.phase).toBe('Completed');
+      expect(result.podVolumes?.map((v) => [v.pod, v.volume, v.result])).toEqual([
+        ['app', 'claim', 'succeeded'],
+        ['app', 'data', 'succeeded'],
+      ]);
+      const pod = await core.readNamespacedPod({ name: 'app', namespace });
+      expect(pod.spec?.initContainers?.[0]?.name).toBe('lifeboat-restore-wait');
+      // emptyDir, fs-copied claim and CSI-snapshotted claim: every file as it was (sha256).
+      expect(await printed(namespace)).toEqual(expectedSums());
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'restores into a mapped namespace from the source namespace repository',
+    async () => {
+      const mapped = `${namespace}-m`;
+      const req = { name: 'fsr2', spec: { backupName: 'fs1', namespaceMapping: { [namespace]: mapped } } };
+      const result = await applyRestore(req, restoreDeps());
+      expect(
+        result.items.filter((i) => i.result === 'failed'),
+        JSON.stringify(result.items, null, 1),
+      ).toEqual([]);
+      expect(result.podVolumes?.map((v) => [v.namespace, v.volume, v.result])).toEqual([
+        [mapped, 'claim', 'succeeded'],
+        [mapped, 'data', 'succeeded'],
+      ]);
+      expect(await printed(mapped)).toEqual(expectedSums());
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a missing restic snapshot fails that volume and its pod, which never starts on partial data',
+    async () => {
+      const records = decodePodVolumeBackups(
+        await readSmallObject(s3Store(bucket), backupLayout.podVolumeBackups('fs1')),
+        'fs1-podvolumebackups.json.gz',
+      );
+      const data = records.find((r) => r.volume === 'data');
+      await testS3Client().send(
+        new DeleteObjectCommand({
+          Bucket: bucket,
+          Key: `backups/restic/${namespace}/snapshots/${data?.snapshotId ?? '?'}`,
+        }),
+      );
+      const broken = `${namespace}-x`;
+      const req = { name: 'fsr3', spec: { backupName: 'fs1', namespaceMapping: { [namespace]: broken } } };
+      const result = await applyRestore(req, restoreDeps());
+      expect(result.phase).toBe('PartiallyFailed');
+      expect(result.podVolumes?.map((v) => [v.volume, v.result])).toEqual([
+        ['claim', 'succeeded'],
+        ['data', 'failed'],
+      ]);
+      const podItem = result.items.find((i) => i.groupResource === 'pods' && i.name === 'app');
+      expect(podItem?.result).toBe('failed');
+      expect(podItem?.message).toContain(`volume data of pod ${broken}/app`);
+      const pod = await core.readNamespacedPod({ name: 'app', namespace: broken });
+      // Its restore-wait container holds it (whether it is already running or still being started).
+      expect(pod.status?.phase).toBe('Pending');
     },
     TIMEOUT,
   );

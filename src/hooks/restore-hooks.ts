@@ -7,6 +7,7 @@
 import type { KubeObject } from '../kube/types.js';
 import { restoreExecHooksFor, restoreInitContainersFor, type HookPod } from './resolve.js';
 import type { RestoreHooks } from './spec.js';
+import { RESTORE_WAIT_CONTAINER } from '../volumes/restore-wait.js';
 
 /** A hook as a restore plan lists it. */
 export interface PlannedHook {
@@ -36,9 +37,10 @@ export function hookPodOf(pod: KubeObject): HookPod {
 }
 
 /**
- * The restored pod with the init hooks' containers first (after Velero's restore-wait
- * container, which must stay first), or the errors that name the pod. `pod` is in its target
- * namespace: restore hooks select by the namespace a pod is restored into, as Velero's.
+ * The restored pod with the init hooks' containers first (after Velero's or lifeboat's
+ * restore-wait container, which must stay first), or the errors that name the pod. `pod` is in
+ * its target namespace: restore hooks select by the namespace a pod is restored into, as
+ * Velero's.
  */
 export function withInitHooks(
   pod: KubeObject,
@@ -49,7 +51,8 @@ export function withInitHooks(
   if (resolved.hooks.length === 0) return { pod, added: [] };
   const spec = (pod.spec ?? {}) as { initContainers?: { name: string }[] };
   const own = spec.initContainers ?? [];
-  const keepFirst = own[0]?.name === 'restore-wait' ? own.slice(0, 1) : [];
+  const first = own[0]?.name;
+  const keepFirst = first === 'restore-wait' || first === RESTORE_WAIT_CONTAINER ? own.slice(0, 1) : [];
   const rest = own.slice(keepFirst.length);
   const added = resolved.hooks.map((h) => h.container);
   return {

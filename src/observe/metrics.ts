@@ -27,6 +27,8 @@ export interface Metrics {
   /** 1 while a schedule's last verification failed: the alert-able one. */
   verificationFailing: Gauge<'schedule'>;
   lastSuccessfulVerification: Gauge<'schedule'>;
+  /** Bytes of the file-system copy of a pod volume running now (node agent): done and total. */
+  podVolumeBackupBytes: Gauge<'namespace' | 'pod' | 'volume' | 'kind'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -154,6 +156,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'lifeboat_verification_last_success_timestamp_seconds',
       help: 'Completion time of the last passed verification restore, per schedule',
       labelNames: ['schedule'],
+      registers,
+    }),
+    podVolumeBackupBytes: new Gauge({
+      name: 'lifeboat_pod_volume_backup_bytes',
+      help: 'File-system copies of pod volumes in a running backup: bytes done and total (kind), as the node agent reports them',
+      labelNames: ['namespace', 'pod', 'volume', 'kind'],
       registers,
     }),
   };

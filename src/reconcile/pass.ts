@@ -456,8 +456,21 @@ class PassContext {
     // the same clock's now, as Velero's GC controller compares the stored expiration with its own.
     const result = await runBackup(
       { name: action.backupName, spec: action.spec, ...(labels ? { labels } : {}) },
-      { kube: await this.deps.kube(), store: loc.store, log: this.deps.log, clock: this.clock },
+      {
+        kube: await this.deps.kube(),
+        store: loc.store,
+        log: this.deps.log,
+        clock: this.clock,
+        onFsProgress: (p) => {
+          const gauge = this.deps.metrics?.podVolumeBackupBytes;
+          const labels = { namespace: p.namespace, pod: p.pod, volume: p.volume };
+          gauge?.set({ ...labels, kind: 'done' }, p.bytesDone);
+          gauge?.set({ ...labels, kind: 'total' }, p.totalBytes);
+        },
+      },
     );
+    // The copies are over: their progress is no longer news.
+    this.deps.metrics?.podVolumeBackupBytes.reset();
     this.recordBackupMetrics(action.schedule, result, (Date.now() - t0) / 1000);
     loc.backups = [...(loc.backups ?? []), result.metadata];
     this.byLabel = undefined;

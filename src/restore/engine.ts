@@ -16,6 +16,11 @@ import type { Logger } from '../observe/logger.js';
 import { silentLogger } from '../observe/logger.js';
 import { RunLog } from '../observe/run-log.js';
 import { runRestoreExecHooks, type RestoreHookRun } from '../hooks/restore-exec.js';
+import {
+  restorePodVolumes,
+  type FsRestoreConfig,
+  type PodVolumeRestoreOutcome,
+} from './pod-volume-restores.js';
 import { getRestore, RestoreNotFoundError } from './catalog.js';
 import { assemblePlan, disclosedNames, type PlanItem, type RestorePlan } from './plan.js';
 import type { ObjectSpool } from './spool.js';
@@ -66,6 +71,10 @@ export interface RestoreDeps {
   /** The wait between two looks at a restored claim; pollDelay (util/poll-delay.ts) by default. */
   volumePollDelay?: PollDelay;
   onProgress?: (done: number, total: number) => void;
+  /** The restic repository that pod volumes are restored from (the location's). */
+  fsRestore?: FsRestoreConfig;
+  /** The image of the init container that holds a restored pod until its volumes are filled. */
+  restoreWaitImage?: string;
 }
 
 export type RestoreItemResult = 'created' | 'updated' | 'skipped' | 'failed';
@@ -100,6 +109,8 @@ export interface RestoreResult {
   progress?: { done: number; total: number; updatedAt: string };
   /** Exec hooks run in restored pods (src/hooks/restore-exec.ts); their output is in the log only. */
   hooks?: RestoreHookRun[];
+  /** Pod volumes filled from file-system copies (restic), one per volume. */
+  podVolumes?: PodVolumeRestoreOutcome[];
 }
 
 /** What applyRestore does when restores/<name>/ already holds a record. */
@@ -225,6 +236,7 @@ async function prepareAndPlan(req: RestoreRequest, deps: RestoreDeps): Promise<A
     spec: req.spec,
     ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
     ...(deps.archiveLimits ? { archiveLimits: deps.archiveLimits } : {}),
+    ...(deps.restoreWaitImage ? { restoreWaitImage: deps.restoreWaitImage } : {}),
   });
   const header = {
     restoreName: req.name,
@@ -356,6 +368,8 @@ async function applyPlanned(o: {
   });
   await progress.settled();
   await cleanUpAfterApply({ planned, deps, runLog, outcomes });
+  // Volumes first: a pod's containers (and so its exec hooks) start only once they are filled.
+  const podVolumes = await fillPodVolumes({ planned, deps, runLog, outcomes, counts, name: req.name });
   const hookRuns = await runPodExecHooks({ planned, deps, runLog, outcomes, counts });
   const attempted = outcomes.filter((o) => o.result !== 'skipped').length;
   const phase: RestorePhase =
@@ -372,6 +386,7 @@ async function applyPlanned(o: {
     counts,
     items: outcomes,
     ...(hookRuns.length > 0 ? { hooks: hookRuns } : {}),
+    ...(podVolumes.length > 0 ? { podVolumes } : {}),
   };
   runLog.add('info', `restore ${phase}`, counts);
   await storeRestoreResult(deps.resultStore ?? deps.store, result, runLog);
@@ -424,6 +439,56 @@ class ProgressRecord {
   async settled(): Promise<void> {
     await this.chain;
   }
+}
+
+/**
+ * The volumes of the created pods that the plan fills from restic snapshots (pod-volume-restores.ts);
+ * a volume that failed fails its pod's item, naming the volume.
+ */
+async function fillPodVolumes(o: {
+  planned: ApplicablePlan;
+  deps: RestoreDeps;
+  runLog: RunLog;
+  outcomes: RestoreItemOutcome[];
+  counts: Record<RestoreItemResult, number>;
+  name: string;
+}): Promise<PodVolumeRestoreOutcome[]> {
+  const created = new Set(
+    o.outcomes
+      .filter((x) => x.groupResource === 'pods' && x.result === 'created')
+      .map((x) => `${x.namespace}/${x.name}`),
+  );
+  const pods = o.planned.plan.items
+    .filter((i) => i.groupResource === 'pods' && created.has(`${i.namespace}/${i.name}`))
+    .map((i) => ({
+      namespace: i.namespace,
+      name: i.name,
+      volumes: (i.podVolumes ?? []).filter((v) => v.action === 'restore'),
+    }))
+    .filter((p) => p.volumes.length > 0);
+  if (pods.length === 0) return [];
+  const results = await restorePodVolumes({
+    kube: o.deps.kube,
+    restoreName: o.name,
+    pods,
+    ...(o.deps.fsRestore ? { config: o.deps.fsRestore } : {}),
+    runLog: o.runLog,
+  });
+  const failed = new Map<string, string[]>();
+  for (const x of results) {
+    if (x.result !== 'failed') continue;
+    const key = `${x.namespace}/${x.pod}`;
+    failed.set(key, [...(failed.get(key) ?? []), x.error ?? `volume ${x.volume}: failed`]);
+  }
+  for (const outcome of o.outcomes) {
+    const why = failed.get(`${outcome.namespace}/${outcome.name}`);
+    if (outcome.groupResource !== 'pods' || why === undefined) continue;
+    o.counts[outcome.result]--;
+    o.counts.failed++;
+    outcome.result = 'failed';
+    outcome.message = `its volumes were not restored, so it waits in its restore-wait init container: ${why.join('; ')}`;
+  }
+  return results;
 }
 
 /** Exec hooks of the pods the restore created; a failed `Fail` hook fails that pod's item. */

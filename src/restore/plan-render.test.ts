@@ -362,3 +362,42 @@ describe('the volumes section', () => {
     expect(assemblePlan(header, [], []).volumes).toBeUndefined();
   });
 });
+
+describe('renderPlanMarkdown: pod volumes from file-system backups', () => {
+  it('lists each volume with its pod, claim, size, files and restic snapshot', () => {
+    const pod: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'db-0', namespace: 'shop' },
+      spec: { containers: [{ name: 'db', image: 'postgres' }] },
+    };
+    const item: PlanInputItem = {
+      groupResource: 'pods',
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: 'shop',
+      name: 'db-0',
+      desired: pod,
+      live: null,
+      podVolumes: [
+        {
+          volume: 'data',
+          claim: 'data-db-0',
+          sourceNamespace: 'shop',
+          snapshotId: '0123456789abcdef',
+          files: 41,
+          dirs: 1,
+          bytes: 3145800,
+          action: 'restore',
+        },
+      ],
+    };
+    const md = renderPlanMarkdown(
+      buildPlan({ restoreName: 'r', backupName: 'b', backupSha256: '', spec: {}, items: [item] }),
+    );
+    expect(md).toContain('## Pod volumes from file-system backups (1)');
+    expect(md).toContain(
+      '| `shop/db-0` | `data` | `data-db-0` | 3145800 bytes | 41 | `shop/0123456789ab` | restore |  |',
+    );
+  });
+});

@@ -36,6 +36,7 @@ export function renderPlanMarkdown(plan: RestorePlan): string {
     '',
     attentionLine(plan),
     ...volumesSection(plan),
+    ...podVolumesSection(plan),
   ];
   for (const { action, title } of ATTENTION) {
     const items = plan.items.filter((item) => item.action === action);
@@ -117,6 +118,27 @@ function volumesSection(plan: RestorePlan): string[] {
       : 'none';
     lines.push(
       `| ${code(`${v.namespace}/${v.claim}`)} | ${v.size ? escapeMd(v.size) : ''} | ${v.storageClass ? code(v.storageClass) : '(default)'} | ${snapshot} | ${VOLUME_ACTION_WORDS[v.action]} | ${v.reason ? escapeMd(v.reason) : ''} |`,
+    );
+  }
+  return lines;
+}
+
+/** Pod volumes filled from file-system copies (restic) before their pod starts. */
+function podVolumesSection(plan: RestorePlan): string[] {
+  const rows = plan.items.flatMap((i) =>
+    i.groupResource === 'pods' ? (i.podVolumes ?? []).map((v) => ({ pod: i, v })) : [],
+  );
+  if (rows.length === 0) return [];
+  const lines = [
+    '',
+    `## Pod volumes from file-system backups (${rows.length})`,
+    '',
+    '| Pod | Volume | Claim | Size | Files | restic snapshot | Action | Why |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const { pod, v } of rows) {
+    lines.push(
+      `| ${code(`${pod.namespace}/${pod.name}`)} | ${code(v.volume)} | ${v.claim ? code(v.claim) : ''} | ${v.bytes} bytes | ${v.files} | ${code(`${v.sourceNamespace}/${v.snapshotId.slice(0, 12)}`)} | ${v.action} | ${v.reason ? escapeMd(v.reason) : ''} |`,
     );
   }
   return lines;

@@ -485,3 +485,37 @@ describe('buildPlan: live labels and annotations the backup does not have', () =
     expect(buildPlan(input([item(desired, asLive(desired))])).items[0]?.notes).toBeUndefined();
   });
 });
+
+describe('buildPlan: pod volumes from file-system copies', () => {
+  const pod: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'db-0', namespace: 'shop' },
+    spec: { containers: [{ name: 'db', image: 'postgres' }] },
+  };
+  const volume = (snapshotId: string) => ({
+    volume: 'data',
+    claim: 'data-db-0',
+    sourceNamespace: 'shop',
+    snapshotId,
+    files: 3,
+    dirs: 1,
+    bytes: 100,
+    action: 'restore' as const,
+  });
+
+  it('lists them on a created pod, and skips them when the pod exists', () => {
+    const [created] = buildPlan(input([item(pod, null, { podVolumes: [volume('s1')] })])).items;
+    expect(created?.podVolumes).toEqual([volume('s1')]);
+    const [kept] = buildPlan(input([item(pod, asLive(pod), { podVolumes: [volume('s1')] })])).items;
+    expect(kept?.podVolumes).toEqual([
+      { ...volume('s1'), action: 'skip', reason: 'the pod is not created (unchanged)' },
+    ]);
+  });
+
+  it('the hash covers which snapshot fills which volume', () => {
+    const hash = (id: string) => buildPlan(input([item(pod, null, { podVolumes: [volume(id)] })])).hash;
+    expect(hash('s1')).not.toBe(hash('s2'));
+    expect(hash('s1')).toBe(hash('s1'));
+  });
+});

@@ -27,6 +27,7 @@ import { stringifyJson } from '../util/json.js';
 import type { BackupMaker } from '../backup/archive-checksum.js';
 import { csiRestoreTransform, type CsiRestoreContext } from './csi-restore.js';
 import { plannedHooks, withInitHooks, type PlannedHook } from '../hooks/restore-hooks.js';
+import { withRestoreWait, type FsRestoreContext, type PlannedPodVolume } from './fs-volumes.js';
 
 export const PLAN_ACTIONS = ['create', 'update', 'unchanged', 'skip', 'conflict', 'invalid'] as const;
 export type PlanAction = (typeof PLAN_ACTIONS)[number];
@@ -57,6 +58,8 @@ export interface PlanInputItem {
    * its restored claim (volume-binding.ts staleClaimUid). `desired` then holds what to apply.
    */
   staleClaimUid?: string;
+  /** A pod's volumes the backup copied with restic (fs-volumes.ts withRestoreWait). */
+  podVolumes?: PlannedPodVolume[];
 }
 
 export interface PlanInput {
@@ -97,6 +100,8 @@ export interface PlanItem {
   changes?: FieldChange[];
   /** Restore hooks of a pod that is created: init containers and exec hooks (src/hooks). */
   hooks?: PlannedHook[];
+  /** A pod's volumes filled from file-system copies (restic) before it starts (fs-volumes.ts). */
+  podVolumes?: PlannedPodVolume[];
 }
 
 /** What a restore does with one claim's volume (the plan's volumes section). */
@@ -221,7 +226,17 @@ export function decideItem(
     // A malformed exec hook annotation runs nothing; the reviewer sees why.
     if (errors.length > 0) planItem.warnings = [...(planItem.warnings ?? []), ...errors.map(scrub)];
   }
+  const podVolumes = plannedPodVolumes(item, decided.action);
+  if (podVolumes) planItem.podVolumes = podVolumes;
   return { item: planItem, digest: itemDigest(planItem, item.desired) };
+}
+
+/** Velero restores a pod's volume copies only into a pod it creates. */
+function plannedPodVolumes(item: PlanInputItem, action: PlanAction): PlannedPodVolume[] | undefined {
+  if (item.groupResource !== 'pods' || !item.podVolumes || item.podVolumes.length === 0) return undefined;
+  return item.podVolumes.map((v) =>
+    action === 'create' ? v : { ...v, action: 'skip', reason: `the pod is not created (${action})` },
+  );
 }
 
 /**
@@ -624,6 +639,8 @@ function itemDigest(item: Omit<PlanItem, 'tier'>, desired: KubeObject | null): s
     name: item.name,
     action: item.action,
     hooks: item.hooks,
+    // Which snapshot fills which volume; reasons are free text, left out like the others.
+    podVolumes: item.podVolumes?.map(({ reason: _reason, ...v }) => v),
     // Only Secrets need a redacted copy; the rest is hashed as it is (no copy of every object).
     desired: desired ? (isSecret(desired) ? redactObject(desired) : desired) : null,
   };
@@ -695,12 +712,52 @@ export interface PrepareOptions {
   restoreStatus: boolean;
   /** The backup's CSI snapshots: claims restored from them (csi-restore.ts). */
   csi?: CsiRestoreContext;
+  /** The backup's file-system copies: pods that wait for their volumes (fs-volumes.ts). */
+  fs?: FsRestoreContext;
 }
 
 export type PreparedObject =
-  | { desired: KubeObject; applied: string[]; tracking?: { warning?: string; note?: string } }
+  | {
+      desired: KubeObject;
+      applied: string[];
+      tracking?: { warning?: string; note?: string };
+      podVolumes?: PlannedPodVolume[];
+    }
   | { desired: null; skipReason: string }
   | { desired: null; invalidReason: string };
+
+/** The prepared object with its Argo CD / Flux tracking kept or stripped, as the policy says. */
+function withTracking(
+  object: KubeObject,
+  applied: string[],
+  policy: 'Keep' | 'Strip',
+  podVolumes: PlannedPodVolume[] | undefined,
+): PreparedObject {
+  const tracking = gitopsTrackingOf(object);
+  return {
+    desired: tracking && policy === 'Strip' ? stripGitopsTracking(object, tracking) : object,
+    applied,
+    ...(tracking ? { tracking: trackingMessage(tracking, policy) } : {}),
+    ...(podVolumes ? { podVolumes } : {}),
+  };
+}
+
+/**
+ * Velero's restore-helper for a pod whose volumes the backup copied: the restore-wait init
+ * container, first of all, so the pod's own init containers and the init hooks see the data.
+ */
+function restoreWaitOf(
+  archived: KubeObject,
+  mapped: KubeObject,
+  opts: PrepareOptions,
+): { pod: KubeObject; volumes: PlannedPodVolume[]; applied: string } | undefined {
+  if (opts.groupResource !== 'pods' || !opts.fs) return undefined;
+  const source = { namespace: archived.metadata.namespace ?? '', name: archived.metadata.name ?? '' };
+  const waited = withRestoreWait(mapped, source, opts.fs);
+  if (waited.volumes.length === 0) return undefined;
+  const names = waited.volumes.map((v) => v.volume).join(', ');
+  return { ...waited, applied: `restore-wait init container added for volumes ${names}` };
+}
 
 /**
  * From an archive object to the object a restore would write, in Velero's order
@@ -732,6 +789,13 @@ export function prepareDesiredObject(obj: KubeObject, opts: PrepareOptions): Pre
     if (csi && 'invalid' in csi) return { desired: null, invalidReason: csi.invalid };
     let mapped = applyNamespaceMapping(sanitized.object, opts.groupResource, opts.spec.namespaceMapping);
     const applied: string[] = [];
+    let podVolumes: PlannedPodVolume[] | undefined;
+    const waited = restoreWaitOf(obj, mapped, opts);
+    if (waited) {
+      mapped = waited.pod;
+      podVolumes = waited.volumes;
+      applied.push(waited.applied);
+    }
     if (opts.groupResource === 'pods') {
       // Init hooks, selected in the target namespace (Velero's InitRestoreHookPodAction).
       const init = withInitHooks(mapped, opts.spec.hooks);
@@ -745,14 +809,7 @@ export function prepareDesiredObject(obj: KubeObject, opts: PrepareOptions): Pre
       : { object: mapped, applied: [] };
     const allApplied = [...applied, ...modified.applied];
     // Looked at last: a modifier may already have removed (or added) tracking marks.
-    const tracking = gitopsTrackingOf(modified.object);
-    if (!tracking) return { desired: modified.object, applied: allApplied };
-    const policy = opts.spec.gitopsTracking ?? 'Keep';
-    return {
-      desired: policy === 'Strip' ? stripGitopsTracking(modified.object, tracking) : modified.object,
-      applied: allApplied,
-      tracking: trackingMessage(tracking, policy),
-    };
+    return withTracking(modified.object, allApplied, opts.spec.gitopsTracking ?? 'Keep', podVolumes);
   } catch (err) {
     if (err instanceof SanitizeError || err instanceof ResourceModifierError) {
       return { desired: null, invalidReason: err.message };

@@ -59,6 +59,12 @@ import {
   type CsiRestoreContext,
 } from './csi-restore.js';
 import type { RestoreSpec } from './spec.js';
+import {
+  DEFAULT_RESTORE_WAIT_IMAGE,
+  readPodVolumeRecords,
+  type FsRestoreContext,
+  type PlannedPodVolume,
+} from './fs-volumes.js';
 import type { ArchiveLimits } from '../archive/reader.js';
 
 export interface PreparedRestore {
@@ -111,12 +117,15 @@ export async function prepareRestore(opts: {
   concurrency?: number;
   /** Bounds on what the archive may make planning hold or read (archive/reader.ts). */
   archiveLimits?: Partial<ArchiveLimits>;
+  /** The image of the init container that holds a pod until its volumes are restored. */
+  restoreWaitImage?: string;
 }): Promise<PreparedRestore> {
   const { kube, store, backup, spec } = opts;
   // Pass 1 verifies the whole archive before anything is decided (archive-items.ts).
   const limits = opts.archiveLimits ?? {};
   const index = await indexArchive(store, backup, limits);
   const csiFiles = await readCsiFiles(store, backup.metadata.name);
+  const podVolumeRecords = await readPodVolumeRecords(store, backup.metadata.name);
   const api = await discover(kube);
   const served = new Map(api.resources.map((r) => [groupResource(r), r]));
   const versionsOf = new Map(
@@ -141,6 +150,11 @@ export async function prepareRestore(opts: {
             .filter((v) => v.backupMethod === 'CSISnapshot' && v.pvName !== undefined)
             .map((v) => v.pvName ?? ''),
         ),
+      },
+      fs: {
+        restoreName: opts.restoreName,
+        records: podVolumeRecords,
+        image: opts.restoreWaitImage ?? DEFAULT_RESTORE_WAIT_IMAGE,
       },
     };
     const drafts = await selectAndDraft({ store, backup, index, api, ctx, limits });
@@ -171,6 +185,7 @@ interface DraftContext {
   versionsOf: Map<string, string[]>;
   spool: ObjectSpool;
   csi: CsiRestoreContext;
+  fs: FsRestoreContext;
 }
 
 /** A cluster-scoped archive object kept aside (in the spool) while its selection is decided. */
@@ -348,6 +363,8 @@ interface Draft {
   info?: ResourceInfo;
   /** Argo CD / Flux tracking found on the object (gitops-tracking.ts), for the plan. */
   tracking?: { warning?: string; note?: string };
+  /** A pod's volumes filled from file-system copies (fs-volumes.ts). */
+  podVolumes?: PlannedPodVolume[];
 }
 
 /** Everything about one object that needs no cluster call: target, sanitizing, modifiers, served version. */
@@ -363,6 +380,7 @@ async function draftItem(gr: string, obj: KubeObject, bytes: number, ctx: DraftC
     restoreName: ctx.restoreName,
     restoreStatus: restoresStatus(spec, gr),
     csi: ctx.csi,
+    fs: ctx.fs,
   });
   // Restored snapshot objects are renamed (csi-restore.ts); the plan shows what is written.
   const renamed = gr === VOLUME_SNAPSHOTS || gr === VOLUME_SNAPSHOT_CONTENTS;
@@ -388,7 +406,10 @@ async function draftItem(gr: string, obj: KubeObject, bytes: number, ctx: DraftC
   const desired = prepared.desired;
   await ctx.spool.put(key, desired, bytes);
   const preferred = ctx.served.get(gr);
-  const tracked = prepared.tracking ? { tracking: prepared.tracking } : {};
+  const tracked = {
+    ...(prepared.tracking ? { tracking: prepared.tracking } : {}),
+    ...(prepared.podVolumes ? { podVolumes: prepared.podVolumes } : {}),
+  };
   // Not served: decided once every CRD the backup brings is known (decideAll).
   if (!preferred) return { base, key, spooled: true, ...tracked };
   const info = atObjectVersion(preferred, desired.apiVersion);
@@ -444,6 +465,7 @@ async function decideAll(o: {
   ): Promise<void> => {
     const desired = draft.spooled ? ((await ctx.spool.get(draft.key)) ?? null) : null;
     const input = await planInput({ draft, desired, live, namespaceMissing, crdsRestored, o, dryRuns });
+    if (draft.podVolumes && input.desired) input.podVolumes = draft.podVolumes;
     if (input.desired && input.invalidReason === undefined) {
       const warnings = await backendWarnings(draft.base.groupResource, input.desired);
       if (warnings.length > 0) input.warnings = warnings;

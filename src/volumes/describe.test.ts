@@ -1,7 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { describeVolumes, formatBytes } from './describe.js';
+import { fsVolumeInfo } from './fs-volume-info.js';
 
 describe('describeVolumes', () => {
+  it('prints a file-system copy with its pod, volume, claim, bytes copied and restic snapshot', () => {
+    expect(
+      describeVolumes([
+        fsVolumeInfo({
+          namespace: 'shop',
+          pod: 'db-0',
+          volume: 'data',
+          claim: 'data-db-0',
+          method: 'PodVolumeBackup',
+          result: 'succeeded',
+          snapshotId: '0123456789abcdef',
+          bytes: 3 * 2 ** 20,
+          start: '2026-12-04T10:00:00Z',
+          completion: '2026-12-04T10:00:04Z',
+        }),
+      ]),
+    ).toEqual([
+      'Volumes:',
+      '  shop/db-0 volume data (claim data-db-0): PodVolumeBackup succeeded, 3Mi copied, took 4s, restic snapshot 0123456789ab',
+    ]);
+  });
+
   it('prints each volume with method, outcome, size and duration', () => {
     expect(
       describeVolumes([

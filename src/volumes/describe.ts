@@ -30,6 +30,10 @@ export function describeVolumes(volumes: readonly BackupVolumeInfo[]): string[] 
   if (volumes.length === 0) return [];
   const lines = ['Volumes:'];
   for (const v of volumes) {
+    if (v.pvbInfo) {
+      lines.push(fsLine(v, v.pvbInfo));
+      continue;
+    }
     const claim = `${v.pvcNamespace}/${v.pvcName}`;
     if (v.skipped) {
       lines.push(`  ${claim}: skipped (${v.skippedReason ?? 'no reason recorded'})`);
@@ -43,4 +47,14 @@ export function describeVolumes(volumes: readonly BackupVolumeInfo[]): string[] 
     );
   }
   return lines;
+}
+
+/** A file-system copy: the pod's volume (and its claim), the bytes copied and the restic snapshot. */
+function fsLine(v: BackupVolumeInfo, pvb: NonNullable<BackupVolumeInfo['pvbInfo']>): string {
+  const claim = v.pvcName ? ` (claim ${v.pvcName})` : '';
+  const snapshot = pvb.snapshotHandle ? `, restic snapshot ${pvb.snapshotHandle.slice(0, 12)}` : '';
+  return (
+    `  ${pvb.podNamespace}/${pvb.podName} volume ${pvb.volumeName}${claim}: ${v.backupMethod ?? '?'} ` +
+    `${v.result ?? '?'}, ${formatBytes(pvb.size)} copied, took ${duration(v)}${snapshot}`
+  );
 }

@@ -16,6 +16,7 @@ import {
 } from '../../backup/catalog.js';
 import { describeVolumes } from '../../volumes/describe.js';
 import { toBackupVolumeInfo } from '../../volumes/volume-info.js';
+import { fsVolumeInfo } from '../../volumes/fs-volume-info.js';
 import { deleteBackupSnapshots } from '../../volumes/delete-snapshots.js';
 import { parseLabelSelector, parseOrLabelSelectors } from '../../backup/label-selector.js';
 import { act } from '../action.js';
@@ -93,7 +94,8 @@ function summary(r: BackupResult): string {
   if (r.sha256) lines.push(`  sha256:     ${r.sha256}`);
   if (r.notPointInTime.length > 0) lines.push(`  not point-in-time: ${r.notPointInTime.join(', ')}`);
   if (r.failureReason) lines.push(`  failure:    ${r.failureReason}`);
-  lines.push(...describeVolumes(r.volumes.map(toBackupVolumeInfo)).map((l) => `  ${l}`));
+  const volumes = [...r.volumes.map(toBackupVolumeInfo), ...r.podVolumes.map(fsVolumeInfo)];
+  lines.push(...describeVolumes(volumes).map((l) => `  ${l}`));
   for (const e of r.errors) {
     lines.push(
       `  error: ${e.namespace ? `namespace ${e.namespace}: ` : ''}${e.resource}${e.name ? `/${e.name}` : ''}: ${e.message}`,

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../kube/types.js';
+import { withRestoreWait, type FsRestoreContext } from './fs-volumes.js';
+
+const record = (volume: string, snapshotId: string) => ({
+  namespace: 'shop',
+  pod: 'db-0',
+  volume,
+  snapshotId,
+  files: 3,
+  dirs: 1,
+  bytes: 100,
+});
+
+const ctx: FsRestoreContext = {
+  restoreName: 'r1',
+  image: 'ground.local/busybox:1',
+  records: new Map([['shop/db-0', [record('data', 's1'), record('gone', 's2'), record('cache', 's3')]]]),
+};
+
+const pod = (initContainers: { name: string }[] = []): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { namespace: 'shop-copy', name: 'db-0' },
+  spec: {
+    initContainers,
+    containers: [{ name: 'db' }],
+    volumes: [
+      { name: 'data', persistentVolumeClaim: { claimName: 'data-db-0' } },
+      { name: 'cache', emptyDir: {} },
+    ],
+  },
+});
+
+describe('withRestoreWait', () => {
+  it('puts the restore-wait container first, waiting for the volumes the pod still has', () => {
+    const out = withRestoreWait(pod([{ name: 'migrate' }]), { namespace: 'shop', name: 'db-0' }, ctx);
+    const init = (out.pod.spec as { initContainers: { name: string; command: string[] }[] }).initContainers;
+    expect(init.map((c) => c.name)).toEqual(['lifeboat-restore-wait', 'migrate']);
+    expect(init[0]?.command.join(' ')).toContain('/restore/1/.lifeboat-restore/r1');
+    expect(out.volumes).toEqual([
+      {
+        volume: 'data',
+        claim: 'data-db-0',
+        sourceNamespace: 'shop',
+        snapshotId: 's1',
+        files: 3,
+        dirs: 1,
+        bytes: 100,
+        action: 'restore',
+      },
+      {
+        volume: 'cache',
+        sourceNamespace: 'shop',
+        snapshotId: 's3',
+        files: 3,
+        dirs: 1,
+        bytes: 100,
+        action: 'restore',
+      },
+    ]);
+  });
+
+  it("replaces the restore-wait container of an earlier restore: it waits for that restore's marker", () => {
+    const out = withRestoreWait(
+      pod([{ name: 'lifeboat-restore-wait' }]),
+      { namespace: 'shop', name: 'db-0' },
+      ctx,
+    );
+    const init = (out.pod.spec as { initContainers: { name: string; command: string[] }[] }).initContainers;
+    expect(init.map((c) => c.name)).toEqual(['lifeboat-restore-wait']);
+    expect(init[0]?.command.join(' ')).toContain('/r1 ]');
+  });
+
+  it('leaves a pod alone whose volumes the backup did not copy', () => {
+    const p = pod();
+    expect(withRestoreWait(p, { namespace: 'shop', name: 'web' }, ctx)).toEqual({ pod: p, volumes: [] });
+  });
+});
