@@ -5,6 +5,7 @@ import { backupBenchmark } from './backup.js';
 import { reconcileBenchmark } from './reconcile.js';
 import { restoreBenchmark } from './restore.js';
 import { volumesBenchmark } from './volumes.js';
+import { volumesFsBenchmark } from './volumes-fs.js';
 import type { Benchmark } from './benchmark.js';
 
 const benchmarks: Record<string, Benchmark> = {
@@ -12,10 +13,11 @@ const benchmarks: Record<string, Benchmark> = {
   restore: restoreBenchmark,
   reconcile: reconcileBenchmark,
   volumes: volumesBenchmark,
+  'volumes-fs': volumesFsBenchmark,
 };
 
 function usage(): string {
-  const lines = Object.entries(benchmarks).map(([name, b]) => `  ${name.padEnd(10)} ${b.description}`);
+  const lines = Object.entries(benchmarks).map(([name, b]) => `  ${name.padEnd(11)} ${b.description}`);
   return `usage: npm run bench -- <benchmark> [options]\n\nbenchmarks:\n${lines.join('\n')}\n`;
 }
 

@@ -22,6 +22,9 @@ export interface Metrics {
   notificationsTotal: Counter<'kind' | 'result'>;
   forgeErrors: Counter<'operation'>;
   webhookRequests: Counter<'outcome'>;
+  /** `restic check` of a location's repositories (spec.restic.verify), by namespace and result. */
+  resticChecks: Counter<'location' | 'namespace' | 'result'>;
+  resticCheckLastSuccess: Gauge<'location' | 'namespace'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -131,6 +134,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'lifeboat_webhook_requests_total',
       help: 'Forge webhook requests, by outcome (accepted, unsigned, bad-signature, replayed, ...)',
       labelNames: ['outcome'],
+      registers,
+    }),
+    resticChecks: new Counter({
+      name: 'lifeboat_restic_check_total',
+      help: 'restic check runs of the restic repositories (spec.restic.verify), by location, namespace and result (Passed, Failed)',
+      labelNames: ['location', 'namespace', 'result'],
+      registers,
+    }),
+    resticCheckLastSuccess: new Gauge({
+      name: 'lifeboat_restic_check_last_success_timestamp_seconds',
+      help: 'When restic check last passed on a repository (alert when it grows old)',
+      labelNames: ['location', 'namespace'],
       registers,
     }),
   };
