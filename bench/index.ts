@@ -6,6 +6,7 @@ import { reconcileBenchmark } from './reconcile.js';
 import { restoreBenchmark } from './restore.js';
 import { veleroBenchmark } from './velero.js';
 import { volumesBenchmark } from './volumes.js';
+import { volumesFsBenchmark } from './volumes-fs.js';
 import type { Benchmark } from './benchmark.js';
 
 const benchmarks: Record<string, Benchmark> = {
@@ -14,10 +15,11 @@ const benchmarks: Record<string, Benchmark> = {
   reconcile: reconcileBenchmark,
   volumes: volumesBenchmark,
   velero: veleroBenchmark,
+  'volumes-fs': volumesFsBenchmark,
 };
 
 function usage(): string {
-  const lines = Object.entries(benchmarks).map(([name, b]) => `  ${name.padEnd(10)} ${b.description}`);
+  const lines = Object.entries(benchmarks).map(([name, b]) => `  ${name.padEnd(11)} ${b.description}`);
   return `usage: npm run bench -- <benchmark> [options]\n\nbenchmarks:\n${lines.join('\n')}\n`;
 }
 

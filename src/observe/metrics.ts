@@ -29,6 +29,9 @@ export interface Metrics {
   lastSuccessfulVerification: Gauge<'schedule'>;
   /** Bytes of the file-system copy of a pod volume running now (node agent): done and total. */
   podVolumeBackupBytes: Gauge<'namespace' | 'pod' | 'volume' | 'kind'>;
+  /** `restic check` of a location's repositories (spec.restic.verify), by namespace and result. */
+  resticChecks: Counter<'location' | 'namespace' | 'result'>;
+  resticCheckLastSuccess: Gauge<'location' | 'namespace'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -162,6 +165,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'lifeboat_pod_volume_backup_bytes',
       help: 'File-system copies of pod volumes in a running backup: bytes done and total (kind), as the node agent reports them',
       labelNames: ['namespace', 'pod', 'volume', 'kind'],
+      registers,
+    }),
+    resticChecks: new Counter({
+      name: 'lifeboat_restic_check_total',
+      help: 'restic check runs of the restic repositories (spec.restic.verify), by location, namespace and result (Passed, Failed)',
+      labelNames: ['location', 'namespace', 'result'],
+      registers,
+    }),
+    resticCheckLastSuccess: new Gauge({
+      name: 'lifeboat_restic_check_last_success_timestamp_seconds',
+      help: 'When restic check last passed on a repository (alert when it grows old)',
+      labelNames: ['location', 'namespace'],
       registers,
     }),
   };

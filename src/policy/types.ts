@@ -68,6 +68,8 @@ export interface StorageNotifications {
 export interface StorageRestic {
   /** The repositories' password; there is no built-in one. */
   passwordSecretRef: { namespace?: string; name: string; key: string };
+  /** `restic check` of every repository on a cron schedule (UTC). */
+  verify?: { schedule: string; readDataSubset?: string };
 }
 
 interface StorageLocationCommon {

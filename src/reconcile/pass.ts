@@ -22,6 +22,17 @@ import {
   findOrphanSnapshots,
   type OrphanSnapshot,
 } from '../volumes/delete-snapshots.js';
+import { forgetBackupVolumes } from '../volumes/forget-backup.js';
+import { checkLocationRepositories } from '../volumes/check-repositories.js';
+import { locationRepository } from '../volumes/location-repository.js';
+import {
+  lastCheckOf,
+  renderRepositoryStatus,
+  REPOSITORIES_DIR,
+  repositoryCheckDue,
+  repositoryStatusPath,
+} from './repository-checks.js';
+import type { ResticOptions } from '../volumes/restic.js';
 import { canonicalJson, type RestorePlan } from '../restore/plan.js';
 import type { RestoreSpec } from '../restore/spec.js';
 import { renderPlanMarkdown } from '../restore/plan-render.js';
@@ -95,6 +106,8 @@ export interface ReconcilerDeps {
   allowLinkLocalEndpoints?: boolean;
   /** Pull requests, comments and statuses on a forge (best effort; plain Git works without). */
   forge?: ForgeReporter;
+  /** restic, for the repository upkeep the reconciler does itself (forget and prune on expiry). */
+  restic?: ResticOptions;
 }
 
 export type { PassEvent } from './commit-summary.js';
@@ -147,6 +160,7 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
   ctx.holdLocked(decision.locked);
   for (const action of decision.actions) await ctx.act(action);
   await ctx.verifySchedules();
+  await ctx.checkRepositories();
   const orphanSnapshots = await ctx.orphanSnapshots();
   const statusCommit = await ctx.writeStatus();
   deps.metrics?.reconcileDuration.observe((Date.now() - started) / 1000);
@@ -184,6 +198,8 @@ class PassContext {
   private readonly verifications = new Map<string, VerificationResult & { nextRun: string }>();
   /** Backups retention would delete that the object lock holds, by location and name. */
   private readonly locked = new Map<string, LockedVerdict>();
+  /** status/repositories/<location>.yaml files of the restic checks this pass ran. */
+  private readonly repositoryStatus = new Map<string, string>();
 
   constructor(
     private readonly deps: ReconcilerDeps,
@@ -254,6 +270,77 @@ class PassContext {
       .filter((b) => b.status.phase === 'Completed')
       .sort((a, b) => (b.status.startTimestamp ?? '').localeCompare(a.status.startTimestamp ?? ''));
     return candidates[0]?.metadata.name;
+  }
+
+  /**
+   * `restic check` of the restic repositories of each location whose spec.restic.verify is
+   * due (one location, one repository at a time), into status/repositories/<location>.yaml
+   * and the metrics. A failed check is a finding, not a failed pass.
+   */
+  async checkRepositories(): Promise<void> {
+    for (const doc of documentsOfKind(this.obs.documents, 'StorageLocation')) {
+      const verify = doc.spec.provider === 'aws' ? doc.spec.restic?.verify : undefined;
+      const loc = this.location(doc.metadata.name);
+      if (!verify || !loc?.store) continue;
+      const path = repositoryStatusPath(doc.metadata.name);
+      const due = repositoryCheckDue({
+        schedule: verify.schedule,
+        lastCheck: lastCheckOf(this.obs.existingStatus.get(path)),
+        now: this.now,
+      });
+      if (!due.due) continue;
+      const log = this.deps.log.child({ location: doc.metadata.name });
+      try {
+        const checks = await checkLocationRepositories({
+          kube: await this.deps.kube(),
+          store: loc.store,
+          // Secrets named without a namespace are in lifeboat's, as for the location's own (locations.ts).
+          repository: locationRepository({ name: doc.metadata.name, spec: doc.spec }, 'lifeboat'),
+          restic: this.deps.restic ?? {},
+          ...(verify.readDataSubset ? { readDataSubset: verify.readDataSubset } : {}),
+        });
+        for (const c of checks) {
+          this.deps.metrics?.resticChecks.inc({
+            location: doc.metadata.name,
+            namespace: c.namespace,
+            result: c.result,
+          });
+          if (c.result === 'Passed') {
+            this.deps.metrics?.resticCheckLastSuccess.set(
+              { location: doc.metadata.name, namespace: c.namespace },
+              Date.now() / 1000,
+            );
+            log.info({ namespace: c.namespace, seconds: c.seconds }, 'restic check passed');
+          } else {
+            log.error({ namespace: c.namespace, err: c.error }, 'restic check failed');
+          }
+        }
+        this.repositoryStatus.set(
+          path,
+          renderRepositoryStatus({
+            location: doc.metadata.name,
+            at: this.now,
+            nextCheck: due.nextRun,
+            checks,
+          }),
+        );
+        this.events.push({
+          action: 'check-repositories',
+          subject: doc.metadata.name,
+          outcome: checks.some((c) => c.result === 'Failed') ? 'Failed' : 'Passed',
+        });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        log.error({ err: message }, 'could not check the restic repositories');
+        this.deps.metrics?.reconcileErrors.inc({ stage: 'act' });
+        this.events.push({
+          action: 'check-repositories',
+          subject: doc.metadata.name,
+          outcome: 'Failed',
+          error: message,
+        });
+      }
+    }
   }
 
   /**
@@ -646,6 +733,31 @@ class PassContext {
           ? 'deleted the VolumeSnapshot; its content has deletionPolicy Retain, so it and the storage snapshot stay'
           : 'deleted the VolumeSnapshot and, by its deletionPolicy, its content',
       );
+    }
+    // restic snapshots next, while the backup's podvolumebackups side file still names their
+    // repositories; a repository that cannot be opened keeps the backup for the next pass.
+    const forgotten = await forgetBackupVolumes({
+      kube: await this.deps.kube(),
+      store: loc.store,
+      backupName: action.backupName,
+      restic: this.deps.restic ?? {},
+    });
+    for (const f of forgotten) {
+      const fields = {
+        backup: action.backupName,
+        namespace: f.namespace,
+        repository: f.repository,
+        snapshots: f.forgotten.length,
+        ...(f.unlocked > 0 ? { staleLocksRemoved: f.unlocked } : {}),
+      };
+      if (f.pruneError) {
+        this.deps.log.warn(
+          { ...fields, err: f.pruneError },
+          "forgot the backup's restic snapshots; the prune failed, so their data stays until the repository's next prune",
+        );
+      } else if (f.forgotten.length > 0) {
+        this.deps.log.info(fields, "forgot the backup's restic snapshots and pruned their data");
+      }
     }
     await deleteBackup(loc.store, action.backupName);
     loc.backups = (loc.backups ?? []).filter((b) => b.metadata.name !== action.backupName);
@@ -1085,6 +1197,11 @@ class PassContext {
     }
     for (const [path, text] of this.newClaims) desired.set(path, text);
     this.verificationFiles(desired);
+    // Repository checks are records of when they ran: kept until the next check replaces them.
+    for (const [path, text] of this.obs.existingStatus) {
+      if (path.startsWith(REPOSITORIES_DIR)) desired.set(path, text);
+    }
+    for (const [path, text] of this.repositoryStatus) desired.set(path, text);
     const changes = statusChanges(desired, this.obs.existingStatus);
     if (Object.keys(changes).length === 0) return undefined;
     this.deps.wc.writeFiles(changes);

@@ -20,7 +20,14 @@ import {
   type PodVolumeRestore,
   type PodVolumeStatus,
 } from './pod-volume-types.js';
-import { backupDirectory, ensureRepository, restoreSnapshot, type ResticOptions } from './restic.js';
+import {
+  backupDirectory,
+  ensureRepository,
+  restoreSnapshot,
+  unlockStale,
+  type ResticOptions,
+} from './restic.js';
+import { withStaleLocksCleared } from './repository-maintenance.js';
 import type { ResticProgress } from './restic-output.js';
 
 export const FIELD_MANAGER = 'lifeboat-agent';
@@ -94,10 +101,13 @@ export class NodeAgent {
    * An object InProgress when this agent starts was being worked on by an agent of this node
    * that is gone (killed, node restarted): restic's work on it is lost. It is marked Failed, as
    * Velero's node-agent does, so the backup that waits for it ends PartiallyFailed instead of
-   * waiting for ever. restic's lock of the killed run is stale; restic itself removes stale
-   * locks of processes on this host that no longer run, on its next run.
+   * waiting for ever. The killed restic left its lock in the repository: restic does not
+   * ignore it (a prune or check would stop at it), so it is removed here with `restic unlock`,
+   * which removes only the locks restic judges stale — this host's, of a process that no longer
+   * runs — never a live agent's (clearStaleLocks).
    */
   async failInterrupted(): Promise<void> {
+    const repositories = new Map<string, Item['spec']['repository']>();
     for (const kind of ['backup', 'restore'] as const) {
       for (const item of await this.list(kind)) {
         if (item.status?.phase !== 'InProgress') continue;
@@ -106,7 +116,22 @@ export class NodeAgent {
           message: `volume ${item.spec.volume} of pod ${item.spec.pod.namespace}/${item.spec.pod.name}: the node agent stopped during the ${kind} (restarted); its work was lost`,
           completionTimestamp: this.clock().toISOString(),
         }).catch(() => undefined);
+        const r = item.spec.repository;
+        repositories.set(JSON.stringify([r.s3Url, r.bucket, r.prefix, r.volumeNamespace]), r);
       }
+    }
+    for (const spec of repositories.values()) await this.clearStaleLocks(spec);
+  }
+
+  /** `restic unlock` (stale locks only) on one repository; a failure is logged, never fatal. */
+  private async clearStaleLocks(spec: Item['spec']['repository']): Promise<void> {
+    const where = { namespace: spec.volumeNamespace, bucket: spec.bucket, prefix: spec.prefix };
+    try {
+      const removed = await unlockStale(await resolveRepository(this.o.kube, spec), this.o.restic);
+      if (removed > 0)
+        this.o.log.warn({ ...where, removed }, 'removed stale restic locks of an interrupted run');
+    } catch (err) {
+      this.o.log.warn({ ...where, error: errorText(err) }, 'could not clear stale restic locks');
     }
   }
 
@@ -207,23 +232,30 @@ export class NodeAgent {
     const dir = await this.volumeDir(item);
     const repo = await resolveRepository(this.o.kube, spec.repository);
     await ensureRepository(repo, this.o.restic);
-    const summary = await backupDirectory(repo, {
+    const lockOpts = {
       ...this.o.restic,
-      dir,
-      // The snapshot's host is the pod, not the node: a later backup of the same pod on another
-      // node finds its parent snapshot, as Velero's does.
-      host: `${spec.pod.namespace}/${spec.pod.name}`.replace(/[^A-Za-z0-9._/-]/g, '_'),
-      excludeMarker: RESTORE_MARKER_DIR,
-      tags: {
-        backup: spec.backupName,
-        ns: spec.pod.namespace,
-        pod: spec.pod.name,
-        'pod-uid': spec.pod.uid,
-        volume: spec.volume,
-        node: hostname(),
-      },
-      onProgress: this.progressWriter('backup', item),
-    });
+      onUnlocked: (removed: number) => this.o.log.warn({ removed }, 'removed stale restic locks'),
+    };
+    // A stale exclusive lock (a prune or check killed midway) would refuse the backup: cleared.
+    const summary = await withStaleLocksCleared(repo, lockOpts, () =>
+      backupDirectory(repo, {
+        ...this.o.restic,
+        dir,
+        // The snapshot's host is the pod, not the node: a later backup of the same pod on another
+        // node finds its parent snapshot, as Velero's does.
+        host: `${spec.pod.namespace}/${spec.pod.name}`.replace(/[^A-Za-z0-9._/-]/g, '_'),
+        excludeMarker: RESTORE_MARKER_DIR,
+        tags: {
+          backup: spec.backupName,
+          ns: spec.pod.namespace,
+          pod: spec.pod.name,
+          'pod-uid': spec.pod.uid,
+          volume: spec.volume,
+          node: hostname(),
+        },
+        onProgress: this.progressWriter('backup', item),
+      }),
+    );
     return {
       phase: 'Completed',
       snapshotID: summary.snapshotId,

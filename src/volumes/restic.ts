@@ -195,7 +195,165 @@ export async function restoreSnapshot(
 }
 
 /** `restic check`: the repository's structure is consistent (no data read). */
-export async function checkRepository(repo: ResticRepository, opts: ResticOptions = {}): Promise<void> {
-  const r = await runRestic(['check', '--json'], repo, opts);
+export async function checkRepository(
+  repo: ResticRepository,
+  opts: ResticOptions & { readDataSubset?: string } = {},
+): Promise<void> {
+  // With a subset, that share of the packs is also downloaded and its contents verified.
+  const subset = opts.readDataSubset ? ['--read-data-subset', opts.readDataSubset] : [];
+  const r = await runRestic(['check', '--json', ...subset], repo, opts);
   if (r.code !== 0) throw failed('restic check', r);
+}
+
+// ---- repository lifecycle: snapshots of a backup, forget, prune, locks --------------------
+
+/** One snapshot as `restic snapshots --json` lists it (the fields lifeboat reads). */
+export interface ResticSnapshot {
+  id: string;
+  time: string;
+  tags: string[];
+  paths: string[];
+}
+
+/** Collects stdout's lines (for commands whose --json output is one document, not a stream). */
+function collectLines(limitBytes = 64 * 1024 * 1024): { onLine: (l: string) => void; text: () => string } {
+  const lines: string[] = [];
+  let size = 0;
+  return {
+    onLine: (l) => {
+      size += l.length;
+      // Bounded: beyond the limit nothing more is kept, and text() says so.
+      if (size <= limitBytes) lines.push(l);
+    },
+    text: () => {
+      if (size > limitBytes) throw new ResticError('failed', `restic printed more than ${limitBytes} bytes`);
+      return lines.join('\n');
+    },
+  };
+}
+
+/** The snapshots carrying every one of these tags (restic's `--tag a,b` means a and b). */
+export async function snapshotsTagged(
+  repo: ResticRepository,
+  tags: Record<string, string>,
+  opts: ResticOptions = {},
+): Promise<ResticSnapshot[]> {
+  const out = collectLines();
+  const filter = Object.entries(tags)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const r = await runRestic(['snapshots', '--json', '--tag', filter], repo, { ...opts, onLine: out.onLine });
+  if (r.code !== 0) throw failed('listing restic snapshots', r);
+  const list = JSON.parse(out.text() || '[]') as {
+    id?: unknown;
+    time?: unknown;
+    tags?: unknown;
+    paths?: unknown;
+  }[];
+  return list.flatMap((s) =>
+    typeof s.id === 'string'
+      ? [
+          {
+            id: s.id,
+            time: typeof s.time === 'string' ? s.time : '',
+            tags: Array.isArray(s.tags) ? s.tags.filter((t): t is string => typeof t === 'string') : [],
+            paths: Array.isArray(s.paths) ? s.paths.filter((t): t is string => typeof t === 'string') : [],
+          },
+        ]
+      : [],
+  );
+}
+
+/**
+ * `restic forget <ids>`: the snapshots are removed from the repository's list; their data
+ * stays until a prune. Batches keep the command line short.
+ */
+export async function forgetSnapshots(
+  repo: ResticRepository,
+  ids: readonly string[],
+  opts: ResticOptions & { retryLock?: string } = {},
+): Promise<void> {
+  for (let i = 0; i < ids.length; i += 100) {
+    const batch = ids.slice(i, i + 100);
+    const r = await runRestic(
+      ['forget', ...(opts.retryLock ? ['--retry-lock', opts.retryLock] : []), ...batch],
+      repo,
+      opts,
+    );
+    if (r.code !== 0) throw failed('restic forget', r);
+  }
+}
+
+/** `restic prune`: the data no snapshot references any more is deleted from the bucket. */
+export async function pruneRepository(
+  repo: ResticRepository,
+  opts: ResticOptions & { retryLock?: string } = {},
+): Promise<void> {
+  const r = await runRestic(
+    ['prune', ...(opts.retryLock ? ['--retry-lock', opts.retryLock] : [])],
+    repo,
+    opts,
+  );
+  if (r.code !== 0) throw failed('restic prune', r);
+}
+
+/** A lock file of the repository, as `restic cat lock` shows it. */
+export interface ResticLock {
+  id: string;
+  time: string;
+  exclusive: boolean;
+  hostname: string;
+  pid: number;
+}
+
+/** Every lock in the repository (a lock that cannot be read is skipped: it may be going away). */
+export async function listLocks(repo: ResticRepository, opts: ResticOptions = {}): Promise<ResticLock[]> {
+  const ids = collectLines();
+  // --no-lock: listing locks must not add one.
+  const r = await runRestic(['list', 'locks', '--no-lock'], repo, { ...opts, onLine: ids.onLine });
+  if (r.code !== 0) throw failed('listing restic locks', r);
+  const out: ResticLock[] = [];
+  for (const id of ids
+    .text()
+    .split('\n')
+    .filter((l) => /^[0-9a-f]{64}$/.test(l.trim()))) {
+    const body = collectLines();
+    const c = await runRestic(['cat', 'lock', id.trim(), '--no-lock'], repo, {
+      ...opts,
+      onLine: body.onLine,
+    });
+    if (c.code !== 0) continue;
+    try {
+      const l = JSON.parse(body.text()) as Record<string, unknown>;
+      out.push({
+        id: id.trim(),
+        time: typeof l.time === 'string' ? l.time : '',
+        exclusive: l.exclusive === true,
+        hostname: typeof l.hostname === 'string' ? l.hostname : '',
+        pid: typeof l.pid === 'number' ? l.pid : 0,
+      });
+    } catch {
+      // An unreadable lock is restic's to judge (unlock); it is not listed here.
+    }
+  }
+  return out;
+}
+
+/**
+ * `restic unlock` without --remove-all: restic removes only the locks it judges stale — made on
+ * this host by a process that no longer runs, or not refreshed for 30 minutes (restic refreshes
+ * live locks every 5). A lock of a live agent on another node is never removed, so this is
+ * safe while other agents run. Returns how many were removed.
+ */
+export async function unlockStale(repo: ResticRepository, opts: ResticOptions = {}): Promise<number> {
+  let said = '';
+  const r = await runRestic(['unlock'], repo, {
+    ...opts,
+    onLine: (l) => {
+      said += `${l}\n`;
+    },
+  });
+  if (r.code !== 0) throw failed('restic unlock', r);
+  const m = /removed (\d+) locks?/.exec(`${said}\n${r.stderr}`);
+  return m ? Number(m[1]) : 0;
 }

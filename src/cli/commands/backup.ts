@@ -18,6 +18,7 @@ import { describeVolumes } from '../../volumes/describe.js';
 import { toBackupVolumeInfo } from '../../volumes/volume-info.js';
 import { fsVolumeInfo } from '../../volumes/fs-volume-info.js';
 import { deleteBackupSnapshots } from '../../volumes/delete-snapshots.js';
+import { forgetBackupVolumes } from '../../volumes/forget-backup.js';
 import { parseLabelSelector, parseOrLabelSelectors } from '../../backup/label-selector.js';
 import { act } from '../action.js';
 import { age, render, table, UsageError } from '../output.js';
@@ -278,6 +279,11 @@ Examples:
   const del = new Command('delete')
     .description('delete every object of a backup (and nothing outside its directory)')
     .argument('<name>')
+    .option(
+      '--restic <path>',
+      "the restic binary (forgets and prunes the backup's restic snapshots)",
+      'restic',
+    )
     .addHelpText('after', '\nExamples:\n  lifeboat backup delete shop-before-upgrade');
   del.action(
     act<[string]>(del, async (ctx, _format, name) => {
@@ -304,6 +310,28 @@ Examples:
       } catch (err) {
         process.stderr.write(
           `warning: could not delete the VolumeSnapshots of backup ${name}: ${err instanceof Error ? err.message : String(err)}\n`,
+        );
+      }
+      // Its restic snapshots while the side file still names their repositories (forget-backup.ts).
+      try {
+        const { restic } = del.opts<{ restic: string }>();
+        for (const f of await forgetBackupVolumes({
+          kube: await ctx.kube(),
+          store,
+          backupName: name,
+          restic: { binary: restic },
+        })) {
+          process.stdout.write(
+            `restic snapshots of namespace ${f.namespace} forgotten: ${f.forgotten.length}` +
+              (f.pruneError
+                ? ` (prune failed, their data stays until the next prune: ${f.pruneError})`
+                : '') +
+              '\n',
+          );
+        }
+      } catch (err) {
+        process.stderr.write(
+          `warning: could not forget the restic snapshots of backup ${name} (they stay in their repository): ${err instanceof Error ? err.message : String(err)}\n`,
         );
       }
       const n = await deleteBackup(store, name);

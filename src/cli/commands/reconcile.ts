@@ -33,6 +33,7 @@ interface RepoFlags extends ForgeFlags {
   dataDir: string;
   allowLinkLocalEndpoints?: boolean;
   leftoverGrace?: string;
+  restic: string;
 }
 
 function addRepoOptions(cmd: Command): Command {
@@ -58,6 +59,11 @@ function addRepoOptions(cmd: Command): Command {
       '--leftover-grace <duration>',
       'how long a half-written backup or an unfinished upload must be idle before it is cleaned up',
       '1h',
+    )
+    .option(
+      '--restic <path>',
+      'the restic binary (forgets and prunes the restic snapshots of expired backups)',
+      'restic',
     )
     .option('--forge <kind>', 'post plans, comments and statuses to pull requests on this forge (gitea)')
     .option('--forge-url <url>', "the forge's base URL")
@@ -132,6 +138,7 @@ function reconcilerDeps(
     allowMissingChecksum: ctx.allowMissingChecksum,
     allowLinkLocalEndpoints: flags.allowLinkLocalEndpoints === true,
     ...(flags.leftoverGrace ? { leftoverGraceMs: leftoverGraceMs(flags.leftoverGrace) } : {}),
+    restic: { binary: flags.restic },
   };
 }
 

@@ -30,11 +30,12 @@ describe('storageLocationIssues', () => {
     ],
     ['a credentials file', aws({ credential: { file: '/etc/lifeboat/aws' } })],
     [
-      'restic with a password Secret and a Secret for the keys',
+      'restic with a password Secret, a Secret for the keys and a weekly check',
       aws({
         credential: { secretRef: { name: 'creds', key: 'cloud' } },
         restic: {
           passwordSecretRef: { namespace: 'lifeboat', name: 'restic', key: 'repository-password' },
+          verify: { schedule: '@weekly', readDataSubset: '5%' },
         },
       }),
     ],
@@ -145,6 +146,11 @@ describe('storageLocationIssues', () => {
         'spec.restic.passwordSecretRef.key',
         "Secret key \"../password\" must consist of letters, digits, '-', '_' and '.'",
       ],
+    ],
+    [
+      'a restic check schedule that is not cron',
+      aws({ restic: { passwordSecretRef: { name: 'restic', key: 'p' }, verify: { schedule: 'weekly' } } }),
+      ['storage', 'spec.restic.verify.schedule', expect.stringContaining('"weekly" ')],
     ],
     [
       "restic with S3 keys from the reconciler's environment",

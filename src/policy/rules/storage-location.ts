@@ -3,6 +3,7 @@
 import { issue, warning } from '../issue.js';
 import type { Issue } from '../issue.js';
 import type { AwsLocationConfig, CaCertRef, StorageCredential, StorageRestic } from '../types.js';
+import { cronScheduleError } from './schedule.js';
 import { credentialEnvNameError, endpointHostError } from './endpoints.js';
 import { dns1123LabelError, dns1123SubdomainError, envVarNameError, secretKeyError } from './k8s-names.js';
 
@@ -101,7 +102,7 @@ function awsIssues(spec: StorageLocationFields, options: StorageLocationRuleOpti
 }
 
 /**
- * The restic section: a Secret the agent can read, and S3 keys the node agent
+ * The restic section: a Secret the agent can read, a cron schedule, and S3 keys the node agent
  * can reach — it runs on the nodes, so environment variables or a file of the reconciler's
  * machine are not its own (a Secret, or the agent's default chain when no credential is named).
  */
@@ -116,6 +117,17 @@ function resticIssues(restic: StorageRestic, credential: StorageCredential | und
     issues.push(issue('namespace', [...ref, 'namespace'], `namespace "${namespace}" ${namespaceError}`));
   const keyError = secretKeyError(key);
   if (keyError) issues.push(issue('storage', [...ref, 'key'], `Secret key "${key}" ${keyError}`));
+  if (restic.verify) {
+    const cronError = cronScheduleError(restic.verify.schedule, 'UTC');
+    if (cronError)
+      issues.push(
+        issue(
+          'storage',
+          ['spec', 'restic', 'verify', 'schedule'],
+          `"${restic.verify.schedule}" ${cronError}`,
+        ),
+      );
+  }
   if (credential && !('secretRef' in credential)) {
     issues.push(
       issue(
