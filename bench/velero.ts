@@ -6,18 +6,21 @@
 //   backup:  lifeboat's engine (runBackup, in this process, to s3://<bucket>/lifeboat) and
 //            Velero's server (a Backup object, to s3://<bucket>/velero);
 //   restore: the namespaces are deleted, then lifeboat's applyRestore (plan and apply) or a
-//            Velero Restore object brings them back, and the seeded objects are counted.
+//            Velero Restore object brings them back, and the seeded objects are compared with
+//            what was seeded (count, names, labels, data).
 // lifeboat's time is the engine call's. Velero's is from creating the Backup or Restore object
 // to seeing its phase Completed (polled every 100 ms); its own status timestamps (whole seconds)
 // are printed beside it. Objects per second count the seeded objects only, for both tools.
 // Velero runs with its default client rate limits (100 QPS, burst 100) and one item worker:
-// what a user who installs it gets.
+// what a user who installs it gets. On a shared machine wall time measures the neighbours too,
+// so the CPU each tool and the ground (API server, etcd, S3 server) spent is printed as well.
 //
 //   npm run bench -- velero [--objects 1000,10000] [--namespaces 100] [--runs 2]
+import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { startGround, type Ground } from '../test/ground/ground.js';
@@ -28,8 +31,10 @@ import { runBackup } from '../src/backup/engine.js';
 import { KubeClient } from '../src/kube/client.js';
 import type { KubeObject, ResourceInfo } from '../src/kube/types.js';
 import { applyRestore } from '../src/restore/engine.js';
+import { RESTORE_LABELS } from '../src/restore/sanitize.js';
 import { S3Store } from '../src/storage/s3-store.js';
 import { median, type Benchmark } from './benchmark.js';
+import { cpuByGroup } from './process-cpu.js';
 
 const TARGET_RATIO = 10;
 const BUCKET = 'bench-velero';
@@ -57,6 +62,8 @@ export interface Timed {
   statusSeconds?: number;
   /** Items the tool itself reports (it counts namespaces, service accounts and the like too). */
   items: number;
+  /** CPU seconds meanwhile: the tool's process(es), and the ground's (API server, etcd, S3, …). */
+  cpu: { tool: number; cluster: number };
 }
 
 export interface VeleroRunFigures {
@@ -75,6 +82,12 @@ export interface VeleroSizeResult {
   /** Velero's seconds / lifeboat's: how many times lifeboat's objects per second Velero's is. */
   backupRatio: number;
   restoreRatio: number;
+  /** Medians of CPU seconds, the tool's and the ground's together. */
+  backupCpu: Record<Tool, number>;
+  restoreCpu: Record<Tool, number>;
+  /** Velero's CPU / lifeboat's: the ratio a machine of its own would show, whatever else runs. */
+  backupCpuRatio: number;
+  restoreCpuRatio: number;
 }
 
 export async function benchVelero(opts: VeleroBenchOptions = {}): Promise<VeleroSizeResult[]> {
@@ -128,15 +141,20 @@ export async function benchVelero(opts: VeleroBenchOptions = {}): Promise<Velero
         perNamespace: { configMaps: perNamespace, secrets: perNamespace },
         labels: { [SET_LABEL]: set },
       });
-      const count = () => countSeeded(kube, info, set);
+      const state = () => seededState(kube, info, set);
+      const seededNow = await state();
+      if (seededNow.count !== seeded.objects)
+        throw new Error(`seeded ${seeded.objects} objects but ${seededNow.count} carry the label`);
       const ctx: RunContext = {
         kube,
         store,
         velero,
         namespaces: seeded.namespaces,
         objects: seeded.objects,
-        count,
+        state,
+        seeded: seededNow,
         deleteAll: () => deleteNamespaces(kube, info('namespaces'), seeded.namespaces),
+        cpu: cpuSampler(dirname(ground.info.kubeconfigPath), velero.pid),
         log,
       };
       const figures: VeleroRunFigures[] = [];
@@ -149,6 +167,10 @@ export async function benchVelero(opts: VeleroBenchOptions = {}): Promise<Velero
         lifeboat: medianOf(figures, 'restore', 'lifeboat'),
         velero: medianOf(figures, 'restore', 'velero'),
       };
+      const cpu = (what: 'backup' | 'restore', tool: Tool) =>
+        median(figures.map((f) => f[what][tool].cpu.tool + f[what][tool].cpu.cluster));
+      const backupCpu = { lifeboat: cpu('backup', 'lifeboat'), velero: cpu('backup', 'velero') };
+      const restoreCpu = { lifeboat: cpu('restore', 'lifeboat'), velero: cpu('restore', 'velero') };
       const result: VeleroSizeResult = {
         objects: seeded.objects,
         namespaces,
@@ -157,6 +179,10 @@ export async function benchVelero(opts: VeleroBenchOptions = {}): Promise<Velero
         restore,
         backupRatio: backup.velero / backup.lifeboat,
         restoreRatio: restore.velero / restore.lifeboat,
+        backupCpu,
+        restoreCpu,
+        backupCpuRatio: backupCpu.velero / backupCpu.lifeboat,
+        restoreCpuRatio: restoreCpu.velero / restoreCpu.lifeboat,
       };
       report(result, log);
       results.push(result);
@@ -178,8 +204,12 @@ interface RunContext {
   velero: Velero;
   namespaces: string[];
   objects: number;
-  count: () => Promise<number>;
+  /** The seeded objects now, and as they were seeded. */
+  state: () => Promise<SeededState>;
+  seeded: SeededState;
   deleteAll: () => Promise<void>;
+  /** CPU milliseconds so far of lifeboat (this process), Velero and the ground. */
+  cpu: () => Record<Tool | 'cluster', number>;
   log: (line: string) => void;
 }
 
@@ -191,24 +221,59 @@ async function oneRun(ctx: RunContext, id: string, run: number): Promise<VeleroR
   const names: Record<Tool, string> = { lifeboat: `lb-${id}`, velero: `vl-${id}` };
   for (const tool of order) {
     ctx.log(`run ${id}: ${tool} backs up ${ctx.objects} objects…`);
-    backups[tool] =
-      tool === 'lifeboat' ? await lifeboatBackup(ctx, names.lifeboat) : await veleroBackup(ctx, names.velero);
+    backups[tool] = await withCpu(ctx, tool, () =>
+      tool === 'lifeboat' ? lifeboatBackup(ctx, names.lifeboat) : veleroBackup(ctx, names.velero),
+    );
   }
   for (const tool of order) {
     await ctx.deleteAll();
     ctx.log(`run ${id}: ${tool} restores…`);
-    restores[tool] =
+    restores[tool] = await withCpu(ctx, tool, () =>
       tool === 'lifeboat'
-        ? await lifeboatRestore(ctx, names.lifeboat, `lb-${id}`)
-        : await veleroRestore(ctx, names.velero, `vl-${id}`);
-    const found = await ctx.count();
-    if (found !== ctx.objects)
-      throw new Error(`${tool}'s restore of ${names[tool]} brought back ${found} of ${ctx.objects} objects`);
+        ? lifeboatRestore(ctx, names.lifeboat, `lb-${id}`)
+        : veleroRestore(ctx, names.velero, `vl-${id}`),
+    );
+    const found = await ctx.state();
+    if (found.count !== ctx.seeded.count || found.digest !== ctx.seeded.digest)
+      throw new Error(
+        `${tool}'s restore of ${names[tool]} brought back ${found.count} of ${ctx.seeded.count} objects` +
+          (found.count === ctx.seeded.count ? ', not all as they were seeded' : ''),
+      );
   }
   return { backup: backups, restore: restores, first: order[0] ?? 'lifeboat' };
 }
 
-async function lifeboatBackup(ctx: RunContext, name: string): Promise<Timed> {
+/** The CPU the tool and the ground spent while `fn` ran. */
+async function withCpu(ctx: RunContext, tool: Tool, fn: () => Promise<Omit<Timed, 'cpu'>>): Promise<Timed> {
+  const before = ctx.cpu();
+  const timed = await fn();
+  const after = ctx.cpu();
+  return {
+    ...timed,
+    cpu: { tool: (after[tool] - before[tool]) / 1000, cluster: (after.cluster - before.cluster) / 1000 },
+  };
+}
+
+/**
+ * lifeboat is this process; Velero is the server's process group (its plugins included); the
+ * ground is every other process started with its directory on the command line (API server,
+ * etcd, controller manager, S3 server).
+ */
+function cpuSampler(groundDir: string, veleroPid: number): () => Record<Tool | 'cluster', number> {
+  return () => {
+    const groups = cpuByGroup<'velero' | 'cluster'>((stat, cmdline) =>
+      stat.pgrp === veleroPid ? 'velero' : cmdline.includes(groundDir) ? 'cluster' : undefined,
+    );
+    const own = process.cpuUsage();
+    return {
+      lifeboat: (own.user + own.system) / 1000,
+      velero: groups.get('velero') ?? 0,
+      cluster: groups.get('cluster') ?? 0,
+    };
+  };
+}
+
+async function lifeboatBackup(ctx: RunContext, name: string): Promise<Omit<Timed, 'cpu'>> {
   const start = performance.now();
   const result = await runBackup(
     { name, spec: { includedNamespaces: ctx.namespaces } },
@@ -220,7 +285,11 @@ async function lifeboatBackup(ctx: RunContext, name: string): Promise<Timed> {
   return { seconds, items: result.totalItems };
 }
 
-async function lifeboatRestore(ctx: RunContext, backupName: string, name: string): Promise<Timed> {
+async function lifeboatRestore(
+  ctx: RunContext,
+  backupName: string,
+  name: string,
+): Promise<Omit<Timed, 'cpu'>> {
   const start = performance.now();
   const result = await applyRestore({ name, spec: { backupName } }, { kube: ctx.kube, store: ctx.store });
   const seconds = (performance.now() - start) / 1000;
@@ -241,7 +310,7 @@ interface VeleroStatus {
   failureReason?: string;
 }
 
-async function veleroBackup(ctx: RunContext, name: string): Promise<Timed> {
+async function veleroBackup(ctx: RunContext, name: string): Promise<Omit<Timed, 'cpu'>> {
   const start = performance.now();
   await ctx.velero.create('backups', {
     apiVersion: 'velero.io/v1',
@@ -261,7 +330,7 @@ async function veleroBackup(ctx: RunContext, name: string): Promise<Timed> {
   return { seconds, statusSeconds: statusSeconds(status), items: status.progress?.itemsBackedUp ?? 0 };
 }
 
-async function veleroRestore(ctx: RunContext, backupName: string, name: string): Promise<Timed> {
+async function veleroRestore(ctx: RunContext, backupName: string, name: string): Promise<Omit<Timed, 'cpu'>> {
   const start = performance.now();
   await ctx.velero.create('restores', {
     apiVersion: 'velero.io/v1',
@@ -307,13 +376,22 @@ export function statusSeconds(status: {
   return (Date.parse(status.completionTimestamp) - Date.parse(status.startTimestamp)) / 1000;
 }
 
-/** The seeded ConfigMaps and Secrets of one size that exist now. */
-async function countSeeded(
+export interface SeededState {
+  count: number;
+  /** sha256 over every object's kind, namespace, name, labels (the restore labels both tools set left out), data and type. */
+  digest: string;
+}
+
+/**
+ * The seeded ConfigMaps and Secrets of one size as they are now: how many, and a digest of what
+ * a restore must bring back, so a restore that drops or changes an object is caught.
+ */
+async function seededState(
   kube: KubeClient,
   info: (resource: string) => ResourceInfo,
   set: string,
-): Promise<number> {
-  let n = 0;
+): Promise<SeededState> {
+  const lines: string[] = [];
   for (const resource of ['configmaps', 'secrets']) {
     let continueToken: string | undefined;
     do {
@@ -322,11 +400,33 @@ async function countSeeded(
         limit: 1000,
         ...(continueToken ? { continueToken } : {}),
       });
-      n += page.items.length;
+      for (const obj of page.items) lines.push(restorable(obj));
       continueToken = page.continueToken;
     } while (continueToken);
   }
-  return n;
+  lines.sort();
+  const hash = createHash('sha256');
+  for (const line of lines) hash.update(line).update('\n');
+  return { count: lines.length, digest: hash.digest('hex') };
+}
+
+/** What of an object a restore must keep, as one line of JSON. */
+export function restorable(obj: KubeObject): string {
+  const labels = Object.fromEntries(
+    Object.entries(obj.metadata.labels ?? {})
+      .filter(([k]) => !(RESTORE_LABELS as readonly string[]).includes(k))
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+  const { data, type } = obj as KubeObject & { data?: Record<string, string>; type?: string };
+  const sortedData = Object.fromEntries(Object.entries(data ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return JSON.stringify([
+    obj.kind,
+    obj.metadata.namespace,
+    obj.metadata.name,
+    labels,
+    sortedData,
+    type ?? null,
+  ]);
 }
 
 async function deleteNamespaces(kube: KubeClient, info: ResourceInfo, names: string[]): Promise<void> {
@@ -367,7 +467,8 @@ function medianOf(runs: VeleroRunFigures[], what: 'backup' | 'restore', tool: To
 function report(r: VeleroSizeResult, log: (line: string) => void): void {
   const s = (x: number) => `${x.toFixed(2)} s`;
   const timed = (t: Timed) =>
-    `${s(t.seconds)}${t.statusSeconds === undefined ? '' : ` (status ${t.statusSeconds} s)`}, ${t.items} items`;
+    `${s(t.seconds)}${t.statusSeconds === undefined ? '' : ` (status ${t.statusSeconds} s)`}, ${t.items} items, ` +
+    `CPU ${t.cpu.tool.toFixed(1)} s + ground ${t.cpu.cluster.toFixed(1)} s`;
   log(`${r.objects} ConfigMaps and Secrets in ${r.namespaces} namespaces, ${r.runs.length} runs:`);
   r.runs.forEach((run, i) => {
     log(`  run ${i + 1} (${run.first} first):`);
@@ -382,17 +483,24 @@ function report(r: VeleroSizeResult, log: (line: string) => void): void {
         `Velero ${s(r[what].velero)}, ${perSecond(r[what].velero)}; ` +
         `ratio ${ratio.toFixed(1)}× (target ≥ ${TARGET_RATIO}×: ${ratio >= TARGET_RATIO ? 'met' : 'MISSED'})`,
     );
+    const cpu = what === 'backup' ? r.backupCpu : r.restoreCpu;
+    const cpuRatio = what === 'backup' ? r.backupCpuRatio : r.restoreCpuRatio;
+    log(
+      `  ${what} CPU, tool + ground (medians): lifeboat ${s(cpu.lifeboat)}, Velero ${s(cpu.velero)}; ratio ${cpuRatio.toFixed(1)}×`,
+    );
   }
 }
 
 function summary(results: VeleroSizeResult[], log: (line: string) => void): void {
   log('velero benchmark (objects per second, medians; ratio = lifeboat / Velero):');
-  log('  objects | backup lifeboat | backup Velero | ratio | restore lifeboat | restore Velero | ratio');
+  log(
+    '  objects | backup lifeboat | backup Velero | ratio (CPU ratio) | restore lifeboat | restore Velero | ratio (CPU ratio)',
+  );
   for (const r of results) {
     const ps = (seconds: number) => String(Math.round(r.objects / seconds));
     log(
-      `  ${r.objects} | ${ps(r.backup.lifeboat)} | ${ps(r.backup.velero)} | ${r.backupRatio.toFixed(1)} | ` +
-        `${ps(r.restore.lifeboat)} | ${ps(r.restore.velero)} | ${r.restoreRatio.toFixed(1)}`,
+      `  ${r.objects} | ${ps(r.backup.lifeboat)} | ${ps(r.backup.velero)} | ${r.backupRatio.toFixed(1)} (${r.backupCpuRatio.toFixed(1)}) | ` +
+        `${ps(r.restore.lifeboat)} | ${ps(r.restore.velero)} | ${r.restoreRatio.toFixed(1)} (${r.restoreCpuRatio.toFixed(1)})`,
     );
   }
 }

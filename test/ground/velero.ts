@@ -68,6 +68,8 @@ export interface Velero {
   /** The namespace the server watches; its own, so servers of parallel test files never meet. */
   namespace: string;
   logPath: string;
+  /** The server's process id, which is also its process group's (its plugins are in the group). */
+  pid: number;
   /** `velero --kubeconfig … --namespace … <args>`; resolves with the exit code, never throws on it. */
   cli(args: string[]): Promise<CliResult>;
   /** Create a BackupStorageLocation on the ground's S3 server (path-style, s3Url). */
@@ -217,9 +219,11 @@ export async function startVelero(opts: VeleroOptions): Promise<Velero> {
 
   const objectPath = (resource: string, name?: string) =>
     `${VELERO_API}/namespaces/${namespace}/${resource}${name ? `/${name}` : ''}`;
+  if (child.pid === undefined) throw new Error(`velero server did not start: no process id`);
   const handle: Velero = {
     namespace,
     logPath,
+    pid: child.pid,
     cli: (cliArgs) =>
       run(velero, ['--kubeconfig', opts.kubeconfigPath, '--namespace', namespace, ...cliArgs], {
         ...env,
