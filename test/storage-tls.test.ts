@@ -3,11 +3,12 @@
 // caCertRef to a ConfigMap), fails with an error that says what to do when it does not, and
 // works with insecureSkipTLSVerify, which `lifeboat validate` reports as a warning.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configMap, createObjects } from './fixtures/seed.js';
 import { groundKube } from './fixtures/backups.js';
@@ -158,6 +159,22 @@ const create = (loc: string, name: string) =>
     env,
   );
 
+async function objectBytes(key: string): Promise<Buffer> {
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    requestHandler: { httpsAgent: { ca: ca.caPem } },
+  });
+  try {
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from((await out.Body?.transformToByteArray()) ?? []);
+  } finally {
+    client.destroy();
+  }
+}
+
 async function storedKeys(prefix: string): Promise<string[]> {
   const client = new S3Client({
     endpoint: s3.endpoint,
@@ -201,6 +218,44 @@ describe('StorageLocation TLS options against an S3 server with a private CA', (
     expect(run.stderr).toContain(`the TLS certificate of S3 endpoint ${s3.endpoint} is not trusted`);
     expect(run.stderr).toContain('objectStorage.caCert or caCertRef');
     expect(await storedKeys(`without-ca/`)).toEqual([]);
+  }, 180_000);
+
+  it('--storage s3:// takes the CA and the encryption key from files (caCertFile, encryptionKeyFile)', async () => {
+    const dir = await tempDir('tls-cli-');
+    const caFile = join(dir, 'ca.pem');
+    await writeFile(caFile, ca.caPem);
+    const keyFile = join(dir, 'backup.key');
+    await writeFile(keyFile, `${randomBytes(32).toString('base64')}\n`);
+    const base = `s3://${bucket}/cli?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&caCertFile=${encodeURIComponent(caFile)}`;
+    const withKey = `${base}&encryptionKeyFile=${encodeURIComponent(keyFile)}`;
+    const creds = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+    const cli = (storage: string, args: string[]) =>
+      lifeboat(['--kubeconfig', ground().kubeconfigPath, '--storage', storage, '-o', 'json', ...args], creds);
+    const name = uniqueName('cli');
+    const run = await cli(withKey, ['backup', 'create', name, '--include-namespaces', namespace]);
+    expect(run.stderr).not.toMatch(/^error:/m);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ name, phase: 'Completed' });
+    // Encrypted in the bucket: the archive is no gzip stream.
+    const archive = await objectBytes(`cli/backups/${name}/${name}.tar.gz`);
+    expect(archive.subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]))).toBe(false);
+    // Read back with the key; refused without it, naming the backup.
+    const verified = await cli(withKey, ['backup', 'verify', name]);
+    expect(verified.code, `${verified.stdout}${verified.stderr}`).toBe(0);
+    const noKey = await cli(base, ['backup', 'verify', name]);
+    expect(noKey.code).not.toBe(0);
+    expect(`${noKey.stdout}${noKey.stderr}`).toMatch(
+      new RegExp(`${name}[\\s\\S]*encrypt|encrypt[\\s\\S]*${name}`),
+    );
+    // A CA file that cannot be read is a usage error naming the option and the file.
+    const missing = await cli(
+      `s3://${bucket}/cli?endpoint=${encodeURIComponent(s3.endpoint)}&caCertFile=${join(dir, 'nope.pem')}`,
+      ['backup', 'list'],
+    );
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain(
+      `--storage: caCertFile ${join(dir, 'nope.pem')}: cannot read it (ENOENT)`,
+    );
   }, 180_000);
 
   it('backs up with insecureSkipTLSVerify, and validate warns about it', async () => {

@@ -7,13 +7,12 @@
 // joined name by name, but per kind through a count and an order-independent digest (the sum
 // of each name's sha256 modulo 2^256), so a difference is named by kind, with the counts.
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import type { ArchiveLimits } from '../archive/reader.js';
 import { assertValidName, backupLayout } from '../storage/layout.js';
 import type { BackupStore } from '../storage/store.js';
-import { readSmallObject, StoreNotFoundError } from '../storage/store.js';
+import { StoreNotFoundError } from '../storage/store.js';
 import { checksumState } from './archive-checksum.js';
-import { getBackup, openArchive } from './catalog.js';
+import { getBackup, openArchive, readBackupLog, readResourceList } from './catalog.js';
 import type { VeleroBackup } from './velero-backup.js';
 
 export interface VerifyProblem {
@@ -83,10 +82,11 @@ export async function verifyBackup(
     problems.push({ object: metaKey, problem: 'records no archive checksum (lifeboat.dev/archive-sha256)' });
 
   const listKey = backupLayout.resourceList(name);
-  const fromList = await tallyResourceList(store, listKey, problems);
+  const fromList = await tallyResourceList(store, { name, key: listKey }, problems);
   const logKey = backupLayout.log(name);
   try {
-    gunzipSync(await readSmallObject(store, logKey));
+    // Through the catalog, which decrypts an encrypted backup's log (ADR 0025) before gunzip.
+    await readBackupLog(store, name);
   } catch (err) {
     problems.push({ object: logKey, problem: missingOr(err, 'unreadable log') });
   }
@@ -123,12 +123,14 @@ function compare(
 /** The resource list's names per kind; undefined (and a problem) when it cannot be read. */
 async function tallyResourceList(
   store: BackupStore,
-  key: string,
+  at: { name: string; key: string },
   problems: VerifyProblem[],
 ): Promise<Map<string, KindTally> | undefined> {
+  const { key } = at;
   const kinds = new Map<string, KindTally>();
   try {
-    const list = JSON.parse(gunzipSync(await readSmallObject(store, key)).toString('utf8')) as unknown;
+    // Decrypted first when the backup is encrypted (catalog.ts readSmallFile).
+    const list = (await readResourceList(store, at.name)) as unknown;
     if (typeof list !== 'object' || list === null || Array.isArray(list))
       throw new Error('not an object of "<apiVersion>/<Kind>": [names]');
     for (const [kind, names] of Object.entries(list as Record<string, unknown>)) {

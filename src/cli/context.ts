@@ -1,6 +1,9 @@
 // Dependencies for one CLI invocation, built once here and passed down (no singletons).
 import { KubeClient } from '../kube/client.js';
 import { createLogger, type Logger } from '../observe/logger.js';
+import { readFile } from 'node:fs/promises';
+import { KeyedStore } from '../crypto/keyed-store.js';
+import { Keyring, parseKeyMaterial } from '../crypto/keyring.js';
 import { openStore } from '../storage/open-store.js';
 import type { BackupStore } from '../storage/store.js';
 import { DEFAULT_STORAGE, parseStorageOption } from './storage-option.js';
@@ -19,10 +22,22 @@ import type { ArchiveLimits } from '../archive/reader.js';
 async function resolveStore(opts: GlobalOptions, kube: () => Promise<KubeClient>): Promise<BackupStore> {
   if (opts.storage || !opts.location) {
     const timeout = requestTimeoutOf(opts);
-    return openStore({
-      ...parseStorageOption(opts.storage ?? process.env.LIFEBOAT_STORAGE ?? DEFAULT_STORAGE),
+    const { files, ...location } = parseStorageOption(
+      opts.storage ?? process.env.LIFEBOAT_STORAGE ?? DEFAULT_STORAGE,
+    );
+    const store = openStore({
+      ...location,
+      ...(files?.caCert ? { caCert: await readOptionFile('caCertFile', files.caCert, 'utf8') } : {}),
       ...(timeout ? { network: { idleTimeoutMs: timeout, responseTimeoutMs: timeout } } : {}),
     });
+    if (!files?.encryptionKey) return store;
+    // The same keyed store a StorageLocation's encryption.key gives (reconcile/locations.ts).
+    const name = `file ${files.encryptionKey}`;
+    const key = parseKeyMaterial(
+      `--storage: encryption key ${name}`,
+      await readOptionFile('encryptionKeyFile', files.encryptionKey),
+    );
+    return new KeyedStore(store, new Keyring({ active: { name, key }, retired: [] }));
   }
   const dir = opts.policies ?? '.';
   const { documents } = await loadPolicyRepo({ dir });
@@ -47,6 +62,19 @@ export interface GlobalOptions {
   maxArchiveEntries?: string;
   allowMissingChecksum?: boolean;
   requestTimeout?: string;
+}
+
+/** A file an option names; the error names the option and the file, never what it holds. */
+async function readOptionFile(option: string, path: string): Promise<Buffer>;
+async function readOptionFile(option: string, path: string, encoding: 'utf8'): Promise<string>;
+async function readOptionFile(option: string, path: string, encoding?: 'utf8'): Promise<Buffer | string> {
+  try {
+    return encoding ? await readFile(path, encoding) : await readFile(path);
+  } catch (err) {
+    throw new UsageError(
+      `--storage: ${option} ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
 }
 
 /** --request-timeout in milliseconds, or undefined for the clients' defaults. */
