@@ -49,7 +49,7 @@ function documents(): { label: string; doc: Record<string, unknown> }[] {
 describe('precompiled policy validators', () => {
   it('are what the generator writes from the schemas today (npx tsx scripts/gen-policy-validators.ts)', () => {
     expect(readFileSync(GENERATED, 'utf8') === validatorModuleSource(readPolicySchemas())).toBe(true);
-  });
+  }, 120_000); // ajv compiles every schema: seconds on a loaded 2-core machine
 
   it('agree with the schemas compiled at run time: verdict, errors and defaults', () => {
     const precompiled = createSchemaValidator();
@@ -67,5 +67,5 @@ describe('precompiled policy validators', () => {
     }
     // The broken variants are broken: the comparison covered error messages, not only passes.
     expect(failing).toBeGreaterThan(cases.length / 2);
-  });
+  }, 120_000);
 });

@@ -2,7 +2,6 @@
 // documents on review branches with their committed plans, what each location holds, and
 // the status the reconciler wrote before.
 import { createHash } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
 import type { WorkingCopy } from '../gitops/working-copy.js';
 import { loadPolicyFiles, loadPolicyRepo } from '../policy/load.js';
 import { BUILT_IN_STORAGE_LOCATION, documentsOfKind, toRestoreSpec } from '../policy/convert.js';
@@ -20,6 +19,7 @@ import type { StoredBackup } from './expiry.js';
 import type { LocationState } from './decide.js';
 import { openLocation } from './locations.js';
 import { SCHEDULE_LABEL } from './naming.js';
+import { readScheduleMemory } from './schedule-memory.js';
 import { scheduleStatusPath, STATUS_DIR } from './status-tree.js';
 
 export const PLANS_DIR = 'plans';
@@ -338,16 +338,7 @@ export function scheduleMemory(
   name: string,
 ): { firstSeen?: string; lastSlot?: string } {
   const text = existing.get(scheduleStatusPath(name));
-  if (!text) return {};
-  try {
-    const s = parseYaml(text) as { firstSeen?: string; lastBackup?: { slot?: string } };
-    return {
-      ...(s.firstSeen ? { firstSeen: s.firstSeen } : {}),
-      ...(s.lastBackup?.slot ? { lastSlot: s.lastBackup.slot } : {}),
-    };
-  } catch {
-    return {};
-  }
+  return text ? readScheduleMemory(text) : {};
 }
 
 /** The restore's record in the result location (applied, or claimed by a reconciler), if any. */

@@ -2,13 +2,12 @@
 // an IANA time zone. cron-parser (which the scheduler uses) also accepts a seconds field and
 // other extensions; we accept what Velero's cron library (robfig/cron ParseStandard) accepts, so
 // schedules mean the same in both, and reject the rest with a message saying what to write.
-import { CronExpressionParser } from 'cron-parser';
 import { memoize } from '../../util/memo.js';
 import { issue } from '../issue.js';
 import type { Issue } from '../issue.js';
 import type { BackupScheduleSpec, VerifySpec } from '../types.js';
 // The scheduler's own descriptor table, so validation and scheduling can never disagree.
-import { CRON_MACROS } from '../../reconcile/schedule.js';
+import { CRON_MACROS, cronExpressionError } from '../../reconcile/schedule.js';
 
 export function cronScheduleError(schedule: string, timeZone: string): string | undefined {
   return cronErrorOnce(JSON.stringify([schedule, timeZone]));
@@ -32,13 +31,10 @@ const cronErrorOnce = memoize((key): string | undefined => {
   if (fields.some((field) => field.split(',').some((part) => /^h/i.test(part)))) {
     return 'uses an H (hashed) value, which is not standard cron: write the minute or hour explicitly';
   }
-  try {
-    CronExpressionParser.parse(fields.join(' '), { tz: timeZone }).next();
-  } catch (error) {
-    return `is not a valid cron expression: ${(error as Error).message}`;
-  }
-  return undefined;
-});
+  // The scheduler's own check (from the same instant, remembered for it).
+  const error = cronExpressionError(fields.join(' '), timeZone);
+  return error === undefined ? undefined : `is not a valid cron expression: ${error}`;
+}, 10_000);
 
 function macroError(macro: string): string | undefined {
   if (macro in CRON_MACROS) return undefined;
