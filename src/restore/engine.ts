@@ -34,7 +34,12 @@ import { backupMadeBy, checksumWarnings } from '../backup/archive-checksum.js';
 import { validateNamespaceMapping } from './namespace-mapping.js';
 import { validateResourceModifiers } from './modifiers.js';
 import { VOLUME_SNAPSHOTS } from './csi-restore.js';
-import { cleanUpRestoredSnapshots, snapshotSourceOf, type CreatedClaim } from './snapshot-cleanup.js';
+import {
+  cleanUpRestoredSnapshots,
+  snapshotSourceOf,
+  waitRestoredSnapshotsReady,
+  type CreatedClaim,
+} from './snapshot-cleanup.js';
 import type { PollDelay } from '../util/poll-delay.js';
 
 export { FIELD_MANAGER };
@@ -562,6 +567,20 @@ async function executePlan(o: {
     );
     if (crds.length > 0) {
       await waitForCrds({ deps, names: crds.map((c) => c.name), runLog, resources });
+    }
+    // Restored VolumeSnapshots: ready before the claims made from them (snapshot-cleanup.ts).
+    const snapshots = tierOutcomes.filter(
+      (t) => t.groupResource === VOLUME_SNAPSHOTS && t.result === 'created',
+    );
+    if (snapshots.length > 0) {
+      await waitRestoredSnapshotsReady({
+        kube: deps.kube,
+        resources,
+        snapshots: snapshots.map((t) => ({ namespace: t.namespace, name: t.name })),
+        runLog,
+        timeoutMs: Math.min(deps.volumeBindTimeoutMs ?? 600_000, 120_000),
+        ...(deps.volumePollDelay ? { pollDelay: deps.volumePollDelay } : {}),
+      });
     }
   }
   return outcomes;
