@@ -21,6 +21,7 @@ export const SCHEMA_FILES: Record<PolicyKind, string> = {
   BackupSchedule: 'backup-schedule.json',
   Backup: 'backup.json',
   Restore: 'restore.json',
+  RestoreApproval: 'restore-approval.json',
 };
 
 /** A JSON Schema as parsed JSON; only the keywords our schemas use are read by name. */
@@ -40,6 +41,7 @@ export function readPolicySchemas(dir: string = SCHEMA_DIR): PolicySchemas {
       BackupSchedule: read(SCHEMA_FILES.BackupSchedule),
       Backup: read(SCHEMA_FILES.Backup),
       Restore: read(SCHEMA_FILES.Restore),
+      RestoreApproval: read(SCHEMA_FILES.RestoreApproval),
     },
   };
 }
