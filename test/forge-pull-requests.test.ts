@@ -2,25 +2,18 @@
 // the reconciler opens the pull request of a restore branch, posts the plan as one comment it
 // edits on each re-plan, sets lifeboat/plan on the branch head, comments the result on the
 // pull request after a squash merge; a forge that is down stops neither the plan nor the pass.
-import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WorkingCopy } from '../src/gitops/working-copy.js';
 import { GiteaForge } from '../src/gitops/forge/gitea.js';
-import { ForgeReporter } from '../src/gitops/forge/reporter.js';
 import { planMarker, resultMarker } from '../src/gitops/forge/plan-comment.js';
-import { createLogger, silentLogger } from '../src/observe/logger.js';
-import { reconcileOnce, type ReconcilerDeps } from '../src/reconcile/pass.js';
 import { configMap, createAll, deleteNamespaces } from './fixtures/restore-fixtures.js';
-import { FakeClock, KubeHandle, localLocation, restoreDoc, scheduleDoc } from './fixtures/policy-repo.js';
+import { KubeHandle, localLocation, restoreDoc, scheduleDoc } from './fixtures/policy-repo.js';
+import { cloneAs, forgeReconciler, type ApiPull } from './fixtures/forge-people.js';
+import { startTcpProxy } from './fixtures/tcp-proxy.js';
 import type { ForgeInfo, ForgeUser } from './ground/context.js';
-import { createForgeRepo, forgeApi, forgeGitEnv, startForge, type Forge } from './ground/forge.js';
-import { freePort } from './ground/process.js';
+import { createForgeRepo, forgeApi, startForge, type Forge } from './ground/forge.js';
 import { newNamespace, tempDir, uniqueName } from './ground/world.js';
 
-const run = promisify(execFile);
 const kube = new KubeHandle();
 afterEach(() => kube.close());
 
@@ -30,86 +23,11 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => forge?.stop());
 
-/** A person's clone of a forge repository, pushing with their token. */
-async function cloneAs(info: ForgeInfo, user: ForgeUser, cloneUrl: string) {
-  const dir = join(await tempDir('clone-'), 'c');
-  const env = {
-    ...process.env,
-    ...forgeGitEnv(info, user),
-    GIT_AUTHOR_NAME: user.username,
-    GIT_AUTHOR_EMAIL: user.email,
-    GIT_COMMITTER_NAME: user.username,
-    GIT_COMMITTER_EMAIL: user.email,
-  };
-  const git = async (...args: string[]) => (await run('git', args, { cwd: dir, env })).stdout;
-  await run('git', ['init', '--quiet', '--initial-branch=main', dir]);
-  await git('remote', 'add', 'origin', cloneUrl);
-  return {
-    push: async (files: Record<string, string>, branch: string, message: string): Promise<string> => {
-      await git('fetch', '--quiet', 'origin');
-      const remote = (await git('branch', '-r', '--list', `origin/${branch}`)).trim()
-        ? `origin/${branch}`
-        : (await git('branch', '-r', '--list', 'origin/main')).trim()
-          ? 'origin/main'
-          : '';
-      if (remote) await git('checkout', '--quiet', '--force', '-B', branch, remote);
-      else await git('checkout', '--quiet', '--orphan', branch);
-      for (const [path, content] of Object.entries(files)) {
-        await mkdir(dirname(join(dir, path)), { recursive: true });
-        await writeFile(join(dir, path), content);
-        await git('add', '--', path);
-      }
-      await git('commit', '--quiet', '-m', message);
-      await git('push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`);
-      return (await git('rev-parse', 'HEAD')).trim();
-    },
-  };
-}
-
-async function reconciler(
+const reconciler = (
   info: ForgeInfo,
-  cloneUrl: string,
-  repo: { owner: string; name: string },
-  opts: {
-    dataDir: string;
-    forgeUrl?: string;
-    errors?: string[];
-  },
-) {
-  const wc = new WorkingCopy({
-    remoteUrl: cloneUrl,
-    httpToken: info.admin.token,
-    dir: join(await tempDir('reconciler-'), 'repo'),
-    pushRetry: { baseDelayMs: 5, maxDelayMs: 50 },
-  });
-  const gitea = new GiteaForge({
-    url: opts.forgeUrl ?? info.url,
-    owner: repo.owner,
-    repo: repo.name,
-    token: info.admin.token,
-    timeoutMs: 5_000,
-  });
-  const deps: ReconcilerDeps = {
-    wc,
-    kube: kube.get,
-    log: silentLogger(),
-    localRoot: opts.dataDir,
-    clock: new FakeClock('2025-03-01T09:00:00Z').now,
-    forge: new ForgeReporter({
-      forge: gitea,
-      base: 'main',
-      // Forge failures are only logged; they go to stderr so a failing test shows them.
-      log: createLogger({ level: 'warn' }),
-      onError: (op) => opts.errors?.push(op),
-    }),
-  };
-  return { pass: () => reconcileOnce(deps) };
-}
-
-interface ApiPull {
-  number: number;
-  head: { ref: string; sha: string };
-}
+  repo: { owner: string; name: string; cloneUrl: string },
+  opts: { dataDir: string; forgeUrl?: string; errors?: string[]; timeoutMs?: number },
+) => forgeReconciler(info, repo, { kube: kube.get, ...opts });
 
 describe('restore pull requests on Gitea', () => {
   it('opens the pull request, keeps one plan comment, sets lifeboat/plan, and comments the result after a squash merge', async () => {
@@ -128,7 +46,7 @@ describe('restore pull requests on Gitea', () => {
       'main',
       'policies',
     );
-    const r = await reconciler(info, repo.cloneUrl, repo, { dataDir: await tempDir('forge-data-') });
+    const r = await reconciler(info, repo, { dataDir: await tempDir('forge-data-') });
     expect((await r.pass()).events.map((e) => e.outcome)).toEqual(['Completed']);
     await deleteNamespaces(k, [ns]);
 
@@ -206,9 +124,9 @@ describe('restore pull requests on Gitea', () => {
     const mergeCommit = (await api<{ merge_commit_sha: string }>('GET', `/pulls/${pr.number}`)).body
       .merge_commit_sha;
     expect((await statuses(mergeCommit)).find((s) => s.context === 'lifeboat/apply')?.status).toBe('success');
-  }, 300_000);
+  }, 900_000);
 
-  it('plans and writes status when the forge is down, counting the failed calls', async () => {
+  it('plans and writes status when the forge is down, counting the failed calls, and posts them on the next pass once it is back', async () => {
     const info = forge.info;
     const [alice] = info.users as [ForgeUser];
     const repo = await createForgeRepo(info, uniqueName('policies'));
@@ -235,19 +153,84 @@ describe('restore pull requests on Gitea', () => {
       'a restore to plan',
     );
     const errors: string[] = [];
-    // Git stays reachable; the forge API is a port nothing listens on.
-    const r = await reconciler(info, repo.cloneUrl, repo, {
-      dataDir: await tempDir('forge-down-'),
-      forgeUrl: `http://127.0.0.1:${await freePort()}`,
-      errors,
+    // Git stays reachable; the forge API goes through a proxy that holds every connection.
+    const url = new URL(info.url);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port) });
+    try {
+      proxy.freeze();
+      const r = await reconciler(info, repo, {
+        dataDir: await tempDir('forge-down-'),
+        forgeUrl: proxy.url,
+        errors,
+        timeoutMs: 3_000,
+      });
+      const report = await r.pass();
+      expect(report.events).toContainEqual({
+        action: 'backup',
+        subject: 'down-nightly-20250301090000',
+        outcome: 'Completed',
+      });
+      expect(report.statusCommit).toBeDefined();
+      // The restore's backup was made in the same pass; the next pass plans it, still without the forge.
+      const planned = await r.pass();
+      expect(planned.events).toContainEqual({ action: 'plan-restore', subject: 'again', outcome: 'planned' });
+      expect(errors).toContain('plan');
+
+      // Back: the next pass makes the plan's calls again, though the plan itself is unchanged.
+      proxy.thaw();
+      errors.length = 0;
+      const next = await r.pass();
+      expect(next.events.filter((e) => e.action === 'plan-restore')).toEqual([]);
+      expect(errors).toEqual([]);
+      const api = <T>(path: string) =>
+        forgeApi<T>(info, { as: alice, method: 'GET', path: `/repos/${repo.owner}/${repo.name}${path}` });
+      const [pr] = (await api<ApiPull[]>('/pulls?state=open')).body;
+      expect(pr?.head.ref).toBe('restore/again');
+      const comments = (await api<{ body: string }[]>(`/issues/${pr?.number ?? 0}/comments`)).body;
+      expect(comments.filter((c) => c.body.includes(planMarker('again')))).toHaveLength(1);
+      const statuses = (
+        await api<{ context: string; status: string }[]>(`/commits/${pr?.head.sha ?? ''}/statuses`)
+      ).body;
+      expect(statuses.find((s) => s.context === 'lifeboat/plan')?.status).toBe('success');
+    } finally {
+      await proxy.close();
+    }
+  }, 900_000);
+
+  it('names the call a token without the rights for it failed on, without the token', async () => {
+    const info = forge.info;
+    const [alice] = info.users as [ForgeUser];
+    const repo = await createForgeRepo(info, uniqueName('policies'));
+    // A token that may only read: Gitea creates it for a user who signs in with their password.
+    const res = await fetch(`${info.url}/api/v1/users/${alice.username}/tokens`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${alice.username}:${alice.password}`).toString('base64')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ name: uniqueName('read-only'), scopes: ['read:repository'] }),
     });
-    const report = await r.pass();
-    expect(report.events).toContainEqual({
-      action: 'backup',
-      subject: 'down-nightly-20250301090000',
-      outcome: 'Completed',
+    expect(res.status).toBe(201);
+    const token = ((await res.json()) as { sha1: string }).sha1;
+    const gitea = new GiteaForge({
+      url: info.url,
+      owner: repo.owner,
+      repo: repo.name,
+      token,
+      timeoutMs: 30_000,
     });
-    expect(report.statusCommit).toBeDefined();
-    expect(errors.length).toBeGreaterThan(0);
-  }, 300_000);
+    const sha = 'a'.repeat(40);
+    const err = await gitea
+      .setStatus(sha, { context: 'lifeboat/plan', state: 'success', description: 'x' })
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    expect(err?.message).toMatch(
+      new RegExp(
+        `^POST /repos/${repo.owner}/${repo.name}/statuses/${sha}: HTTP 403: the forge token is missing, wrong or lacks the rights for this \\(it needs read and write on the repository\\) \\(.*scope.*\\)$`,
+      ),
+    );
+    expect(err?.message).not.toContain(token);
+  }, 120_000);
 });

@@ -185,7 +185,7 @@ const MALFORMED: Case[] = [
         path: 'kind',
         code: 'kind',
         message:
-          'unknown kind "Schedule": expected one of StorageLocation, BackupSchedule, Backup, Restore (did you mean BackupSchedule?)',
+          'unknown kind "Schedule": expected one of StorageLocation, BackupSchedule, Backup, Restore, RestoreApproval (did you mean BackupSchedule?)',
       },
     ],
   },
@@ -200,7 +200,8 @@ const MALFORMED: Case[] = [
         column: 7,
         path: 'kind',
         code: 'kind',
-        message: 'unknown kind "Foo": expected one of StorageLocation, BackupSchedule, Backup, Restore',
+        message:
+          'unknown kind "Foo": expected one of StorageLocation, BackupSchedule, Backup, Restore, RestoreApproval',
       },
     ],
   },

@@ -24,6 +24,7 @@ export const SCHEMA_FILES: Record<PolicyKind, string> = {
   BackupSchedule: 'backup-schedule.json',
   Backup: 'backup.json',
   Restore: 'restore.json',
+  RestoreApproval: 'restore-approval.json',
 };
 
 export function readPolicySchemas(dir: string = SCHEMA_DIR): PolicySchemas {
@@ -35,6 +36,7 @@ export function readPolicySchemas(dir: string = SCHEMA_DIR): PolicySchemas {
       BackupSchedule: read(SCHEMA_FILES.BackupSchedule),
       Backup: read(SCHEMA_FILES.Backup),
       Restore: read(SCHEMA_FILES.Restore),
+      RestoreApproval: read(SCHEMA_FILES.RestoreApproval),
     },
   };
 }

@@ -8,7 +8,13 @@ import type { BackupHooks, RestoreHooks } from '../hooks/spec.js';
 export const API_VERSION = 'lifeboat.dev/v1';
 
 /** The kinds, in dependency order: a document may only refer to kinds listed before it. */
-export const POLICY_KINDS = ['StorageLocation', 'BackupSchedule', 'Backup', 'Restore'] as const;
+export const POLICY_KINDS = [
+  'StorageLocation',
+  'BackupSchedule',
+  'Backup',
+  'Restore',
+  'RestoreApproval',
+] as const;
 export type PolicyKind = (typeof POLICY_KINDS)[number];
 
 /** A field inside a document: keys and list indexes from the document root. */
@@ -201,6 +207,13 @@ export interface RestorePolicySpec {
   hooks?: RestoreHooks;
 }
 
+/** Who must approve restores into some namespaces (policies/schema/restore-approval.json). */
+export interface RestoreApprovalSpec {
+  /** Target namespaces or `*` patterns. */
+  namespaces: string[];
+  approvers: { users?: string[]; teams?: string[] };
+}
+
 // ---- Documents -------------------------------------------------------------------------
 
 interface PolicyDocumentOf<K extends PolicyKind, S> {
@@ -215,9 +228,14 @@ export type StorageLocationDocument = PolicyDocumentOf<'StorageLocation', Storag
 export type BackupScheduleDocument = PolicyDocumentOf<'BackupSchedule', BackupScheduleSpec>;
 export type BackupDocument = PolicyDocumentOf<'Backup', BackupTemplate>;
 export type RestoreDocument = PolicyDocumentOf<'Restore', RestorePolicySpec>;
+export type RestoreApprovalDocument = PolicyDocumentOf<'RestoreApproval', RestoreApprovalSpec>;
 
 export type PolicyDocument =
-  StorageLocationDocument | BackupScheduleDocument | BackupDocument | RestoreDocument;
+  | StorageLocationDocument
+  | BackupScheduleDocument
+  | BackupDocument
+  | RestoreDocument
+  | RestoreApprovalDocument;
 
 /** The document type of one kind. */
 export type PolicyDocumentOfKind<K extends PolicyKind> = Extract<PolicyDocument, { kind: K }>;
@@ -249,7 +267,8 @@ export type PolicyErrorCode =
   | 'restore-source'
   | 'duplicate-name'
   | 'reference'
-  | 'hook';
+  | 'hook'
+  | 'approval';
 
 export interface PolicyError extends Position {
   /** Path relative to the repository root, with '/' separators. */

@@ -63,7 +63,14 @@ import {
 } from './observe.js';
 import { defaultIdentity } from './leader.js';
 import type { ForgeReporter } from '../gitops/forge/reporter.js';
-import type { PullRequest } from '../gitops/forge/forge.js';
+import { approvers, type PullRequest } from '../gitops/forge/forge.js';
+import {
+  approvalNeeded,
+  approvalRules,
+  judgeApprovals,
+  matchingRules,
+  namespacesChanged,
+} from './approval-rules.js';
 import type { ArchiveLimits } from '../archive/reader.js';
 import { mergeCleanups, type CleanupRecord } from './leftovers.js';
 import { DEFAULT_LEFTOVER_GRACE_MS } from './expiry.js';
@@ -155,6 +162,7 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
   });
   const now = clock();
   const ctx = new PassContext(deps, obs, now);
+  await ctx.retryForgeCalls();
   const decision = decideWithNotes(await ctx.decideInput());
   for (const note of decision.notes) deps.log.debug({ subject: note.subject }, note.message);
   ctx.holdLocked(decision.locked);
@@ -880,11 +888,29 @@ class PassContext {
     });
     if (this.deps.forge) {
       const head = commit.committed ? commit.sha : await this.branchHead(branch);
+      const needed = approvalNeeded(
+        matchingRules(approvalRules(this.obs.documents), namespacesChanged(plan)),
+      );
       const pr = head
-        ? await this.deps.forge.planCommitted({ plan, branch, head, planPath: planPaths(action.restore).md })
+        ? await this.deps.forge.planCommitted({
+            plan,
+            branch,
+            head,
+            planPath: planPaths(action.restore).md,
+            ...(needed ? { approvalNeeded: needed } : {}),
+          })
         : undefined;
       if (pr) this.pullRequests.set(branch, pr);
     }
+  }
+
+  /** Forge calls that failed on earlier passes (the forge was down), made again first. */
+  async retryForgeCalls(): Promise<void> {
+    await this.deps.forge?.retryPending(async (restore, branch) => {
+      const json = await this.deps.wc.readFile(planPaths(restore).json, { branch });
+      const head = await this.branchHead(branch);
+      return json && head ? { plan: JSON.parse(json) as RestorePlan, head } : undefined;
+    });
   }
 
   /** The commit a branch of the remote points at, as last fetched or pushed. */
@@ -955,6 +981,8 @@ class PassContext {
       await this.notifyStalePlan(loc, action.restore, backupName);
       return this.refuseStalePlan(r, new StalePlanError(action.approvedPlanHash, fresh.plan));
     }
+    const refused = await this.approvalRefusal(fresh.plan);
+    if (refused !== undefined) return this.refuseUnapproved(r, fresh.plan, refused);
     // The dead attempt's claim goes first, so this pass's claim is a new one.
     if (interrupted !== undefined) await this.releaseClaimInGit(action.restore);
     if (!(await this.claimInGit(action.restore, action.approvedPlanHash))) {
@@ -996,6 +1024,88 @@ class PassContext {
       phase: result.phase,
       planHash: result.planHash,
       counts: result.counts,
+    });
+  }
+
+  /**
+   * Why the approval rules (RestoreApproval documents on the policy branch) forbid applying
+   * this plan, or undefined when they allow it. The approvals are the reviews, still current, of
+   * the pull request that merged the plan, read from the forge: branch protection may require
+   * "an approval", but only lifeboat knows whose approval a namespace needs. A forge that
+   * cannot be asked throws, so nothing is applied and the next pass asks again.
+   */
+  private async approvalRefusal(plan: RestorePlan): Promise<string | undefined> {
+    const matched = matchingRules(approvalRules(this.obs.documents), namespacesChanged(plan));
+    if (matched.length === 0) return undefined;
+    const needed = approvalNeeded(matched) ?? '';
+    const forge = this.deps.forge?.forge;
+    if (!forge)
+      return `not applied: ${needed}; lifeboat has no forge to read the pull request's approvals from (--forge)`;
+    const mergeCommit = await this.mergeOfPlan(plan.restoreName);
+    if (mergeCommit && (await this.changesApprovalRules(mergeCommit)))
+      return `not applied: ${needed}; the commit that approved it (${mergeCommit.slice(0, 12)}) also changed RestoreApproval rules, which a pull request may not do for itself: merge rule changes on their own, then propose the restore again`;
+    const pr = mergeCommit ? await forge.pullRequestOfCommit(mergeCommit) : undefined;
+    if (!pr?.merged)
+      return `not applied: ${needed}; no merged pull request on ${forge.kind} brought the plan to ${this.deps.wc.branch}`;
+    const verdict = await judgeApprovals({
+      matched,
+      approvers: approvers(await forge.reviews(pr.number)),
+      teamMembers: (team) => forge.teamMembers(team),
+    });
+    return verdict.ok ? undefined : verdict.message;
+  }
+
+  /**
+   * Whether a commit (against its first parent) touched a RestoreApproval document: a pull
+   * request that loosened the rules guarding it would otherwise approve itself. The diff is
+   * read with whole files as context (policy files are small), so the kind line is in it.
+   */
+  private async changesApprovalRules(sha: string): Promise<boolean> {
+    const files = (
+      await this.deps.wc.log(['-1', '--format=', '--name-only', '--diff-merges=first-parent', sha])
+    )
+      .split('\n')
+      .filter((f) => /\.ya?ml$/.test(f));
+    if (files.length === 0) return false;
+    const diff = await this.deps.wc.log([
+      '-1',
+      '--format=',
+      '-p',
+      '-U100000',
+      '--diff-merges=first-parent',
+      sha,
+      '--',
+      ...files,
+    ]);
+    return /^[ +-]kind:\s*['"]?RestoreApproval\b/m.test(diff);
+  }
+
+  /** Apply nothing: say who must approve, in status, the log and on the pull request. */
+  private async refuseUnapproved(r: ObservedRestore, plan: RestorePlan, message: string): Promise<void> {
+    const name = r.doc.metadata.name;
+    this.deps.log.warn({ restore: name }, message);
+    this.restoreStatus.set(name, {
+      name,
+      phase: 'Stalled',
+      backup: plan.backupName,
+      planHash: plan.hash,
+      conditions: [stalled('ApprovalRequired', message)],
+    });
+    this.events.push({
+      action: LIFEBOAT_ACTION.applyRestore,
+      subject: name,
+      outcome: 'ApprovalRequired',
+      error: message,
+    });
+    if (!this.deps.forge) return;
+    const mergeCommit = await this.mergeOfPlan(name);
+    await this.deps.forge.applied({
+      restore: name,
+      phase: 'ApprovalRequired',
+      planHash: plan.hash,
+      counts: {},
+      refused: message,
+      ...(mergeCommit ? { mergeCommit } : {}),
     });
   }
 

@@ -10,13 +10,16 @@ import {
   validatePolicyRepo,
   type PolicyValidationResult,
 } from '../../policy/index.js';
+import { forgeFromFlags, type ForgeFlags } from '../../gitops/forge/from-flags.js';
+import { validateStatus } from '../../gitops/forge/plan-comment.js';
 import { act } from '../action.js';
 import { EXIT } from '../exit-codes.js';
 import { UsageError, type OutputFormat } from '../output.js';
 
-interface ValidateFlags {
+interface ValidateFlags extends ForgeFlags {
   json?: boolean;
   allowLinkLocalEndpoints?: boolean;
+  forgeCommit?: string;
 }
 
 /** A missing or mistyped DIR is a command-line mistake (exit 2), not an invalid repository (4). */
@@ -68,6 +71,11 @@ export function validateCommand(): Command {
       '--allow-link-local-endpoints',
       'accept s3Url on link-local and cloud metadata addresses, as a reconciler with this flag does',
     )
+    .option('--forge <kind>', 'also set the lifeboat/validate status of --forge-commit on this forge (gitea)')
+    .option('--forge-url <url>', "the forge's base URL")
+    .option('--forge-repo <owner/name>', 'the policy repository on the forge')
+    .option('--forge-commit <sha>', 'the commit validated: the branch head CI checked out')
+    .option('--forge-token-file <path>', 'file with the forge token (default: $LIFEBOAT_FORGE_TOKEN)')
     .addHelpText(
       'after',
       `
@@ -88,6 +96,14 @@ Examples:
         rules: { allowLinkLocalEndpoints: flags.allowLinkLocalEndpoints === true },
       });
       process.stdout.write(renderResult(result, flags.json ? 'json' : format, dir));
+      if (flags.forge) {
+        // CI knows the commit it checked out; this command runs no git.
+        if (!flags.forgeRepo || !flags.forgeCommit)
+          throw new UsageError('--forge needs --forge-repo owner/name and --forge-commit SHA');
+        const forge = forgeFromFlags(flags, '', process.env);
+        // A status that could not be set fails the command (the error names the call), so CI sees it.
+        await forge?.setStatus(flags.forgeCommit, validateStatus(result));
+      }
       return result.ok ? EXIT.ok : EXIT.invalid;
     }),
   );

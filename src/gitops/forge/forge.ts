@@ -57,6 +57,8 @@ export interface Forge {
   upsertComment(pr: number, marker: string, body: string): Promise<{ id: number; created: boolean }>;
   setStatus(sha: string, status: CommitStatus): Promise<void>;
   reviews(pr: number): Promise<Review[]>;
+  /** Logins of a team's members; `team` is `organization/team` (approval rules name teams so). */
+  teamMembers(team: string): Promise<string[]>;
   /** Links to a file on a branch, for comments. */
   fileUrl(branch: string, path: string): string;
 }

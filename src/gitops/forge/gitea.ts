@@ -151,6 +151,20 @@ export class GiteaForge implements Forge {
     }));
   }
 
+  async teamMembers(team: string): Promise<string[]> {
+    const [org, name, ...rest] = team.split('/');
+    if (!org || !name || rest.length > 0) throw new Error(`team "${team}" is not organization/team`);
+    // Team names are unique within an organization, but the search matches substrings.
+    const found = await this.#call<{ data?: { id: number; name: string }[] }>(
+      'GET',
+      `/orgs/${encodeURIComponent(org)}/teams/search?q=${encodeURIComponent(name)}&limit=${PAGE}`,
+    );
+    const hit = (found.data ?? []).find((t) => t.name.toLowerCase() === name.toLowerCase());
+    if (!hit) throw new ForgeError('not-found', `gitea: no team ${name} in organization ${org}`);
+    const members = await this.#list<GiteaUser>(`/teams/${hit.id}/members?`);
+    return members.map((m) => m.login ?? m.username ?? '').filter((m) => m !== '');
+  }
+
   /** The first item of a paged list that matches, reading at most maxPages pages. */
   async #find<T>(path: string, match: (item: T) => boolean): Promise<T | undefined> {
     for (let page = 1; page <= this.#maxPages; page++) {

@@ -7,6 +7,7 @@ import {
   planStatus,
   renderPlanComment,
   renderResultComment,
+  validateStatus,
 } from './plan-comment.js';
 
 const cm = (name: string, data: Record<string, string>): KubeObject => ({
@@ -98,5 +99,29 @@ describe('plan comment and status', () => {
     });
     expect(done).toContain('| created | failed |');
     expect(done).toContain('| 2 | 0 |');
+  });
+});
+
+describe('validateStatus', () => {
+  it('is success with the count, or failure naming the first error', () => {
+    expect(validateStatus({ ok: true, documents: 3, errors: [] })).toEqual({
+      context: 'lifeboat/validate',
+      state: 'success',
+      description: '3 valid documents, no errors',
+    });
+    expect(
+      validateStatus({
+        ok: false,
+        documents: 1,
+        errors: [
+          { file: 'schedules/a.yaml', line: 7, message: 'unknown field "scheduel"' },
+          { file: 'b.yaml', line: 1, message: 'x' },
+        ],
+      }),
+    ).toEqual({
+      context: 'lifeboat/validate',
+      state: 'failure',
+      description: '2 error(s); first: schedules/a.yaml:7: unknown field "scheduel"',
+    });
   });
 });

@@ -8,6 +8,23 @@ import type { CommitStatus } from './forge.js';
 
 export const PLAN_STATUS_CONTEXT = 'lifeboat/plan';
 export const APPLY_STATUS_CONTEXT = 'lifeboat/apply';
+export const VALIDATE_STATUS_CONTEXT = 'lifeboat/validate';
+
+/** `lifeboat validate` on a commit: success, or failure naming the first error. */
+export function validateStatus(result: {
+  ok: boolean;
+  documents: number;
+  errors: readonly { file: string; line: number; message: string }[];
+}): CommitStatus {
+  const first = result.errors[0];
+  return {
+    context: VALIDATE_STATUS_CONTEXT,
+    state: result.ok ? 'success' : 'failure',
+    description: result.ok
+      ? `${result.documents} valid documents, no errors`
+      : `${result.errors.length} error(s); first: ${first ? `${first.file}:${first.line}: ${first.message}` : '?'}`,
+  };
+}
 
 /** The hidden marker of a restore's plan comment; one per restore and pull request. */
 export const planMarker = (restore: string): string => `<!-- lifeboat:plan-comment restore=${restore} -->`;
@@ -94,13 +111,21 @@ export function renderResultComment(opts: {
   counts: Record<string, number>;
   failures?: readonly string[];
   replan?: { branch: string; url?: string };
+  /** Why nothing was applied though the plan is current (approval rules). */
+  refused?: string;
 }): string {
   const lines = [
     resultMarker(opts.restore),
-    `### lifeboat applied restore \`${opts.restore}\`: ${opts.phase}`,
+    opts.refused
+      ? `### lifeboat did not apply restore \`${opts.restore}\`: ${opts.phase}`
+      : `### lifeboat applied restore \`${opts.restore}\`: ${opts.phase}`,
     '',
   ];
-  if (opts.replan) {
+  if (opts.refused) {
+    lines.push(
+      `Nothing was applied: ${opts.refused}. Each pass checks again; the restore is applied once the approvals hold.`,
+    );
+  } else if (opts.replan) {
     lines.push(
       `Nothing was applied: the approved plan is outdated (the backup, the spec or the cluster changed). A fresh plan awaits review on \`${opts.replan.branch}\`${opts.replan.url ? ` (${opts.replan.url})` : ''}.`,
     );

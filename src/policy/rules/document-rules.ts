@@ -6,6 +6,7 @@ import { backupHookIssues, restoreHookIssues } from './hooks.js';
 import { metadataIssues } from './metadata.js';
 import { resourceModifierIssues } from './resource-modifiers.js';
 import { namespaceMappingIssues, restoreSourceIssues, systemNamespaceIssues } from './restore.js';
+import { restoreApprovalIssues } from './restore-approval.js';
 import { scheduleIssues } from './schedule.js';
 import { storageLocationIssues } from './storage-location.js';
 import type { StorageLocationRuleOptions } from './storage-location.js';
@@ -46,6 +47,7 @@ export const DOCUMENT_RULES: { [K in PolicyKind]: DocumentRule<K>[] } = {
         : [],
     (d) => restoreHookIssues(d.spec.hooks, ['spec', 'hooks']),
   ],
+  RestoreApproval: [(d) => metadataIssues(d.metadata), (d) => restoreApprovalIssues(d.spec)],
 };
 
 /** Every semantic issue of one schema-valid document. */

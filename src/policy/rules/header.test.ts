@@ -28,22 +28,22 @@ describe('headerIssues', () => {
     [
       { apiVersion: 'lifeboat.dev/v1' },
       'kind',
-      'missing required field "kind": one of StorageLocation, BackupSchedule, Backup, Restore',
+      'missing required field "kind": one of StorageLocation, BackupSchedule, Backup, Restore, RestoreApproval',
     ],
     [
       { apiVersion: 'lifeboat.dev/v1', kind: 'BackupStorageLocation' },
       'kind',
-      'unknown kind "BackupStorageLocation": expected one of StorageLocation, BackupSchedule, Backup, Restore (did you mean StorageLocation?)',
+      'unknown kind "BackupStorageLocation": expected one of StorageLocation, BackupSchedule, Backup, Restore, RestoreApproval (did you mean StorageLocation?)',
     ],
     [
       { apiVersion: 'lifeboat.dev/v1', kind: 'backup' },
       'kind',
-      'unknown kind "backup": expected one of StorageLocation, BackupSchedule, Backup, Restore (did you mean Backup?)',
+      'unknown kind "backup": expected one of StorageLocation, BackupSchedule, Backup, Restore, RestoreApproval (did you mean Backup?)',
     ],
     [
       { apiVersion: 'lifeboat.dev/v1', kind: ['Backup'] },
       'kind',
-      'kind must be one of StorageLocation, BackupSchedule, Backup, Restore',
+      'kind must be one of StorageLocation, BackupSchedule, Backup, Restore, RestoreApproval',
     ],
   ])('%j', (content, field, message) => {
     expect(headerIssues(content).map((i) => [i.path.join('.'), i.message])).toEqual([[field, message]]);
