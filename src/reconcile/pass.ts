@@ -24,7 +24,8 @@ import {
 } from '../volumes/delete-snapshots.js';
 import { forgetBackupVolumes } from '../volumes/forget-backup.js';
 import { checkLocationRepositories } from '../volumes/check-repositories.js';
-import { locationRepository } from '../volumes/location-repository.js';
+import { locationRepository, type LocationRepository } from '../volumes/location-repository.js';
+import type { FsRestoreConfig } from '../restore/pod-volume-restores.js';
 import {
   lastCheckOf,
   renderRepositoryStatus,
@@ -89,6 +90,9 @@ import {
   type ScheduleStatusInput,
 } from './status-tree.js';
 
+/** lifeboat's own namespace: the node agent's work objects, and Secrets named without one. */
+const LIFEBOAT_NAMESPACE = 'lifeboat';
+
 export interface ReconcilerDeps {
   wc: WorkingCopy;
   kube: () => Promise<KubeClient>;
@@ -115,6 +119,12 @@ export interface ReconcilerDeps {
   forge?: ForgeReporter;
   /** restic, for the repository upkeep the reconciler does itself (forget and prune on expiry). */
   restic?: ResticOptions;
+  /**
+   * The image of the init container that holds a restored pod until the node agent has filled
+   * its volumes (the lifeboat image by default). Plans and applies use the same one, so a plan's
+   * hash does not change between review and apply.
+   */
+  restoreWaitImage?: string;
 }
 
 export type { PassEvent } from './commit-summary.js';
@@ -303,7 +313,7 @@ class PassContext {
           kube: await this.deps.kube(),
           store: loc.store,
           // Secrets named without a namespace are in lifeboat's, as for the location's own (locations.ts).
-          repository: locationRepository({ name: doc.metadata.name, spec: doc.spec }, 'lifeboat'),
+          repository: locationRepository({ name: doc.metadata.name, spec: doc.spec }, LIFEBOAT_NAMESPACE),
           restic: this.deps.restic ?? {},
           ...(verify.readDataSubset ? { readDataSubset: verify.readDataSubset } : {}),
         });
@@ -547,6 +557,7 @@ class PassContext {
     const labels = action.schedule ? { [SCHEDULE_LABEL]: action.schedule } : undefined;
     this.deps.metrics?.backupsStarted.inc({ schedule: action.schedule ?? '' });
     const t0 = Date.now();
+    const fsBackup = this.fsRepository(action.location);
     // The pass's clock stamps the backup: its expiration (start + ttl) is later compared with
     // the same clock's now, as Velero's GC controller compares the stored expiration with its own.
     const result = await runBackup(
@@ -556,6 +567,7 @@ class PassContext {
         store: loc.store,
         log: this.deps.log,
         clock: this.clock,
+        ...(fsBackup ? { fsBackup } : {}),
         onFsProgress: (p) => {
           const gauge = this.deps.metrics?.podVolumeBackupBytes;
           const labels = { namespace: p.namespace, pod: p.pod, volume: p.volume };
@@ -823,6 +835,38 @@ class PassContext {
     );
   }
 
+  /**
+   * The restic repository of a location for file-system volume copies, when it names one
+   * (spec.restic). Without it, volumes chosen for a copy fail naming why (volumes/phase.ts) and
+   * copied volumes are planned but cannot be filled; the error of a location that cannot hold
+   * one is logged, and validate reports it too.
+   */
+  private fsRepository(
+    locationName: string,
+  ): { repository: LocationRepository; namespace: string } | undefined {
+    const doc = documentsOfKind(this.obs.documents, 'StorageLocation').find(
+      (d) => d.metadata.name === locationName,
+    );
+    if (!doc || doc.spec.provider !== 'aws' || !doc.spec.restic) return undefined;
+    try {
+      // Secrets named without a namespace are in lifeboat's, as for the location's own (locations.ts).
+      const repository = locationRepository({ name: doc.metadata.name, spec: doc.spec }, LIFEBOAT_NAMESPACE);
+      return { repository, namespace: LIFEBOAT_NAMESPACE };
+    } catch (err) {
+      this.deps.log.warn({ location: locationName }, (err as Error).message);
+      return undefined;
+    }
+  }
+
+  /** What restores of a location's backups need for file-system volumes, in plan and apply alike. */
+  private fsRestoreOptions(locationName: string): { fsRestore?: FsRestoreConfig; restoreWaitImage?: string } {
+    const fs = this.fsRepository(locationName);
+    return {
+      ...(fs ? { fsRestore: fs } : {}),
+      ...(this.deps.restoreWaitImage ? { restoreWaitImage: this.deps.restoreWaitImage } : {}),
+    };
+  }
+
   /** How restores treat the archives they read: limits, missing checksums. */
   private archiveOptions(): { archiveLimits?: Partial<ArchiveLimits>; allowMissingChecksum?: boolean } {
     return {
@@ -843,7 +887,13 @@ class PassContext {
     const spec = restoreSpecFor(r.doc, backupName);
     const planned = await planRestore(
       { name: r.doc.metadata.name, spec },
-      { kube: await this.deps.kube(), store: loc.store, log: this.deps.log, ...this.archiveOptions() },
+      {
+        kube: await this.deps.kube(),
+        store: loc.store,
+        log: this.deps.log,
+        ...this.archiveOptions(),
+        ...this.fsRestoreOptions(loc.name),
+      },
     );
     const paths = planPaths(r.doc.metadata.name);
     return {
@@ -973,6 +1023,7 @@ class PassContext {
       log: this.deps.log,
       clock: this.clock,
       ...this.archiveOptions(),
+      ...this.fsRestoreOptions(loc.name),
     };
     // A stale plan is found before claiming, so a restore that stays stale pass after pass
     // costs no claim commits; applyRestore checks again after the claim.

@@ -34,6 +34,7 @@ interface RepoFlags extends ForgeFlags {
   allowLinkLocalEndpoints?: boolean;
   leftoverGrace?: string;
   restic: string;
+  restoreWaitImage?: string;
 }
 
 function addRepoOptions(cmd: Command): Command {
@@ -64,6 +65,10 @@ function addRepoOptions(cmd: Command): Command {
       '--restic <path>',
       'the restic binary (forgets and prunes the restic snapshots of expired backups)',
       'restic',
+    )
+    .option(
+      '--restore-wait-image <image>',
+      "the init container that holds a restored pod until its copied volumes are filled (default: lifeboat's image)",
     )
     .option('--forge <kind>', 'post plans, comments and statuses to pull requests on this forge (gitea)')
     .option('--forge-url <url>', "the forge's base URL")
@@ -139,6 +144,7 @@ function reconcilerDeps(
     allowLinkLocalEndpoints: flags.allowLinkLocalEndpoints === true,
     ...(flags.leftoverGrace ? { leftoverGraceMs: leftoverGraceMs(flags.leftoverGrace) } : {}),
     restic: { binary: flags.restic },
+    ...(flags.restoreWaitImage ? { restoreWaitImage: flags.restoreWaitImage } : {}),
   };
 }
 
