@@ -4,7 +4,7 @@
 // encryption, then restored through a review branch (planned, merged, applied). Searched, in
 // plain, base64 and JSON-escaped forms: every object of every commit on every branch of the
 // policy repository and of the reconciler's clone, the reconciler's working files, its debug
-// log, the CLI's output (with its debug log) in every -o format, and every object of the bucket,
+// log, the CLI's output (run with --log-level debug) in every -o format, and every object of the bucket,
 // as stored and gunzipped where it is gzip. The scan must find nothing, and must have looked
 // at enough to mean something.
 import { spawn } from 'node:child_process';
@@ -286,6 +286,9 @@ describe('everything lifeboat writes', () => {
       ['backup logs', ['backup', 'logs', backupName]],
       ['restore describe', ['restore', 'describe', 'secrets']],
       ['backup list', ['backup', 'list']],
+      // And the restore's own log and listing, which the brief's four commands lead to.
+      ['restore logs', ['restore', 'logs', 'secrets']],
+      ['restore list', ['restore', 'list']],
     ];
     for (const [what, args] of commands) {
       for (const format of ['table', 'json', 'yaml']) {
@@ -313,6 +316,8 @@ describe('everything lifeboat writes', () => {
     expect(cliText('backup logs -o table')).toContain('backup Completed');
     expect(cliText('restore describe -o json')).toContain('Completed');
     expect(cliText('backup list -o yaml')).toContain(backupName);
+    expect(cliText('restore list -o json')).toContain('"secrets"');
+    expect(cliText('restore logs -o table')).toContain('secrets');
 
     // --- the scan -----------------------------------------------------------------------
     // A value with a line break may be written over several lines (a YAML block scalar), so
@@ -385,7 +390,7 @@ describe('everything lifeboat writes', () => {
     expect(log.toString('utf8')).toContain('"level":20');
     expect(keysInBucket.filter((key) => key.includes(backupName)).length).toBeGreaterThanOrEqual(4);
     expect(keysInBucket.filter((key) => key.includes('restores/secrets')).length).toBeGreaterThanOrEqual(3);
-    expect(outputs.length).toBe(12);
+    expect(outputs.length).toBe(18);
     expect(keysInBucket.length).toBeGreaterThanOrEqual(8);
     expect(scannedBytes).toBeGreaterThan(40_000);
   });
