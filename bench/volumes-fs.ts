@@ -104,7 +104,9 @@ export async function benchVolumesFs(o: { mb: number; runs: number; log: (l: str
   if (!node) throw new Error('the ground has no node');
   const { s3 } = ground.info;
   const kube = await KubeClient.create({ kubeconfig: ground.info.kubeconfigPath });
-  const agent = startNodeAgent(ground.info, await mkdtemp(join(tmpdir(), 'bench-agent-')));
+  const agent = startNodeAgent(ground.info, await mkdtemp(join(tmpdir(), 'bench-agent-')), {
+    namespace: 'bench-fs',
+  });
   const scratch = await mkdtemp(join(tmpdir(), 'bench-fs-'));
   let resticPeak = 0;
   const sampler = setInterval(() => {

@@ -44,12 +44,12 @@ describe('a file-system volume copy restored through the Git flow', () => {
 
   beforeAll(async () => {
     if (!ground().node) throw new Error('the test ground has no node: global-setup must start it');
-    agent = startNodeAgent(
-      ground(),
-      await mkdtemp(join(ground().workDir, 'agent-git-')),
-      'lifeboat-agent-git',
-    );
-    // The reconciler makes its PodVolumeBackups in lifeboat's own namespace.
+    // The reconciler makes its PodVolumeBackups in lifeboat's own namespace; no other test's
+    // agent takes work there.
+    agent = startNodeAgent(ground(), await mkdtemp(join(ground().workDir, 'agent-git-')), {
+      namespace: 'lifeboat',
+      name: 'lifeboat-agent-git',
+    });
     await core.createNamespace({ body: { metadata: { name: 'lifeboat' } } }).catch((err: unknown) => {
       if ((err as { code?: number }).code !== 409) throw err;
     });
@@ -116,7 +116,7 @@ describe('a file-system volume copy restored through the Git flow', () => {
         spec: {
           provider: 'aws',
           default: true,
-          objectStorage: { bucket, prefix: 'backups' },
+          objectStorage: { bucket },
           config: { region: s3.region, s3Url: s3.endpoint, s3ForcePathStyle: true },
           credential: { secretRef: { namespace: secrets, name: 's3', key: 'cloud' } },
           restic: { passwordSecretRef: { namespace: secrets, name: 'restic', key: 'password' } },
@@ -162,7 +162,10 @@ describe('a file-system volume copy restored through the Git flow', () => {
           action: 'restore',
         }),
       ]);
-      expect((await repo.file('plans/app.md', 'restore/app')) ?? '').toContain(record?.snapshotId ?? '?');
+      // The Markdown plan names the snapshot by restic's short id, as `restic snapshots` prints it.
+      expect((await repo.file('plans/app.md', 'restore/app')) ?? '').toContain(
+        `${ns}/${(record?.snapshotId ?? '?').slice(0, 12)}`,
+      );
 
       await (await repo.as(CAROL)).mergeNoFf('restore/app');
       expect((await r.pass()).events).toEqual([

@@ -60,8 +60,8 @@ describe('the node agent (restic file-system backups)', () => {
 
   beforeAll(async () => {
     const logDir = await mkdtemp(join(ground().workDir, 'agent-'));
-    agent = startNodeAgent(ground(), logDir);
     namespace = await newNamespace('fs');
+    agent = startNodeAgent(ground(), logDir, { namespace });
     bucket = await newBucket('fs');
     const { s3 } = ground();
     await core.createNamespacedSecret({

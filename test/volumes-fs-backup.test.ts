@@ -54,10 +54,10 @@ describe('file-system volume backups in a backup (node agent, restic)', () => {
   beforeAll(async () => {
     if (!ground().node || !ground().csi)
       throw new Error('the test ground has no node or CSI storage: global-setup must start them');
-    agent = startNodeAgent(ground(), await mkdtemp(join(ground().workDir, 'agent-')));
     kube = await groundKube();
     namespace = await newNamespace('fsb');
     system = await newNamespace('fsb-sys');
+    agent = startNodeAgent(ground(), await mkdtemp(join(ground().workDir, 'agent-')), { namespace: system });
     bucket = await newBucket('fsb');
     const { s3 } = ground();
     await core.createNamespacedSecret({

@@ -140,9 +140,9 @@ describe('the restic repository lifecycle', () => {
     const { node, s3 } = ground();
     if (!node) throw new Error('the test ground has no node: global-setup must start it');
     logDir = await mkdtemp(join(ground().workDir, 'agent-lifecycle-'));
-    agents.push(startNodeAgent(ground(), logDir, 'agent-1'));
-    kube = await KubeClient.create({ kubeconfig: ground().kubeconfigPath });
     namespace = await newNamespace('fslife');
+    agents.push(startNodeAgent(ground(), logDir, { namespace, name: 'agent-1' }));
+    kube = await KubeClient.create({ kubeconfig: ground().kubeconfigPath });
     bucket = await newBucket('fslife');
     await core.createNamespacedSecret({
       namespace,
@@ -233,7 +233,7 @@ describe('the restic repository lifecycle', () => {
       // A check cannot take its exclusive lock past it.
       await expect(checkRepository(repo, restic())).rejects.toThrow('locked');
 
-      agents.push(startNodeAgent(ground(), logDir, 'agent-2'));
+      agents.push(startNodeAgent(ground(), logDir, { namespace, name: 'agent-2' }));
       const [outcome] = await pending;
       expect(outcome?.result).toBe('failed');
       expect(outcome?.error).toContain(`volume data of pod ${namespace}/big`);

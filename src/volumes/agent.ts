@@ -51,6 +51,12 @@ export interface AgentOptions {
   /** How often progress is written to the status at most (default 2 s). */
   progressEveryMs?: number;
   clock?: () => Date;
+  /**
+   * The namespace whose PodVolumeBackups and PodVolumeRestores this agent takes: lifeboat's own,
+   * as Velero's node agent watches only its namespace. Two agents of one node must not share
+   * one, because an agent that starts fails the work it finds InProgress there (failInterrupted).
+   */
+  namespace: string;
 }
 
 type Kind = 'backup' | 'restore';
@@ -74,7 +80,7 @@ export class NodeAgent {
   /** Runs until the signal aborts; finishes the volume in hand first. */
   async run(signal: AbortSignal): Promise<void> {
     await this.failInterrupted();
-    this.o.log.info({ node: this.o.node }, 'node agent started');
+    this.o.log.info({ node: this.o.node, namespace: this.o.namespace }, 'node agent started');
     while (!signal.aborted) {
       try {
         const did = await this.once();
@@ -93,7 +99,10 @@ export class NodeAgent {
   }
 
   private async list(kind: Kind): Promise<Item[]> {
-    const page = await this.o.kube.list(infoOf(kind), { labelSelector: `${NODE_LABEL}=${this.o.node}` });
+    const page = await this.o.kube.list(infoOf(kind), {
+      namespace: this.o.namespace,
+      labelSelector: `${NODE_LABEL}=${this.o.node}`,
+    });
     return page.items as Item[];
   }
 

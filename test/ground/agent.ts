@@ -17,11 +17,20 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-export function startNodeAgent(ground: GroundInfo, logDir: string, name = 'lifeboat-agent'): RunningAgent {
+/**
+ * A node agent as a host process. `namespace` is where it takes work: each test file's own,
+ * because test files run side by side on one node and an agent that starts fails the work it
+ * finds InProgress in its namespace (as after a crash).
+ */
+export function startNodeAgent(
+  ground: GroundInfo,
+  logDir: string,
+  o: { namespace: string; name?: string },
+): RunningAgent {
   if (!ground.node)
     throw new Error('the test ground has no node: global-setup must start it with node: true');
   const proc = startProcess({
-    name,
+    name: o.name ?? 'lifeboat-agent',
     bin: process.execPath,
     logDir,
     args: [
@@ -31,6 +40,7 @@ export function startNodeAgent(ground: GroundInfo, logDir: string, name = 'lifeb
       `--node=${ground.node.name}`,
       `--kubelet-root-dir=${ground.node.kubeletRootDir}`,
       `--restic=${resticBinary()}`,
+      `--namespace=${o.namespace}`,
       '--log-level=info',
     ],
   });

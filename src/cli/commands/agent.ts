@@ -12,6 +12,7 @@ interface AgentFlags {
   kubeletRootDir: string;
   restic: string;
   resticCacheDir?: string;
+  namespace: string;
 }
 
 export function agentCommand(): Command {
@@ -24,7 +25,12 @@ export function agentCommand(): Command {
       '/var/lib/kubelet',
     )
     .option('--restic <path>', 'the restic binary', 'restic')
-    .option('--restic-cache-dir <dir>', "restic's cache (default: none, --no-cache)");
+    .option('--restic-cache-dir <dir>', "restic's cache (default: none, --no-cache)")
+    .option(
+      '--namespace <ns>',
+      "the namespace of the work objects to take: lifeboat's (default: $POD_NAMESPACE, else lifeboat)",
+      process.env.POD_NAMESPACE ?? 'lifeboat',
+    );
   cmd.action(
     act(cmd, async (ctx, _format, flags: AgentFlags) => {
       const node = flags.node ?? process.env.NODE_NAME;
@@ -32,6 +38,7 @@ export function agentCommand(): Command {
       const agent = new NodeAgent({
         kube: await ctx.kube(),
         node,
+        namespace: flags.namespace,
         kubeletRootDir: flags.kubeletRootDir,
         restic: {
           binary: flags.restic,
