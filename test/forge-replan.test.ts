@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { planMarker, resultMarker } from '../src/gitops/forge/plan-comment.js';
 import type { RestorePlan } from '../src/restore/plan.js';
-import { configMap, createAll, read, type Seeded } from './fixtures/restore-fixtures.js';
+import { configMap, createAll, deleteAndWait, read, type Seeded } from './fixtures/restore-fixtures.js';
 import { KubeHandle, localLocation, restoreDoc, scheduleDoc } from './fixtures/policy-repo.js';
 import { cloneAs, forgeReconciler, mergeWhenReady, repoApi, type ApiPull } from './fixtures/forge-people.js';
 import type { ForgeUser } from './ground/context.js';
@@ -181,6 +181,88 @@ describe('a stale approved plan on Gitea', () => {
     expect((await status(replanMerge!, 'lifeboat/apply'))?.status).toBe('success');
     // The original keeps its one "outdated" comment.
     expect(await comments(pr.number, resultMarker('copy'))).toHaveLength(1);
+    expect(errors).toEqual([]);
+  }, 900_000);
+
+  it('puts a plan that went stale again after a squash-merged replan up on the same branch, mergeable', async () => {
+    const info = forge.info;
+    const [alice, bob] = info.users as [ForgeUser, ForgeUser];
+    const repo = await createForgeRepo(info, uniqueName('policies'));
+    const api = repoApi(info, repo);
+    const ns = await newNamespace('twice');
+    const target = uniqueName('twice-copy');
+    const k = await kube.get();
+    await createAll(k, [configMap(ns, 'settings', { color: 'blue' }), configMap(ns, 'extra', { n: '1' })]);
+    const people = await cloneAs(info, alice, repo.cloneUrl);
+    await people.push(
+      {
+        'storage-locations/primary.yaml': localLocation('primary', { path: 'backups', isDefault: true }),
+        'schedules/shop.yaml': scheduleDoc('shop-nightly', { cron: '0 2 * * *', namespaces: [ns] }),
+      },
+      'main',
+      'policies',
+    );
+    const errors: string[] = [];
+    const r = await forgeReconciler(info, repo, {
+      kube: kube.get,
+      dataDir: await tempDir('twice-data-'),
+      errors,
+    });
+    await r.pass();
+    await people.push(
+      {
+        'restores/copy.yaml': restoreDoc('copy', {
+          scheduleName: 'shop-nightly',
+          includedNamespaces: [ns],
+          namespaceMapping: { [ns]: target },
+        }),
+      },
+      'restore/copy',
+      'copy the shop namespace',
+    );
+    await r.pass();
+    const openPulls = async () => (await api<ApiPull[]>('GET', '/pulls?state=open', alice)).body;
+    const approveAndSquash = async (number: number) => {
+      expect(
+        (await api('POST', `/pulls/${number}/reviews`, bob, { event: 'APPROVED', body: 'ok' })).status,
+      ).toBe(200);
+      return mergeWhenReady(() => api('POST', `/pulls/${number}/merge`, bob, { Do: 'squash' }), {
+        tries: 60,
+      });
+    };
+    const [first] = await openPulls();
+    expect(first?.head.ref).toBe('restore/copy');
+
+    // Stale once: their ConfigMap appears in the target before the merge.
+    const theirs: Seeded = configMap(target, 'settings', { color: 'red' });
+    await createAll(k, [
+      { gr: 'namespaces', obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: target } } },
+      theirs,
+    ]);
+    expect((await approveAndSquash(first!.number)).status).toBe(200);
+    expect((await r.pass()).events.map((e) => e.outcome)).toEqual(['planned', 'PlanOutdated']);
+    const [replan] = await openPulls();
+    expect(replan?.head.ref).toBe('restore/copy-replan');
+
+    // Stale again: it is gone before the replan is merged. Gitea keeps the merged branch.
+    await deleteAndWait(k, theirs);
+    expect((await approveAndSquash(replan!.number)).status).toBe(200);
+    expect((await r.pass()).events.map((e) => e.outcome)).toEqual(['planned', 'PlanOutdated']);
+    const [second] = await openPulls();
+    expect(second?.head.ref).toBe('restore/copy-replan');
+    expect(second?.number).not.toBe(replan?.number);
+    const outdated = (
+      await api<ApiComment[]>('GET', `/issues/${replan!.number}/comments`, alice)
+    ).body.filter((c) => c.body.includes(resultMarker('copy')));
+    expect(outdated[0]?.body).toContain('the approved plan is outdated');
+
+    // The second replan pull request merges cleanly onto main, and then it applies.
+    expect((await approveAndSquash(second!.number)).status).toBe(200);
+    expect((await r.pass()).events).toEqual([
+      { action: 'apply-restore', subject: 'copy', outcome: 'Completed' },
+    ]);
+    expect((await read(k, configMap(target, 'settings', {})))?.data).toEqual({ color: 'blue' });
+    expect((await read(k, configMap(target, 'extra', {})))?.data).toEqual({ n: '1' });
     expect(errors).toEqual([]);
   }, 900_000);
 });
