@@ -175,6 +175,41 @@ describe('commitAndPush', () => {
     expect(await remoteFile(sandbox, 'main', 'status/many/f7.yaml')).toBe('n: 7\n');
   });
 
+  it('merges main into a review branch it writes to again after a squash merge (mergeFrom), only when the content changed', async () => {
+    const wc = workingCopy();
+    await wc.sync();
+    const opts = { branch: 'restore/x-replan', createFrom: 'main', mergeFrom: 'main' };
+    wc.writeFiles({ 'plans/x.json': 'v1\n' });
+    const first = await wc.commitAndPush({ message: 'plan v1', ...opts });
+    const mainBefore = await remoteSha(sandbox, 'main');
+    expect(await git(sandbox.remote, ['rev-list', '--parents', '-1', 'restore/x-replan'])).toBe(
+      `${first.committed ? first.sha : ''} ${mainBefore ?? ''}\n`,
+    );
+    // A squash merge: main gets the same content in a commit of its own, and a status after it.
+    wc.writeFiles({ 'plans/x.json': 'v1\n', 'status/x.yaml': 'phase: Stalled\n' });
+    const squash = await wc.commitAndPush({ message: 'squash' });
+    // The same plan again: it is on the branch, so nothing is committed, main not merged in.
+    wc.writeFiles({ 'plans/x.json': 'v1\n' });
+    expect(await wc.commitAndPush({ message: 'plan v1 again', ...opts })).toEqual({
+      committed: false,
+      branch: 'restore/x-replan',
+    });
+    // A new plan: a merge of the branch's tip and main's, with main's tree plus the change.
+    wc.writeFiles({ 'plans/x.json': 'v2\n' });
+    const second = await wc.commitAndPush({ message: 'plan v2', ...opts });
+    expect(await git(sandbox.remote, ['rev-list', '--parents', '-1', 'restore/x-replan'])).toBe(
+      `${second.committed ? second.sha : ''} ${first.committed ? first.sha : ''} ${squash.committed ? squash.sha : ''}\n`,
+    );
+    expect(await remoteFile(sandbox, 'restore/x-replan', 'plans/x.json')).toBe('v2\n');
+    expect(await remoteFile(sandbox, 'restore/x-replan', 'status/x.yaml')).toBe('phase: Stalled\n');
+    // Main is now contained: the next change is a plain commit on the branch.
+    wc.writeFiles({ 'plans/x.json': 'v3\n' });
+    const third = await wc.commitAndPush({ message: 'plan v3', ...opts });
+    expect(await git(sandbox.remote, ['rev-list', '--parents', '-1', 'restore/x-replan'])).toBe(
+      `${third.committed ? third.sha : ''} ${second.committed ? second.sha : ''}\n`,
+    );
+  });
+
   it('rejects malformed trailers before touching the repository', async () => {
     const wc = workingCopy();
     await wc.sync();

@@ -69,6 +69,14 @@ export interface CommitAndPushOptions {
   branch?: string;
   /** If the target branch does not exist yet, start it from this branch. */
   createFrom?: string;
+  /**
+   * If the target branch exists but does not contain this branch's tip, and the changes are not
+   * already on it, the commit merges that tip in: its parents are both tips and its tree is this
+   * branch's plus the changes. For review branches lifeboat writes to again: once one was merged
+   * by squash or rebase, a commit on its old tip alone changes the same files as main did since,
+   * and the pull request could not be merged.
+   */
+  mergeFrom?: string;
   /** Overrides of the working copy's push retry policy for this commit. */
   retry?: Partial<RetryPolicy>;
 }
@@ -299,7 +307,8 @@ export class WorkingCopy {
           this.#pushRetries++;
           this.#onPushRetry?.(event);
         },
-        attempt: (n) => this.#commitAttempt({ n, branch, createFrom, message, changes }),
+        attempt: (n) =>
+          this.#commitAttempt({ n, branch, createFrom, mergeFrom: options.mergeFrom, message, changes }),
       });
     });
   }
@@ -318,6 +327,7 @@ export class WorkingCopy {
     n: number;
     branch: string;
     createFrom: string | undefined;
+    mergeFrom: string | undefined;
     message: string;
     changes: ReadonlyMap<string, string | null>;
   }): Promise<AttemptOutcome<CommitResult>> {
@@ -325,12 +335,26 @@ export class WorkingCopy {
     // The first attempt trusts the last fetch (the usual case: nobody pushed meanwhile).
     if (n > 1) await this.#raw('fetch', ['fetch', '--prune', 'origin']);
     const base = await this.#baseCommit(branch, attempt.createFrom);
-    const { tree, blobs } = await this.#buildTree(base, changes);
+    let { tree, blobs } = await this.#buildTree(base, changes);
     const baseTree = (await this.#raw('rev-parse', ['rev-parse', `${base}^{tree}`])).trim();
     if (tree === baseTree) return { done: true, value: { committed: false, branch } };
+    const parents = [base];
+    const merged = attempt.mergeFrom === undefined ? undefined : await this.#toMerge(base, attempt.mergeFrom);
+    if (merged !== undefined) {
+      ({ tree, blobs } = await this.#buildTree(merged, changes));
+      parents.push(merged);
+    }
     const messageFile = join(this.#scratchDir(), 'message');
     await writeFile(messageFile, message);
-    const sha = (await this.#raw('commit-tree', ['commit-tree', tree, '-p', base, '-F', messageFile])).trim();
+    const sha = (
+      await this.#raw('commit-tree', [
+        'commit-tree',
+        tree,
+        ...parents.flatMap((p) => ['-p', p]),
+        '-F',
+        messageFile,
+      ])
+    ).trim();
     try {
       await this.#git.raw(['push', 'origin', `${sha}:refs/heads/${branch}`]);
     } catch (err) {
@@ -343,6 +367,18 @@ export class WorkingCopy {
     // Incremental (no -a): only the loose objects go into one new pack; gc --auto merges packs.
     if (blobs >= REPACK_AFTER_BLOBS) await this.#raw('repack', ['repack', '-d', '-q']);
     return { done: true, value: { committed: true, branch, sha, attempts: n } };
+  }
+
+  /** The tip of `from` when `base` does not contain it yet (see mergeFrom), else undefined. */
+  async #toMerge(base: string, from: string): Promise<string | undefined> {
+    const tip = (await this.#remoteRefs()).get(from);
+    if (tip === undefined || tip === base) return undefined;
+    // Exit status 1 (not an ancestor) is an error to #raw: caught as "not contained".
+    const contained = await this.#raw('merge-base', ['merge-base', '--is-ancestor', tip, base]).then(
+      () => true,
+      () => false,
+    );
+    return contained ? undefined : tip;
   }
 
   async #baseCommit(branch: string, createFrom: string | undefined): Promise<string> {

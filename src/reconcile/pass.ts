@@ -918,6 +918,8 @@ class PassContext {
       trailers: { [TRAILER.action]: LIFEBOAT_ACTION.planRestore, [TRAILER.restore]: action.restore },
       branch,
       createFrom: this.deps.wc.branch,
+      // A replan branch made before (and perhaps squash-merged) takes main in, so it merges again.
+      ...(r.onMain ? { mergeFrom: this.deps.wc.branch } : {}),
     });
     this.restoreStatus.set(action.restore, {
       name: action.restore,
