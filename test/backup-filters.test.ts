@@ -5,6 +5,7 @@
 // Every assertion is on the archive's entry paths.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBackup } from '../src/backup/engine.js';
+import { NO_FS_REPOSITORY } from '../src/volumes/phase.js';
 import type { BackupSpec } from '../src/backup/spec.js';
 import { KubeApiError, type KubeClient } from '../src/kube/client.js';
 import { discoverResources } from '../src/backup/discover.js';
@@ -369,7 +370,12 @@ describe('includeClusterResources', () => {
       // No volume snapshots: the objects a backup creates for them (VolumeSnapshots and their
       // contents, added to the archive after the listing) are not the cluster at the revision.
       const result = await runBackup({ name, spec: { snapshotVolumes: false } }, { kube, store });
-      expect(result.phase).toBe('Completed');
+      // Other test files' running pods ask for file-system copies of their volumes (Velero's
+      // annotation), and this backup has no restic repository: those volumes fail naming why,
+      // which makes it PartiallyFailed. Nothing else may fail.
+      const others = result.errors.filter((e) => !e.message.includes(NO_FS_REPOSITORY));
+      expect(others).toEqual([]);
+      expect(result.phase).toBe(result.errors.length === 0 ? 'Completed' : 'PartiallyFailed');
       const revision = result.revision ?? '';
       // What the cluster held at the backup's revision, type by type.
       const expected = new Set<string>();

@@ -162,7 +162,8 @@ describe('restore pull requests on Gitea', () => {
         dataDir: await tempDir('forge-down-'),
         forgeUrl: proxy.url,
         errors,
-        timeoutMs: 3_000,
+        // Long enough for a loaded Gitea to answer once the proxy thaws (each frozen call waits it out).
+        timeoutMs: 15_000,
       });
       const report = await r.pass();
       expect(report.events).toContainEqual({

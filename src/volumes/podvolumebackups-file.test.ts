@@ -58,5 +58,10 @@ describe('the podvolumebackups side file', () => {
     );
     const broken = gzipSync(JSON.stringify([{ status: { phase: 'Completed' } }]));
     expect(() => decodePodVolumeBackups(broken, 'x.json.gz')).toThrow('x.json.gz: item 0 lacks');
+    expect(() => decodePodVolumeBackups(gzipSync('{}'), 'x.json.gz')).toThrow('x.json.gz: not a JSON list');
+  });
+
+  it("reads Velero's file of a backup without pod volume copies (Go's nil slice, null) as no volumes", () => {
+    expect(decodePodVolumeBackups(gzipSync('null'), 'v-podvolumebackups.json.gz')).toEqual([]);
   });
 });

@@ -35,6 +35,9 @@ export function decodePodVolumeBackups(gz: Buffer, file: string): FsVolumeRecord
 
 /** The completed volumes of the file's parsed JSON; anything else in it is an error naming the file. */
 export function podVolumeRecordsOf(list: unknown, file: string): FsVolumeRecord[] {
+  // Velero writes the file for every backup, and a backup without pod volume copies gets Go's
+  // nil slice, `null`: no volumes, not a damaged file.
+  if (list === null) return [];
   if (!Array.isArray(list)) throw new Error(`${file}: not a JSON list`);
   const out: FsVolumeRecord[] = [];
   list.forEach((item: PodVolumeBackup, i) => {
