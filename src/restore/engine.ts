@@ -458,13 +458,7 @@ async function fillPodVolumes(o: {
   counts: Record<RestoreItemResult, number>;
   name: string;
 }): Promise<PodVolumeRestoreOutcome[]> {
-  const created = new Set(
-    o.outcomes
-      .filter((x) => x.groupResource === 'pods' && x.result === 'created')
-      .map((x) => `${x.namespace}/${x.name}`),
-  );
-  const pods = o.planned.plan.items
-    .filter((i) => i.groupResource === 'pods' && created.has(`${i.namespace}/${i.name}`))
+  const pods = createdPods(o.planned, o.outcomes)
     .map((i) => ({
       namespace: i.namespace,
       name: i.name,
@@ -485,14 +479,12 @@ async function fillPodVolumes(o: {
     const key = `${x.namespace}/${x.pod}`;
     failed.set(key, [...(failed.get(key) ?? []), x.error ?? `volume ${x.volume}: failed`]);
   }
-  for (const outcome of o.outcomes) {
-    const why = failed.get(`${outcome.namespace}/${outcome.name}`);
-    if (outcome.groupResource !== 'pods' || why === undefined) continue;
-    o.counts[outcome.result]--;
-    o.counts.failed++;
-    outcome.result = 'failed';
-    outcome.message = `its volumes were not restored, so it waits in its restore-wait init container: ${why.join('; ')}`;
-  }
+  failPods(
+    o,
+    failed,
+    (why) =>
+      `its volumes were not restored, so it waits in its restore-wait init container: ${why.join('; ')}`,
+  );
   return results;
 }
 
@@ -504,13 +496,7 @@ async function runPodExecHooks(o: {
   outcomes: RestoreItemOutcome[];
   counts: Record<RestoreItemResult, number>;
 }): Promise<RestoreHookRun[]> {
-  const created = new Set(
-    o.outcomes
-      .filter((x) => x.groupResource === 'pods' && x.result === 'created')
-      .map((x) => `${x.namespace}/${x.name}`),
-  );
-  const pods = o.planned.plan.items
-    .filter((i) => i.groupResource === 'pods' && created.has(`${i.namespace}/${i.name}`))
+  const pods = createdPods(o.planned, o.outcomes)
     .map((i) => ({
       namespace: i.namespace,
       name: i.name,
@@ -519,15 +505,36 @@ async function runPodExecHooks(o: {
     .filter((p) => p.hooks.length > 0);
   if (pods.length === 0) return [];
   const { runs, failed } = await runRestoreExecHooks({ kube: o.deps.kube, pods, runLog: o.runLog });
+  failPods(o, failed, (why) => why);
+  return runs;
+}
+
+/** The plan items of the pods this restore created (the ones whose volumes and hooks it owns). */
+function createdPods(planned: ApplicablePlan, outcomes: readonly RestoreItemOutcome[]): PlanItem[] {
+  const created = new Set(
+    outcomes
+      .filter((x) => x.groupResource === 'pods' && x.result === 'created')
+      .map((x) => `${x.namespace}/${x.name}`),
+  );
+  return planned.plan.items.filter(
+    (i) => i.groupResource === 'pods' && created.has(`${i.namespace}/${i.name}`),
+  );
+}
+
+/** Marks the created pods named in `failed` (by namespace/name) failed, with the message of why. */
+function failPods<T>(
+  o: { outcomes: RestoreItemOutcome[]; counts: Record<RestoreItemResult, number> },
+  failed: ReadonlyMap<string, T>,
+  message: (why: T) => string,
+): void {
   for (const outcome of o.outcomes) {
     const why = failed.get(`${outcome.namespace}/${outcome.name}`);
     if (outcome.groupResource !== 'pods' || why === undefined) continue;
     o.counts[outcome.result]--;
     o.counts.failed++;
     outcome.result = 'failed';
-    outcome.message = why;
+    outcome.message = message(why);
   }
-  return runs;
 }
 
 async function executePlan(o: {
