@@ -6,6 +6,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { AppsV1Api, CoreV1Api, Exec, type V1Pod, type V1Status } from '@kubernetes/client-node';
 import { ground, kubeConfig, newNamespace } from './ground/world.js';
+import { eventually } from './fixtures/pods.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -15,25 +16,6 @@ function node(): NonNullable<ReturnType<typeof ground>['node']> {
   const n = ground().node;
   if (!n) throw new Error('the test ground has no node: global-setup.ts must start it with node: true');
   return n;
-}
-
-async function eventually<T>(
-  fn: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    const v = await fn().catch((err: unknown) => {
-      last = (err as Error).message;
-      return undefined;
-    });
-    if (v !== undefined) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 function describePod(p: V1Pod): string {

@@ -15,6 +15,7 @@ import { startNodeAgent, type RunningAgent } from './ground/agent.js';
 import type { NodeInfo } from './ground/context.js';
 import { tail } from './ground/process.js';
 import { ground, kubeConfig, newBucket, newNamespace, testS3Client } from './ground/world.js';
+import { until } from './fixtures/pods.js';
 
 const GROUP = { group: 'lifeboat.dev', version: 'v1alpha1' };
 const TIMEOUT = 600_000;
@@ -27,20 +28,6 @@ interface Status {
   dirs?: number;
   bytes?: number;
   progress?: { bytesDone: number; totalBytes: number };
-}
-
-async function eventually<T>(
-  fn: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 300_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 function nodeOf(): NodeInfo {
@@ -109,7 +96,7 @@ describe('the node agent (restic file-system backups)', () => {
         },
       },
     });
-    return eventually(async () => {
+    return until(async () => {
       const pvc = await core.readNamespacedPersistentVolumeClaim({ name, namespace });
       return pvc.status?.phase === 'Bound' ? pvc.spec?.volumeName : undefined;
     }, `PVC ${name} to be bound`);
@@ -166,7 +153,7 @@ describe('the node agent (restic file-system backups)', () => {
 
   const waitPhase = async (plural: string, name: string): Promise<Status> => {
     try {
-      return await eventually(async () => {
+      return await until(async () => {
         const o = (await custom.getNamespacedCustomObject({ ...GROUP, namespace, plural, name })) as {
           status?: Status;
         };
@@ -209,11 +196,11 @@ describe('the node agent (restic file-system backups)', () => {
             `${sums} > /tmp/sums.txt; cat /tmp/sums.txt; sleep 100000`,
         }),
       });
-      const writer = await eventually(async () => {
+      const writer = await until(async () => {
         const p = await core.readNamespacedPod({ name: 'writer', namespace });
         return p.status?.phase === 'Running' ? p : undefined;
       }, 'pod writer to run');
-      const written = await eventually(async () => {
+      const written = await until(async () => {
         const log = await core.readNamespacedPodLog({ name: 'writer', namespace });
         return log.split('\n').length > 5 ? log : undefined;
       }, 'the writer to print its checksums');
@@ -254,7 +241,7 @@ describe('the node agent (restic file-system backups)', () => {
         namespace,
         body: podWith({ name: 'reader', claim: 'target', script: `${sums}`, waitFor: 'r1' }),
       });
-      await eventually(async () => {
+      await until(async () => {
         const p = await core.readNamespacedPod({ name: 'reader', namespace });
         return p.status?.initContainerStatuses?.[0]?.state?.running ? p : undefined;
       }, 'the reader pod to wait in its init container');
@@ -278,7 +265,7 @@ describe('the node agent (restic file-system backups)', () => {
       }
       expect(await waitPhase('podvolumerestores', 'r1-data')).toMatchObject({ phase: 'Completed' });
       expect(await waitPhase('podvolumerestores', 'r1-claim')).toMatchObject({ phase: 'Completed' });
-      await eventually(async () => {
+      await until(async () => {
         const p = await core.readNamespacedPod({ name: 'reader', namespace });
         return p.status?.phase === 'Succeeded' ? p : undefined;
       }, 'the reader to finish');
@@ -372,7 +359,7 @@ describe('the node agent (restic file-system backups)', () => {
           },
         },
       });
-      const phase = await eventually(async () => {
+      const phase = await until(async () => {
         const p = await core.readNamespacedPod({ name: 'image-restic', namespace });
         return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? p.status.phase : undefined;
       }, 'the restic pod to finish');
@@ -391,7 +378,7 @@ describe('the node agent (restic file-system backups)', () => {
         namespace,
         body: podWith({ name: 'victim', claim: 'source', script: 'echo x > /data/f; sleep 100000' }),
       });
-      const victim = await eventually(async () => {
+      const victim = await until(async () => {
         const p = await core.readNamespacedPod({ name: 'victim', namespace });
         return p.status?.phase === 'Running' ? p : undefined;
       }, 'pod victim to run');

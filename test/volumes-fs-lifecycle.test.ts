@@ -23,6 +23,7 @@ import { checkRepository, listLocks, snapshotsTagged, type ResticRepository } fr
 import { startNodeAgent, type RunningAgent } from './ground/agent.js';
 import { resticBinary } from './ground/restic.js';
 import { ground, kubeConfig, newBucket, newNamespace, tempDir, testS3Client } from './ground/world.js';
+import { until } from './fixtures/pods.js';
 import {
   createPolicyRepo,
   FakeClock,
@@ -37,20 +38,6 @@ const TIMEOUT = 900_000;
 const MB = 1024 * 1024;
 const SIZE = 200 * MB;
 const PASSWORD = 'lifecycle-password-do-not-leak';
-
-async function eventually<T>(
-  fn: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 300_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function sha256(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -176,7 +163,7 @@ describe('the restic repository lifecycle', () => {
         },
       },
     });
-    const running = await eventually(async () => {
+    const running = await until(async () => {
       const p = await core.readNamespacedPod({ name: 'big', namespace });
       return p.status?.phase === 'Running' ? p : undefined;
     }, 'pod big to run');
@@ -212,7 +199,7 @@ describe('the restic repository lifecycle', () => {
       if (!first) throw new Error('no agent');
       const pending = capture('killed');
       // Killed once restic has uploaded part of the volume and not all of it.
-      const inFlight = await eventually(async () => {
+      const inFlight = await until(async () => {
         const page = await kube.list(POD_VOLUME_BACKUP, {
           labelSelector: 'lifeboat.dev/backup-name=killed',
         });
@@ -241,7 +228,7 @@ describe('the restic repository lifecycle', () => {
       expect(fsVolumeErrors(outcome ? [outcome] : [])).toEqual([
         expect.objectContaining({ namespace, resource: 'pods', name: 'big' }),
       ]);
-      await eventually(
+      await until(
         async () => ((await listLocks(repo, restic())).length === 0 ? true : undefined),
         'the restarted agent to clear the stale lock',
         60_000,
@@ -323,7 +310,7 @@ describe('the restic repository lifecycle', () => {
           },
         },
       });
-      await eventually(async () => {
+      await until(async () => {
         const p = await core.readNamespacedPod({ name: 'reader', namespace });
         return p.status?.initContainerStatuses?.[0]?.state?.running ? p : undefined;
       }, 'the reader to wait in its init container');
@@ -352,7 +339,7 @@ describe('the restic repository lifecycle', () => {
           },
         });
       }
-      await eventually(async () => {
+      await until(async () => {
         const p = await core.readNamespacedPod({ name: 'reader', namespace });
         if (p.status?.phase === 'Failed') throw new Error('the reader failed');
         return p.status?.phase === 'Succeeded' ? p : undefined;
