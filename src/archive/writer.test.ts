@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createGunzip } from 'node:zlib';
-import { extract as tarExtract } from 'tar-stream';
+import { createGunzip, gunzipSync } from 'node:zlib';
+import { extract as tarExtract, pack as tarPack } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { METADATA_VERSION_PATH, UnsafeArchivePathError, itemPath } from './paths.js';
 import { readArchive } from './reader.js';
@@ -10,7 +10,7 @@ import { createArchiveWriter } from './writer.js';
 import type { ArchiveEntry } from './reader.js';
 import type { ArchiveWriter } from './writer.js';
 
-async function collect(stream: Readable): Promise<Buffer> {
+async function collect(stream: AsyncIterable<unknown>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
@@ -100,6 +100,52 @@ describe('createArchiveWriter', () => {
       expect(h.mtime?.getTime()).toBe(0);
     }
   });
+
+  it('writes the tar tar-stream packs from the same entries, byte for byte, in batches or alone', async () => {
+    // Entries as backups hold them: short and long item paths (prefix and pax), unicode, sizes
+    // around the 512-byte blocks and past the 256 KiB gzip blocks, strings and Buffers.
+    const names = ['web-0', 'n'.repeat(120), 'ünï', 'x'.repeat(253)];
+    const sizes = [0, 1, 511, 512, 513, 4000, 300_000];
+    const files = names.flatMap((name, n) =>
+      sizes.map((size, s) => ({
+        path: itemPath({
+          groupResource: 'widgets.example.com',
+          namespace: n % 2 === 0 ? '' : 'ns-'.padEnd(63, 'z'),
+          name: `${name}-${s}`,
+          versionDir: s % 2 === 0 ? '' : 'v1-preferredversion',
+        }),
+        content: s % 3 === 0 ? 'j'.repeat(size) : randomBytes(size),
+      })),
+    );
+    const mtime = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
+
+    const pack = tarPack();
+    const packed = collect(pack);
+    for (const f of files) {
+      await new Promise<void>((resolve, reject) =>
+        pack.entry(
+          { name: f.path, type: 'file', mode: 0o644, mtime, uid: 0, gid: 0, uname: '', gname: '' },
+          typeof f.content === 'string' ? Buffer.from(f.content) : f.content,
+          (err) => (err ? reject(err) : resolve()),
+        ),
+      );
+    }
+    pack.finalize();
+    const expected = await packed;
+
+    const batched = createArchiveWriter({ mtime });
+    const batchedOut = collect(batched.output);
+    await batched.addFiles(files.slice(0, 10));
+    await batched.addFiles(files.slice(10));
+    await batched.finish();
+    expect(gunzipSync(await batchedOut).equals(expected)).toBe(true);
+
+    const alone = createArchiveWriter({ mtime });
+    const aloneOut = collect(alone.output);
+    for (const f of files) await alone.addFile(f.path, f.content);
+    await alone.finish();
+    expect(gunzipSync(await aloneOut).equals(expected)).toBe(true);
+  }, 120_000);
 
   it('keeps entry order when calls are not awaited one by one', async () => {
     const writer = createArchiveWriter();

@@ -2,14 +2,18 @@
 // any io.Writer and leaves uploading to someone else (velero pkg/backup/backup.go); we do the
 // same: `output` is a Readable that a BackupStore.put consumes while entries are still added.
 //
-// Memory stays bounded: each add* call resolves only once the tar packer has accepted its
-// entries, and the packer stops accepting while gzip and the consumer of `output` lag behind.
+// Memory stays bounded: each add* call resolves only once its entries are in gzip's input
+// blocks, and it waits while gzip and the consumer of `output` lag behind.
+//
+// The tar is written here, header by header (tar-header.ts, the bytes tar-stream's packer
+// writes), straight into the blocks gzip compresses: a packer's stream object per entry cost
+// more than everything else the writer does (docs/decisions/0033-own-tar-header-writer.md).
 import { createHash } from 'node:crypto';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { constants as zlibConstants, createGzip, type Gzip } from 'node:zlib';
-import { pack as tarPack, type Pack } from 'tar-stream';
 import { assertSafeEntryPath } from './paths.js';
+import { paddingOf, TAR_BLOCK, TarFileHeaders } from './tar-header.js';
 
 export interface ArchiveWriterOptions {
   /**
@@ -54,24 +58,27 @@ export interface ArchiveWriter {
 
 const FILE_MODE = 0o644;
 /**
- * zlib compresses each write as a separate thread-pool job; a tar entry arrives as two or
- * three small writes, so batching them first makes writing many small objects ~4× faster.
+ * zlib compresses each write as a separate thread-pool job; a tar entry is a header and a
+ * small body, so copying them into blocks first makes writing many small objects ~4× faster.
  * 256 KiB rather than 64: a quarter of the jobs, each waking a pool thread that competes with
  * the listing for the CPU, measured ~5% faster on 2 cores; gzip's output does not change.
  */
 const COALESCE_BYTES = 256 * 1024;
-/**
- * Entries of a batch handed to the packer at once. Each one costs the packer a stream object
- * (~1.6 KB) until it is written out; a few dozen keep it busy, a whole page's worth (1,000)
- * only keeps more objects alive long enough to be promoted and collected the expensive way.
- */
-const ENTRIES_PER_STEP = 64;
-/** Blocks handed to zlib and not yet consumed before the packer waits (see feedInBlocks). */
+/** Writes handed to zlib and not yet consumed before add* waits (see GzipBlocks). */
 const BLOCKS_QUEUED = 2;
+/** Two zero blocks end a tar. */
+const END_OF_TAR = Buffer.alloc(2 * TAR_BLOCK);
 
 export function createArchiveWriter(opts: ArchiveWriterOptions = {}): ArchiveWriter {
-  const mtime = opts.mtime ?? new Date(0);
-  const pack = tarPack();
+  // Only fixed values besides name and size: identical input, identical bytes.
+  const headers = new TarFileHeaders({
+    mode: FILE_MODE,
+    mtime: opts.mtime ?? new Date(0),
+    uid: 0,
+    gid: 0,
+    uname: '',
+    gname: '',
+  });
   const gzip = createGzip({ level: opts.gzipLevel ?? zlibConstants.Z_DEFAULT_COMPRESSION });
   const hash = createHash('sha256');
   let bytes = 0;
@@ -84,68 +91,42 @@ export function createArchiveWriter(opts: ArchiveWriterOptions = {}): ArchiveWri
     },
   });
 
+  const blocks = new GzipBlocks(gzip, COALESCE_BYTES, BLOCKS_QUEUED);
   let failure: Error | undefined;
+  const fail = (err: Error): void => {
+    failure ??= err;
+    blocks.fail(failure);
+  };
   // Registered before pipeline()'s own listeners, so pending add* calls reject with the
-  // root cause (say, the upload consuming `output` failed) rather than "entry destroyed".
-  for (const stream of [gzip, output]) stream.on('error', (err) => (failure ??= err));
+  // root cause (say, the upload consuming `output` failed) rather than a secondary error.
+  for (const stream of [gzip, output]) stream.on('error', fail);
   const done = new Promise<void>((resolve, reject) => {
     pipeline(gzip, output, (err) => {
       if (err) {
-        failure ??= err;
-        // Fails the entries still waiting in the packer (abort, or a failed upload).
-        if (!pack.destroyed) pack.destroy(failure);
-        reject(failure);
+        fail(err);
+        reject(failure ?? err);
       } else resolve();
     });
   });
   // finish() reports the failure; this keeps an abort before finish() from being unhandled.
   done.catch(() => undefined);
-  feedInBlocks(pack, gzip, COALESCE_BYTES);
 
   // Batches go into the tar one after another; chaining makes concurrent calls safe too.
   let tail: Promise<void> = Promise.resolve();
   let finishing = false;
 
-  /** Hand `files` to the packer a step at a time; resolves once it has taken the last one. */
+  /** Write `files` into the blocks, waiting whenever gzip is behind; no promise per entry. */
   async function writeEntries(files: readonly ArchiveFile[]): Promise<void> {
-    for (let start = 0; start < files.length; start += ENTRIES_PER_STEP) {
+    for (const { path, content } of files) {
       if (failure) throw failure;
-      const end = Math.min(start + ENTRIES_PER_STEP, files.length);
-      await new Promise<void>((resolve, reject) => {
-        // Entries complete in order and a failed one destroys the packer, which fails every
-        // entry after it: the last entry's callback speaks for the whole step.
-        const settle = (err?: Error | null): void => {
-          if (err) reject(failure ?? err);
-          else resolve();
-        };
-        try {
-          for (let i = start; i < end; i++) {
-            const { path, content } = files[i] as ArchiveFile;
-            // Only fixed values besides name and size: identical input, identical bytes.
-            // A fresh header each time: the packer fills in size and defaults in place.
-            const header = {
-              name: path,
-              type: 'file' as const,
-              mode: FILE_MODE,
-              mtime,
-              uid: 0,
-              gid: 0,
-              uname: '',
-              gname: '',
-            };
-            const body = typeof content === 'string' ? Buffer.from(content) : content;
-            // The packer queues entries past its high-water mark and takes them as `output`
-            // is read: the callback of the last one fires after backpressure.
-            const sink = pack.entry(header, body, i === end - 1 ? settle : undefined);
-            // The entry stream re-emits the pack's destruction; the callback above reports it.
-            sink.on('error', ignore);
-          }
-        } catch (err) {
-          // The packer was destroyed under us (abort, or the pipeline failed).
-          settle(err instanceof Error ? err : new Error('archive writer: the packer is closed'));
-        }
-      });
+      const body = typeof content === 'string' ? Buffer.from(content) : content;
+      // Copied: the headers are a view of a buffer the next encode() overwrites.
+      blocks.copy(headers.encode(path, body.length));
+      blocks.write(body);
+      blocks.write(END_OF_TAR, paddingOf(body.length));
+      if (blocks.behind) await blocks.caughtUp();
     }
+    if (failure) throw failure;
   }
 
   // async, so a bad path rejects like every other failure instead of throwing synchronously;
@@ -173,13 +154,13 @@ export function createArchiveWriter(opts: ArchiveWriterOptions = {}): ArchiveWri
       finishing = true;
       await tail;
       if (failure) throw failure;
-      pack.finalize();
+      blocks.write(END_OF_TAR);
+      blocks.end();
       await done;
       return { sha256: hash.digest('hex'), bytes };
     },
     abort(err) {
-      failure ??= err;
-      pack.destroy(err);
+      fail(err);
       output.destroy(err);
     },
   };
@@ -190,56 +171,105 @@ function ignore(): void {
 }
 
 /**
- * Copy the packer's output into blocks of `size` bytes and write each full block to `gzip`.
- * A tar entry comes out as two or three small pieces, and zlib compresses each write as a
- * separate thread-pool job, so writing them one by one was ~4× slower. The blocks are
- * recycled once zlib has consumed them (its write callback): a fresh block per write made the
- * whole archive — 30 MB per 10,000 objects — pass through short-lived buffers outside the
- * JavaScript heap, which the garbage collector lets pile up for tens of MB between runs.
- * Backpressure: the packer is paused while BLOCKS_QUEUED blocks wait for zlib, so that it fills
- * the next block while zlib compresses the last one rather than waiting for it.
+ * The tar's bytes on their way into gzip, copied into blocks of `size` bytes; each full block
+ * is one write. A tar entry is two or three small pieces, and zlib compresses each write as a
+ * separate thread-pool job, so writing them one by one was ~4× slower. Blocks are recycled
+ * once zlib has consumed them (its write callback): a fresh block per write made the whole
+ * archive — 30 MB per 10,000 objects — pass through short-lived buffers outside the JavaScript
+ * heap, which the garbage collector lets pile up for tens of MB between runs. A piece of a
+ * block's size or more is written as it is, after the block before it, without copying.
+ * Backpressure: `behind` while `queued` writes wait for zlib, so that the writer fills the next
+ * block while zlib compresses the last one rather than waiting for it.
  */
-function feedInBlocks(source: Pack, gzip: Gzip, size: number): void {
-  const free: Buffer[] = [];
-  let block: Buffer = Buffer.allocUnsafe(size);
-  let filled = 0;
-  let queued = 0;
-  let paused = false;
-  const flush = (): void => {
-    const full = block;
-    queued++;
-    // Called once zlib has consumed the block, in write order.
-    gzip.write(full.subarray(0, filled), (err) => {
-      queued--;
+class GzipBlocks {
+  private readonly free: Buffer[] = [];
+  private block: Buffer;
+  private filled = 0;
+  private pending = 0;
+  private waiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly gzip: Gzip,
+    private readonly size: number,
+    private readonly queued: number,
+  ) {
+    this.block = Buffer.allocUnsafe(size);
+  }
+
+  get behind(): boolean {
+    return this.pending >= this.queued;
+  }
+
+  /** Resolves once zlib has taken enough to be no longer `behind`; rejects on failure. */
+  caughtUp(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (!this.behind) return Promise.resolve();
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  /**
+   * The first `length` bytes of `data` (all of it by default). A piece of a block or more is
+   * handed to zlib as it is, so it must not change until zlib has read it, as with any write.
+   */
+  write(data: Buffer, length = data.length): void {
+    if (this.failure || length === 0) return;
+    if (length >= this.size) {
+      this.flush();
+      this.send(length === data.length ? data : data.subarray(0, length), undefined);
+      return;
+    }
+    this.copy(data, length);
+  }
+
+  /** The first `length` bytes of `data`, copied before this returns, however long. */
+  copy(data: Buffer, length = data.length): void {
+    if (this.failure) return;
+    let offset = 0;
+    while (offset < length) {
+      const copied = data.copy(this.block, this.filled, offset, length);
+      this.filled += copied;
+      offset += copied;
+      if (this.filled === this.size) this.flush();
+    }
+  }
+
+  /** Write what the last block holds and end gzip's input. */
+  end(): void {
+    if (this.failure) return;
+    this.flush();
+    this.gzip.end();
+  }
+
+  /** Writing failed (abort, a failed upload): fail the waiting writer, write no more. */
+  fail(err: Error): void {
+    this.failure ??= err;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.reject(this.failure);
+  }
+
+  private flush(): void {
+    if (this.filled === 0) return;
+    const full = this.block;
+    this.send(full.subarray(0, this.filled), full);
+    this.block = this.free.pop() ?? Buffer.allocUnsafe(this.size);
+    this.filled = 0;
+  }
+
+  /** Hand `chunk` to zlib; `recycle` is the block it lies in, reused once zlib is done. */
+  private send(chunk: Buffer, recycle: Buffer | undefined): void {
+    this.pending++;
+    // Called once zlib has consumed the chunk, in write order.
+    this.gzip.write(chunk, (err) => {
+      this.pending--;
       if (err) return;
-      free.push(full);
-      if (paused && queued < BLOCKS_QUEUED) {
-        paused = false;
-        source.resume();
+      if (recycle) this.free.push(recycle);
+      if (!this.behind && this.waiter) {
+        const waiter = this.waiter;
+        this.waiter = undefined;
+        waiter.resolve();
       }
     });
-    block = free.pop() ?? Buffer.allocUnsafe(size);
-    filled = 0;
-    if (queued >= BLOCKS_QUEUED) {
-      paused = true;
-      source.pause();
-    }
-  };
-  source.on('data', (data: unknown) => {
-    if (gzip.destroyed) return; // the pipeline failed; the packer is being destroyed too
-    const chunk = data as Buffer; // the packer emits Buffers only
-    for (let offset = 0; offset < chunk.length;) {
-      const copied = chunk.copy(block, filled, offset);
-      filled += copied;
-      offset += copied;
-      if (filled === size) flush();
-    }
-  });
-  source.on('end', () => {
-    if (gzip.destroyed) return;
-    if (filled > 0) flush();
-    gzip.end();
-  });
-  // Fails the pipeline (and with it every entry still waiting): abort, or a broken packer.
-  source.on('error', (err: Error) => gzip.destroy(err));
+  }
 }
