@@ -181,7 +181,8 @@ export function createClusterDependencyCollector(
 
   function add(obj: KubeObject, type: string): void {
     const { namespace, name } = obj.metadata;
-    if (namespace) {
+    // Recorded once per namespace, not per object: building the key costs two strings.
+    if (namespace && !namespaces.has(namespace)) {
       namespaces.add(namespace);
       if (allowsNamespaces) record(NAMESPACES, namespace, 'namespace of included objects');
     }
