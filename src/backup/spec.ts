@@ -55,6 +55,11 @@ export interface BackupSpec extends ResourceFilterSpec {
    * not only those a pod's backup.velero.io/backup-volumes annotation names.
    */
   defaultVolumesToFsBackup?: boolean;
+  /**
+   * Velero's: copy each CSI snapshot's data into the location's restic repository through a
+   * temporary claim and pod (src/volumes/data-mover.ts), then delete the snapshot.
+   */
+  snapshotMoveData?: boolean;
   /** Commands run in pods around the backup; pod annotations win (src/hooks). */
   hooks?: BackupHooks;
 }

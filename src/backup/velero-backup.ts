@@ -129,6 +129,7 @@ export function buildVeleroBackup(opts: {
     defaultVolumesToFsBackup: spec.defaultVolumesToFsBackup ?? false,
     ...VELERO_SPEC_DEFAULTS,
     csiSnapshotTimeout: formatDuration(csiSnapshotTimeoutOf(spec)),
+    snapshotMoveData: spec.snapshotMoveData ?? false,
   };
   return {
     apiVersion: 'velero.io/v1',

@@ -12,12 +12,11 @@ import {
 import { closestMatch } from './suggest.js';
 
 const VOLUME_DATA =
-  'this Velero field is not supported: lifeboat backs up volume data with CSI snapshots (snapshotVolumes, csiSnapshotTimeout) and restic file-system copies (defaultVolumesToFsBackup)';
+  'this Velero field is not supported: lifeboat backs up volume data with CSI snapshots (snapshotVolumes, csiSnapshotTimeout), restic file-system copies (defaultVolumesToFsBackup) and snapshot data movement (snapshotMoveData)';
 
 /** Velero fields lifeboat leaves out on purpose, with the reason. */
 const NOT_SUPPORTED: Record<string, string> = {
   defaultVolumesToRestic: 'Velero renamed this field: use defaultVolumesToFsBackup',
-  snapshotMoveData: VOLUME_DATA,
   datamover: VOLUME_DATA,
   uploaderConfig: VOLUME_DATA,
   volumeSnapshotLocations: VOLUME_DATA,

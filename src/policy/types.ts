@@ -151,6 +151,8 @@ export interface BackupTemplate extends Omit<ResourceFilterSpec, 'includeCluster
   csiVolumeSnapshotClasses?: Record<string, string>;
   /** Velero's; copy every pod volume with restic (the node agent) unless excluded. */
   defaultVolumesToFsBackup?: boolean;
+  /** Velero's; move each CSI snapshot's data into the location's restic repository. */
+  snapshotMoveData?: boolean;
   hooks?: BackupHooks;
 }
 

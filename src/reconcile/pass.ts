@@ -843,7 +843,7 @@ class PassContext {
    */
   private fsRepository(
     locationName: string,
-  ): { repository: LocationRepository; namespace: string } | undefined {
+  ): { repository: LocationRepository; namespace: string; moverImage?: string } | undefined {
     const doc = documentsOfKind(this.obs.documents, 'StorageLocation').find(
       (d) => d.metadata.name === locationName,
     );
@@ -851,7 +851,9 @@ class PassContext {
     try {
       // Secrets named without a namespace are in lifeboat's, as for the location's own (locations.ts).
       const repository = locationRepository({ name: doc.metadata.name, spec: doc.spec }, LIFEBOAT_NAMESPACE);
-      return { repository, namespace: LIFEBOAT_NAMESPACE };
+      // snapshotMoveData's short-lived pod only waits, like the restore-wait container.
+      const image = this.deps.restoreWaitImage;
+      return { repository, namespace: LIFEBOAT_NAMESPACE, ...(image ? { moverImage: image } : {}) };
     } catch (err) {
       this.deps.log.warn({ location: locationName }, (err as Error).message);
       return undefined;

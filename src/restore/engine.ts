@@ -41,6 +41,8 @@ import {
   type CreatedClaim,
 } from './snapshot-cleanup.js';
 import type { PollDelay } from '../util/poll-delay.js';
+import { fillMovedClaims, type MovedClaimFill } from './moved-claims-fill.js';
+import { DEFAULT_RESTORE_WAIT_IMAGE } from './fs-volumes.js';
 
 export { FIELD_MANAGER };
 
@@ -116,6 +118,8 @@ export interface RestoreResult {
   hooks?: RestoreHookRun[];
   /** Pod volumes filled from file-system copies (restic), one per volume. */
   podVolumes?: PodVolumeRestoreOutcome[];
+  /** Claims filled from their moved snapshot data (snapshotMoveData), one per claim. */
+  movedClaims?: MovedClaimFill[];
 }
 
 /** What applyRestore does when restores/<name>/ already holds a record. */
@@ -362,6 +366,7 @@ async function applyPlanned(o: {
   });
   await progress.write(0);
   const every = Math.max(1, o.opts.progressEvery ?? 50);
+  const movedClaims: MovedClaimFill[] = [];
   const outcomes = await executePlan({
     planned,
     deps,
@@ -369,6 +374,12 @@ async function applyPlanned(o: {
     onOutcome: (outcome, done) => {
       counts[outcome.result]++;
       if (done % every === 0) progress.schedule(done);
+    },
+    // Moved claims are filled as soon as they exist, before any later tier's pod can mount them.
+    afterTier: async (tierOutcomes) => {
+      movedClaims.push(
+        ...(await fillCreatedMovedClaims({ planned, deps, runLog, tierOutcomes, counts, name: req.name })),
+      );
     },
   });
   await progress.settled();
@@ -392,6 +403,7 @@ async function applyPlanned(o: {
     items: outcomes,
     ...(hookRuns.length > 0 ? { hooks: hookRuns } : {}),
     ...(podVolumes.length > 0 ? { podVolumes } : {}),
+    ...(movedClaims.length > 0 ? { movedClaims } : {}),
   };
   runLog.add('info', `restore ${phase}`, counts);
   await storeRestoreResult(deps.resultStore ?? deps.store, result, runLog);
@@ -488,6 +500,57 @@ async function fillPodVolumes(o: {
   return results;
 }
 
+/**
+ * The claims of one tier that the restore created and the plan fills from moved snapshot data
+ * (moved-claims-fill.ts); a claim not filled fails its item, naming it.
+ */
+async function fillCreatedMovedClaims(o: {
+  planned: ApplicablePlan;
+  deps: RestoreDeps;
+  runLog: RunLog;
+  tierOutcomes: RestoreItemOutcome[];
+  counts: Record<RestoreItemResult, number>;
+  name: string;
+}): Promise<MovedClaimFill[]> {
+  const copies = new Map(
+    (o.planned.plan.volumes ?? []).flatMap((v) =>
+      v.action === 'create-from-copy' && v.copy ? [[`${v.namespace}/${v.claim}`, v.copy] as const] : [],
+    ),
+  );
+  if (copies.size === 0) return [];
+  const claims = o.tierOutcomes.flatMap((x) => {
+    const copy = copies.get(`${x.namespace}/${x.name}`);
+    return x.groupResource === 'persistentvolumeclaims' && x.result === 'created' && copy
+      ? [{ namespace: x.namespace, claim: x.name, copy }]
+      : [];
+  });
+  if (claims.length === 0) return [];
+  const fills = await fillMovedClaims({
+    kube: o.deps.kube,
+    restoreName: o.name,
+    claims,
+    ...(o.deps.fsRestore ? { config: o.deps.fsRestore } : {}),
+    image: o.deps.restoreWaitImage ?? DEFAULT_RESTORE_WAIT_IMAGE,
+    runLog: o.runLog,
+  });
+  const failed = new Map(
+    fills.filter((f) => f.result === 'failed').map((f) => [`${f.namespace}/${f.claim}`, f]),
+  );
+  for (const outcome of o.tierOutcomes) {
+    const fill = failed.get(`${outcome.namespace}/${outcome.name}`);
+    if (outcome.groupResource !== 'persistentvolumeclaims' || !fill) continue;
+    o.counts[outcome.result]--;
+    o.counts.failed++;
+    outcome.result = 'failed';
+    outcome.message = fill.error ?? 'not filled';
+    o.runLog.add('error', 'could not restore', {
+      item: `persistentvolumeclaims/${outcome.namespace}/${outcome.name}`,
+      error: outcome.message,
+    });
+  }
+  return fills;
+}
+
 /** Exec hooks of the pods the restore created; a failed `Fail` hook fails that pod's item. */
 async function runPodExecHooks(o: {
   planned: ApplicablePlan;
@@ -542,6 +605,8 @@ async function executePlan(o: {
   deps: RestoreDeps;
   runLog: RunLog;
   onOutcome?: (outcome: RestoreItemOutcome, done: number) => void;
+  /** Runs once a tier is applied, before the next (moved claims are filled there). */
+  afterTier?: (tierOutcomes: RestoreItemOutcome[]) => Promise<void>;
 }): Promise<RestoreItemOutcome[]> {
   const { planned, deps, runLog } = o;
   const { plan } = planned;
@@ -568,6 +633,7 @@ async function executePlan(o: {
       ),
     );
     outcomes.push(...tierOutcomes);
+    await o.afterTier?.(tierOutcomes);
     // CRDs: wait until Established, then learn how to reach their resources (Velero waits too).
     const crds = tierOutcomes.filter(
       (t) => t.groupResource === 'customresourcedefinitions.apiextensions.k8s.io' && t.result !== 'failed',

@@ -72,6 +72,25 @@ describe('withRestoreWait', () => {
     expect(init[0]?.command.join(' ')).toContain('/r1 ]');
   });
 
+  it("waits for a moved claim's volume too, which apply fills before the pod exists, without a restore of its own", () => {
+    const moved: FsRestoreContext = {
+      ...ctx,
+      records: new Map(),
+      movedClaims: new Map([
+        ['shop/data-db-0', { sourceNamespace: 'shop', snapshotId: 's9', files: 1, dirs: 0, bytes: 1 }],
+      ]),
+    };
+    const out = withRestoreWait(pod(), { namespace: 'shop', name: 'db-0' }, moved);
+    const init = (out.pod.spec as { initContainers: { name: string; volumeMounts: { name: string }[] }[] })
+      .initContainers;
+    expect(init[0]?.name).toBe('lifeboat-restore-wait');
+    expect(init[0]?.volumeMounts.map((m) => m.name)).toEqual(['data']);
+    expect(out.volumes).toEqual([]);
+    // The claim is looked up in the backed-up namespace.
+    const other = pod();
+    expect(withRestoreWait(other, { namespace: 'elsewhere', name: 'db-0' }, moved).pod).toBe(other);
+  });
+
   it('leaves a pod alone whose volumes the backup did not copy', () => {
     const p = pod();
     expect(withRestoreWait(p, { namespace: 'shop', name: 'web' }, ctx)).toEqual({ pod: p, volumes: [] });

@@ -9,6 +9,7 @@ import { backupLayout } from '../storage/layout.js';
 import type { BackupStore } from '../storage/store.js';
 import { podVolumeRecordsOf, type FsVolumeRecord } from '../volumes/podvolumebackups-file.js';
 import { RESTORE_WAIT_CONTAINER, restoreWaitContainer } from '../volumes/restore-wait.js';
+import type { MovedClaimCopy } from './moved-claims.js';
 
 /** The image of the restore-wait container unless the restore says otherwise (it needs sh). */
 export const DEFAULT_RESTORE_WAIT_IMAGE = 'ghcr.io/lifeboat-dev/lifeboat:0.1.0';
@@ -35,6 +36,10 @@ export interface FsRestoreContext {
   records: ReadonlyMap<string, readonly FsVolumeRecord[]>;
   /** The restore-wait container's image. */
   image: string;
+  /** Claims whose snapshot data the backup moved into restic, by `namespace/claim` in the backup. */
+  movedClaims?: ReadonlyMap<string, MovedClaimCopy>;
+  /** The PersistentVolumes of those claims (not restored). */
+  movedVolumes?: ReadonlySet<string>;
 }
 
 /** The backup's completed file-system copies, by backed-up pod; none when it has no such file. */
@@ -75,10 +80,19 @@ export function withRestoreWait(
   const inSpec = new Map((spec.volumes ?? []).map((v) => [v.name ?? '', v]));
   // A volume no longer in the pod (a resource modifier removed it) is not waited for.
   const restored = records.filter((r) => inSpec.has(r.volume));
-  if (restored.length === 0) return { pod, volumes: [] };
+  // Claims whose moved snapshot data apply fills before the pod exists: the marker is there by
+  // then, unless the fill failed, and then the pod must not start on an empty volume.
+  const movedWaits = [...inSpec.values()]
+    .filter((v) => {
+      const claim = v.persistentVolumeClaim?.claimName;
+      return claim !== undefined && ctx.movedClaims?.has(`${source.namespace}/${claim}`) === true;
+    })
+    .map((v) => v.name ?? '')
+    .filter((v) => !restored.some((r) => r.volume === v));
+  if (restored.length === 0 && movedWaits.length === 0) return { pod, volumes: [] };
   const wait = restoreWaitContainer({
     restoreName: ctx.restoreName,
-    volumes: restored.map((r) => r.volume),
+    volumes: [...restored.map((r) => r.volume), ...movedWaits],
     image: ctx.image,
   });
   const own = (spec.initContainers ?? []).filter((c) => c.name !== RESTORE_WAIT_CONTAINER);

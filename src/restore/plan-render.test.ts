@@ -361,6 +361,31 @@ describe('the volumes section', () => {
     );
     expect(assemblePlan(header, [], []).volumes).toBeUndefined();
   });
+
+  it("shows a moved claim's restic snapshot, and the hash covers which one", () => {
+    const header = { restoreName: 'r', backupName: 'b', backupSha256: 'sha256:00', spec: {} };
+    const copy = {
+      sourceNamespace: 'shop',
+      snapshotId: 'ab'.repeat(32),
+      files: 301,
+      dirs: 3,
+      bytes: 4200000,
+    };
+    const moved = {
+      namespace: 'shop',
+      claim: 'data',
+      size: '64Mi',
+      copy,
+      action: 'create-from-copy' as const,
+    };
+    const plan = assemblePlan(header, [], [], [moved]);
+    expect(renderPlanMarkdown(plan)).toContain(
+      '| `shop/data` | 64Mi | (default) | restic `abababababab` in `restic/shop` (301 files, 4200000 bytes) | create, fill from restic |  |',
+    );
+    expect(plan.hash).not.toBe(
+      assemblePlan(header, [], [], [{ ...moved, copy: { ...copy, snapshotId: 'cd'.repeat(32) } }]).hash,
+    );
+  });
 });
 
 describe('renderPlanMarkdown: pod volumes from file-system backups', () => {

@@ -92,6 +92,7 @@ export function renderPlanMarkdown(plan: RestorePlan): string {
 
 const VOLUME_ACTION_WORDS: Record<VolumeAction, string> = {
   'create-from-snapshot': 'create from snapshot',
+  'create-from-copy': 'create, fill from restic',
   create: 'create (no snapshot)',
   skip: 'skip',
   conflict: '**conflict**',
@@ -113,9 +114,11 @@ function volumesSection(plan: RestorePlan): string[] {
     '| --- | --- | --- | --- | --- | --- |',
   ];
   for (const v of volumes) {
-    const snapshot = v.snapshot
-      ? `${code(v.snapshot.volumeSnapshot)}${v.snapshot.handle ? ` (handle ${code(v.snapshot.handle)}${v.snapshot.restoreSize ? `, ${escapeMd(v.snapshot.restoreSize)}` : ''})` : ''}`
-      : 'none';
+    const snapshot = v.copy
+      ? `restic ${code(v.copy.snapshotId.slice(0, 12))} in ${code(`restic/${v.copy.sourceNamespace}`)} (${v.copy.files} files, ${v.copy.bytes} bytes)`
+      : v.snapshot
+        ? `${code(v.snapshot.volumeSnapshot)}${v.snapshot.handle ? ` (handle ${code(v.snapshot.handle)}${v.snapshot.restoreSize ? `, ${escapeMd(v.snapshot.restoreSize)}` : ''})` : ''}`
+        : 'none';
     lines.push(
       `| ${code(`${v.namespace}/${v.claim}`)} | ${v.size ? escapeMd(v.size) : ''} | ${v.storageClass ? code(v.storageClass) : '(default)'} | ${snapshot} | ${VOLUME_ACTION_WORDS[v.action]} | ${v.reason ? escapeMd(v.reason) : ''} |`,
     );

@@ -28,6 +28,7 @@ import type { BackupMaker } from '../backup/archive-checksum.js';
 import { csiRestoreTransform, type CsiRestoreContext } from './csi-restore.js';
 import { plannedHooks, withInitHooks, type PlannedHook } from '../hooks/restore-hooks.js';
 import { withRestoreWait, type FsRestoreContext, type PlannedPodVolume } from './fs-volumes.js';
+import { freshIfMoved, movedVolumeSkip, type MovedClaimCopy } from './moved-claims.js';
 
 export const PLAN_ACTIONS = ['create', 'update', 'unchanged', 'skip', 'conflict', 'invalid'] as const;
 export type PlanAction = (typeof PLAN_ACTIONS)[number];
@@ -105,7 +106,14 @@ export interface PlanItem {
 }
 
 /** What a restore does with one claim's volume (the plan's volumes section). */
-export const VOLUME_ACTIONS = ['create-from-snapshot', 'create', 'skip', 'conflict', 'invalid'] as const;
+export const VOLUME_ACTIONS = [
+  'create-from-snapshot',
+  'create-from-copy',
+  'create',
+  'skip',
+  'conflict',
+  'invalid',
+] as const;
 export type VolumeAction = (typeof VOLUME_ACTIONS)[number];
 
 export interface PlanVolume {
@@ -126,6 +134,8 @@ export interface PlanVolume {
     /** The VolumeSnapshot the restore creates and the claim is made from. */
     restoredAs?: string;
   };
+  /** The restic snapshot a moved claim is filled from (snapshotMoveData), if the backup moved it. */
+  copy?: MovedClaimCopy;
   action: VolumeAction;
   /** Why skip, conflict or invalid; for create without a snapshot, what the claim gets. */
   reason?: string;
@@ -750,13 +760,19 @@ function restoreWaitOf(
   archived: KubeObject,
   mapped: KubeObject,
   opts: PrepareOptions,
-): { pod: KubeObject; volumes: PlannedPodVolume[]; applied: string } | undefined {
+): { pod: KubeObject; volumes?: PlannedPodVolume[]; applied: string } | undefined {
   if (opts.groupResource !== 'pods' || !opts.fs) return undefined;
   const source = { namespace: archived.metadata.namespace ?? '', name: archived.metadata.name ?? '' };
   const waited = withRestoreWait(mapped, source, opts.fs);
-  if (waited.volumes.length === 0) return undefined;
-  const names = waited.volumes.map((v) => v.volume).join(', ');
-  return { ...waited, applied: `restore-wait init container added for volumes ${names}` };
+  if (waited.pod === mapped) return undefined;
+  const spec = waited.pod.spec as { initContainers?: { volumeMounts?: { name: string }[] }[] };
+  const names = (spec.initContainers?.[0]?.volumeMounts ?? []).map((m) => m.name).join(', ');
+  return {
+    pod: waited.pod,
+    // A pod that only waits for moved claims (filled before it exists) restores no volume itself.
+    ...(waited.volumes.length > 0 ? { volumes: waited.volumes } : {}),
+    applied: `restore-wait init container added for volumes ${names}`,
+  };
 }
 
 /**
@@ -773,6 +789,8 @@ export function prepareDesiredObject(obj: KubeObject, opts: PrepareOptions): Pre
         ? csiRestoreTransform(opts.groupResource, obj, obj, opts.csi)
         : undefined;
     if (volumeSkip && 'skip' in volumeSkip) return { desired: null, skipReason: volumeSkip.skip };
+    const movedSkip = movedVolumeSkip(opts.groupResource, obj, opts.fs);
+    if (movedSkip !== undefined) return { desired: null, skipReason: movedSkip };
     const sanitized = sanitizeForRestore(obj, {
       groupResource: opts.groupResource,
       restoreStatus: opts.restoreStatus,
@@ -787,7 +805,11 @@ export function prepareDesiredObject(obj: KubeObject, opts: PrepareOptions): Pre
       : undefined;
     if (csi && 'skip' in csi) return { desired: null, skipReason: csi.skip };
     if (csi && 'invalid' in csi) return { desired: null, invalidReason: csi.invalid };
-    let mapped = applyNamespaceMapping(sanitized.object, opts.groupResource, opts.spec.namespaceMapping);
+    let mapped = applyNamespaceMapping(
+      freshIfMoved(opts.groupResource, obj, sanitized.object, opts.fs),
+      opts.groupResource,
+      opts.spec.namespaceMapping,
+    );
     const applied: string[] = [];
     let podVolumes: PlannedPodVolume[] | undefined;
     const waited = restoreWaitOf(obj, mapped, opts);

@@ -65,6 +65,7 @@ import {
   type FsRestoreContext,
   type PlannedPodVolume,
 } from './fs-volumes.js';
+import { movedClaimsOf, movedCopyOf, type MovedClaimCopy } from './moved-claims.js';
 import type { ArchiveLimits } from '../archive/reader.js';
 
 export interface PreparedRestore {
@@ -147,13 +148,19 @@ export async function prepareRestore(opts: {
         snapshots: snapshotsByClaim(csiFiles),
         snapshottedVolumes: new Set(
           csiFiles.volumeInfos
-            .filter((v) => v.backupMethod === 'CSISnapshot' && v.pvName !== undefined)
+            .filter((v) => v.backupMethod === 'CSISnapshot' && !v.snapshotDataMoved && v.pvName !== undefined)
             .map((v) => v.pvName ?? ''),
         ),
       },
       fs: {
         restoreName: opts.restoreName,
         records: podVolumeRecords,
+        movedClaims: movedClaimsOf(podVolumeRecords),
+        movedVolumes: new Set(
+          csiFiles.volumeInfos
+            .filter((v) => v.snapshotDataMoved === true && v.pvName !== undefined)
+            .map((v) => v.pvName ?? ''),
+        ),
         image: opts.restoreWaitImage ?? DEFAULT_RESTORE_WAIT_IMAGE,
       },
     };
@@ -365,6 +372,8 @@ interface Draft {
   tracking?: { warning?: string; note?: string };
   /** A pod's volumes filled from file-system copies (fs-volumes.ts). */
   podVolumes?: PlannedPodVolume[];
+  /** A claim whose snapshot data the backup moved into restic (moved-claims.ts). */
+  moved?: MovedClaimCopy;
 }
 
 /** Everything about one object that needs no cluster call: target, sanitizing, modifiers, served version. */
@@ -406,9 +415,11 @@ async function draftItem(gr: string, obj: KubeObject, bytes: number, ctx: DraftC
   const desired = prepared.desired;
   await ctx.spool.put(key, desired, bytes);
   const preferred = ctx.served.get(gr);
+  const moved = gr === PVCS ? movedCopyOf(obj, ctx.fs.movedClaims) : undefined;
   const tracked = {
     ...(prepared.tracking ? { tracking: prepared.tracking } : {}),
     ...(prepared.podVolumes ? { podVolumes: prepared.podVolumes } : {}),
+    ...(moved ? { moved } : {}),
   };
   // Not served: decided once every CRD the backup brings is known (decideAll).
   if (!preferred) return { base, key, spooled: true, ...tracked };
@@ -480,7 +491,7 @@ async function decideAll(o: {
     for (const form of forms) o.secretForms.add(form);
     const one = decideItem(input, ctx.spec, forms);
     decided.push(one);
-    if (draft.base.groupResource === PVCS) o.volumes.push(claimVolumes.row(one.item, input));
+    if (draft.base.groupResource === PVCS) o.volumes.push(claimVolumes.row(one.item, input, draft.moved));
   };
 
   const needsLive = (d: Draft): d is Draft & { info: ResourceInfo } =>
@@ -672,7 +683,7 @@ function clusterIpChecker(o: {
  */
 function claimVolumeChecker(o: { kube: KubeClient; drafts: Draft[]; ctx: DraftContext }): {
   check: (input: PlanInputItem) => Promise<void>;
-  row: (item: Omit<PlanItem, 'tier'>, input: PlanInputItem) => PlanVolume;
+  row: (item: Omit<PlanItem, 'tier'>, input: PlanInputItem, moved?: MovedClaimCopy) => PlanVolume;
 } {
   const { ctx } = o;
   const snapshotDrafts = new Map(
@@ -716,7 +727,7 @@ function claimVolumeChecker(o: { kube: KubeClient; drafts: Draft[]; ctx: DraftCo
         ];
       }
     },
-    row: (item, input) => {
+    row: (item, input, moved) => {
       const source = sourceOf(input);
       const desiredSpec = isJsonMap(input.desired?.spec) ? input.desired.spec : {};
       const resources = isJsonMap(desiredSpec.resources) ? desiredSpec.resources : {};
@@ -734,9 +745,11 @@ function claimVolumeChecker(o: { kube: KubeClient; drafts: Draft[]; ctx: DraftCo
           restoredAs: source,
         };
       }
+      if (moved) row.copy = moved;
       switch (item.action) {
         case 'create':
           if (source !== undefined) row.action = 'create-from-snapshot';
+          else if (moved) row.action = 'create-from-copy';
           else if (ctx.csi.restorePVs === false && input.desired && claimSnapshot(input.desired, ctx.csi)) {
             row.reason = 'restorePVs is false: a new, empty volume';
           }

@@ -30,6 +30,8 @@ import { selectFsBackupVolumes } from './fs-backup-select.js';
 import { captureFsVolumes, fsVolumeErrors, type FsVolumeOutcome } from './restic-capturer.js';
 import { POD_VOLUME_BACKUP, type RepositorySpec } from './pod-volume-types.js';
 import { fsVolumeInfo } from './fs-volume-info.js';
+import { moveSnapshotData } from './data-mover.js';
+import { DEFAULT_MOVER_IMAGE } from './mover-pod.js';
 
 /** Runs capture() for one pod, around whatever must happen before and after (hooks). */
 export type AroundPod = (pod: PodRecord, capture: () => Promise<void>) => Promise<void>;
@@ -73,6 +75,8 @@ export interface FsBackupConfig {
   /** How long one volume may take (Velero's fs backup timeout is 4h). */
   timeoutMs?: number;
   pollMs?: number;
+  /** The image of snapshot data movement's short-lived pod (mover-pod.ts); lifeboat's by default. */
+  moverImage?: string;
 }
 
 export interface FsProgress {
@@ -103,6 +107,8 @@ export interface VolumePhaseResult {
   sideFiles: VolumeSideFiles;
   /** Each file-system copy (PodVolumeBackup) and its outcome. */
   podVolumes: FsVolumeOutcome[];
+  /** The PodVolumeBackups of snapshot data movement (snapshotMoveData), one per moved claim. */
+  movedVolumes: FsVolumeOutcome[];
   /** Volumes chosen for a file-system copy that were not copied, and why (warnings). */
   warnings: string[];
 }
@@ -202,6 +208,7 @@ export async function runVolumePhase(o: VolumePhaseOptions): Promise<VolumePhase
       podVolumeBackups: [],
     },
     podVolumes: [],
+    movedVolumes: [],
     warnings,
   };
   if (collector.claims.length === 0 && fsChosen.size === 0) {
@@ -217,6 +224,31 @@ export async function runVolumePhase(o: VolumePhaseOptions): Promise<VolumePhase
   const limit = pLimit(o.concurrency ?? DEFAULT_VOLUME_CONCURRENCY);
   const outcomes: VolumeOutcome[] = [];
   const podVolumes: FsVolumeOutcome[] = [];
+  const movedVolumes: FsVolumeOutcome[] = [];
+  const claimRecords = new Map(collector.claims.map((c) => [`${c.namespace}/${c.name}`, c]));
+  // snapshotMoveData: after the pod's hooks (the snapshot is the consistent point; copying it
+  // need not keep the application frozen), each ready snapshot's data goes to restic.
+  const moveData = async (x: VolumeOutcome): Promise<VolumeOutcome> => {
+    const claim = claimRecords.get(`${x.namespace}/${x.claim}`);
+    if (!o.spec.snapshotMoveData || x.result !== 'succeeded' || !x.csi || !claim) return x;
+    const moved = await moveSnapshotData(claim, x, {
+      kube: o.kube,
+      backupName: o.backupName,
+      ...(o.fsBackup ? { repository: o.fsBackup.repository } : {}),
+      namespace: o.fsBackup?.namespace ?? '',
+      image: o.fsBackup?.moverImage ?? DEFAULT_MOVER_IMAGE,
+      clock: o.clock,
+      ...(o.fsBackup?.timeoutMs !== undefined ? { copyTimeoutMs: o.fsBackup.timeoutMs } : {}),
+      ...(o.fsBackup?.pollMs !== undefined ? { pollMs: o.fsBackup.pollMs } : {}),
+      onProgress: progressLogger(o, x.namespace),
+    });
+    if (moved.copy) movedVolumes.push(moved.copy);
+    for (const w of moved.warnings) {
+      warnings.push(w);
+      o.runLog.add('warning', w);
+    }
+    return moved.outcome;
+  };
 
   const captureClaim = async (claim: ClaimRecord, pod: PodRecord | undefined): Promise<VolumeOutcome> => {
     try {
@@ -302,7 +334,7 @@ export async function runVolumePhase(o: VolumePhaseOptions): Promise<VolumePhase
             for (const v of group.fsVolumes) copied.push(fsFailure(group.pod, v, message, o.clock));
           }
         }
-        outcomes.push(...done);
+        outcomes.push(...(await Promise.all(done.map(moveData))));
         podVolumes.push(...copied);
       }),
     ),
@@ -318,13 +350,13 @@ export async function runVolumePhase(o: VolumePhaseOptions): Promise<VolumePhase
   for (const outcome of outcomes) logOutcome(o, outcome);
   for (const copy of podVolumes) logCopy(o, copy);
   await writeClaims(o, outcomes);
-  const sideFiles = sideFilesOf(outcomes, podVolumes);
+  const sideFiles = sideFilesOf(outcomes, podVolumes, movedVolumes);
   await o.addToArchive(VOLUME_SNAPSHOT, sideFiles.volumeSnapshots);
   await o.addToArchive(VOLUME_SNAPSHOT_CONTENT, sideFiles.volumeSnapshotContents);
   await o.addToArchive(VOLUME_SNAPSHOT_CLASS, sideFiles.volumeSnapshotClasses);
   await o.addToArchive(
     POD_VOLUME_BACKUP,
-    podVolumes.flatMap((x) => (x.object ? [x.object] : [])),
+    sideFiles.podVolumeBackups.flatMap((x) => (x.object ? [x.object] : [])),
   );
 
   const attempted = outcomes.filter((x) => x.start !== undefined && x.method === 'CSISnapshot');
@@ -337,7 +369,10 @@ export async function runVolumePhase(o: VolumePhaseOptions): Promise<VolumePhase
           namespace: x.namespace,
           resource: 'persistentvolumeclaims',
           name: x.claim,
-          message: `volume snapshot failed: ${x.error ?? 'unknown error'}`,
+          // A failed move's error names the claim and the step already.
+          message: x.movementFailed
+            ? (x.error ?? '')
+            : `volume snapshot failed: ${x.error ?? 'unknown error'}`,
         })),
       ...fsVolumeErrors(podVolumes),
     ],
@@ -347,6 +382,7 @@ export async function runVolumePhase(o: VolumePhaseOptions): Promise<VolumePhase
     },
     sideFiles,
     podVolumes,
+    movedVolumes,
     warnings,
   };
 }
@@ -400,7 +436,8 @@ async function writeClaims(o: VolumePhaseOptions, outcomes: readonly VolumeOutco
   if (held.size === 0) return;
   const snapshotOf = new Map(
     outcomes
-      .filter((x) => x.result === 'succeeded' && x.csi)
+      // A moved snapshot is restored from restic, not from the snapshot: no marks.
+      .filter((x) => x.result === 'succeeded' && x.csi && !x.moved)
       .map((x) => [`${x.namespace}/${x.claim}`, x.csi!]),
   );
   const entries: { namespace: string; name: string; json: string | Buffer }[] = [];
@@ -429,6 +466,7 @@ async function writeClaims(o: VolumePhaseOptions, outcomes: readonly VolumeOutco
 function sideFilesOf(
   outcomes: readonly VolumeOutcome[],
   podVolumes: readonly FsVolumeOutcome[],
+  movedVolumes: readonly FsVolumeOutcome[],
 ): VolumeSideFiles {
   const classes = new Map<string, KubeObject>();
   const files: VolumeSideFiles = {
@@ -436,7 +474,9 @@ function sideFilesOf(
     volumeSnapshotContents: [],
     volumeSnapshotClasses: [],
     volumeInfo: [...outcomes.map(toBackupVolumeInfo), ...podVolumes.map(fsVolumeInfo)],
-    podVolumeBackups: [...podVolumes],
+    // Moved snapshots' copies too: a restore finds a moved claim's restic snapshot there, and
+    // expiry the repositories to forget in (forget-backup.ts).
+    podVolumeBackups: [...podVolumes, ...movedVolumes],
   };
   for (const x of outcomes) {
     if (x.objects?.volumeSnapshot) files.volumeSnapshots.push(x.objects.volumeSnapshot);
@@ -451,7 +491,17 @@ function sideFilesOf(
 function logOutcome(o: VolumePhaseOptions, x: VolumeOutcome): void {
   const where = { namespace: x.namespace, claim: x.claim, ...(x.pvName ? { volume: x.pvName } : {}) };
   const durationMs = durationOf(x);
-  if (x.result === 'succeeded' && x.csi) {
+  if (x.result === 'succeeded' && x.moved) {
+    o.runLog.add('info', 'snapshot data moved', {
+      ...where,
+      snapshotID: x.moved.snapshotId,
+      repository: `restic/${x.moved.repositoryNamespace}`,
+      files: x.moved.files,
+      bytes: x.moved.bytes,
+      ...(durationMs !== undefined ? { durationMs } : {}),
+    });
+    o.log.info({ backup: o.backupName, ...where, durationMs, bytes: x.moved.bytes }, 'snapshot data moved');
+  } else if (x.result === 'succeeded' && x.csi) {
     o.runLog.add('info', 'volume snapshot taken', {
       ...where,
       volumeSnapshot: x.csi.volumeSnapshot,

@@ -90,6 +90,11 @@ export interface PodVolumeBackupSpec {
   persistentVolume?: string;
   backupName: string;
   repository: RepositorySpec;
+  /**
+   * Snapshot data movement (data-mover.ts): the claim, in the pod's namespace, whose CSI snapshot
+   * the pod (lifeboat's short-lived one) mounts. A restore fills a new claim of that name from it.
+   */
+  sourceClaim?: string;
 }
 
 export interface PodVolumeBackupStatus extends PodVolumeStatus {

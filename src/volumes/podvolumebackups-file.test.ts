@@ -52,6 +52,18 @@ describe('the podvolumebackups side file', () => {
     ]);
   });
 
+  it('keeps the claim a moved snapshot stands for (snapshotMoveData)', () => {
+    const moved = outcome('data', 'Completed');
+    const object = moved.object as PodVolumeBackup;
+    object.spec = {
+      ...object.spec,
+      pod: { namespace: 'shop', name: 'lifeboat-move-1', uid: 'u2' },
+      sourceClaim: 'pgdata',
+    };
+    const [record] = decodePodVolumeBackups(encodePodVolumeBackups([moved]), 'b1-podvolumebackups.json.gz');
+    expect(record).toMatchObject({ namespace: 'shop', pod: 'lifeboat-move-1', sourceClaim: 'pgdata' });
+  });
+
   it('names the file when it is not what it should be', () => {
     expect(() => decodePodVolumeBackups(Buffer.from('nope'), 'x.json.gz')).toThrow(
       /^x\.json\.gz: not a gzipped JSON list/,

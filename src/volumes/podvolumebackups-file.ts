@@ -20,6 +20,8 @@ export interface FsVolumeRecord {
   files: number;
   dirs: number;
   bytes: number;
+  /** Snapshot data movement: the claim (in `namespace`) whose data this is; `pod` was temporary. */
+  sourceClaim?: string;
 }
 
 /** The completed volumes of a stored file; anything else in it is an error naming the file. */
@@ -54,6 +56,9 @@ export function podVolumeRecordsOf(list: unknown, file: string): FsVolumeRecord[
       files: status.files ?? 0,
       dirs: status.dirs ?? 0,
       bytes: status.bytes ?? 0,
+      ...(typeof spec.sourceClaim === 'string' && spec.sourceClaim !== ''
+        ? { sourceClaim: spec.sourceClaim }
+        : {}),
     });
   });
   return out;

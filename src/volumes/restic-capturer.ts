@@ -57,6 +57,8 @@ export interface FsCaptureOptions {
   timeoutMs?: number;
   pollMs?: number;
   onProgress?: (o: { pod: string; volume: string; bytesDone: number; totalBytes: number }) => void;
+  /** Snapshot data movement: the claim whose snapshot the pod mounts (spec.sourceClaim). */
+  sourceClaim?: string;
 }
 
 function errorText(err: unknown): string {
@@ -111,6 +113,7 @@ async function captureOne(pod: FsPod, volume: string, o: FsCaptureOptions): Prom
         ...(pv ? { persistentVolume: pv } : {}),
         backupName: o.backupName,
         repository: { ...o.repository, volumeNamespace: pod.namespace },
+        ...(o.sourceClaim ? { sourceClaim: o.sourceClaim } : {}),
       },
     });
   } catch (err) {

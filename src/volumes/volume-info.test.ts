@@ -45,6 +45,45 @@ describe('toBackupVolumeInfo', () => {
     });
   });
 
+  it('records a moved snapshot as Velero records a data upload: moved, not kept, with the restic snapshot', () => {
+    const info = toBackupVolumeInfo({
+      namespace: 'shop',
+      claim: 'data',
+      pvName: 'pv-1',
+      method: 'CSISnapshot',
+      result: 'succeeded',
+      csi: {
+        volumeSnapshot: 'lifeboat-data-abc',
+        volumeSnapshotContent: 'snapcontent-1',
+        volumeSnapshotClass: 'ground-csi',
+        driver: 'ground.csi',
+        snapshotHandle: 'h-1',
+        restoreSize: 1024,
+      },
+      moved: {
+        repositoryNamespace: 'shop',
+        snapshotId: 'ab'.repeat(32),
+        files: 3,
+        dirs: 1,
+        bytes: 900,
+        podVolumeBackup: 'b1-x',
+      },
+    });
+    expect(info).toMatchObject({
+      backupMethod: 'CSISnapshot',
+      snapshotDataMoved: true,
+      preserveLocalSnapshot: false,
+      result: 'succeeded',
+      snapshotDataMovementInfo: {
+        dataMover: 'lifeboat',
+        uploaderType: 'restic',
+        snapshotHandle: 'ab'.repeat(32),
+        size: 900,
+        phase: 'Completed',
+      },
+    });
+  });
+
   it('marks a skipped volume skipped, with the reason and no method or result', () => {
     expect(
       toBackupVolumeInfo({

@@ -14,6 +14,20 @@ export interface CsiSnapshotFacts {
   restoreSize: number;
 }
 
+/** Where a CSI snapshot's data was moved (snapshotMoveData, data-mover.ts). */
+export interface MovedData {
+  /** The restic repository's namespace (restic/<namespace>), the claim's. */
+  repositoryNamespace: string;
+  snapshotId: string;
+  files: number;
+  dirs: number;
+  bytes: number;
+  /** The PodVolumeBackup that copied it (in lifeboat's namespace). */
+  podVolumeBackup: string;
+  /** The VolumeSnapshot that was kept (its class said Retain), if any. */
+  retainedSnapshot?: string;
+}
+
 export interface VolumeOutcome {
   namespace: string;
   claim: string;
@@ -30,6 +44,10 @@ export interface VolumeOutcome {
   /** Objects the archive and the side files get: the VolumeSnapshot, its content and class. */
   objects?: { volumeSnapshot?: KubeObject; content?: KubeObject; snapshotClass?: KubeObject };
   pvInfo?: { reclaimPolicy: string; labels: Record<string, string> };
+  /** The snapshot's data was copied into the bucket and the snapshot deleted (snapshotMoveData). */
+  moved?: MovedData;
+  /** The snapshot was taken, but moving its data failed (the error says why). */
+  movementFailed?: boolean;
 }
 
 /** Velero's BackupVolumeInfo, the fields lifeboat fills in. */
@@ -64,6 +82,15 @@ export interface BackupVolumeInfo {
     podNamespace: string;
     nodeName?: string;
   };
+  /** Velero's SnapshotDataMovementInfo, for a snapshot whose data was moved. */
+  snapshotDataMovementInfo?: {
+    dataMover: string;
+    uploaderType: string;
+    retainedSnapshot?: string;
+    snapshotHandle: string;
+    size: number;
+    phase: string;
+  };
 }
 
 /** Metav1.Time as Velero marshals it: RFC 3339 in seconds. */
@@ -77,9 +104,12 @@ export function toBackupVolumeInfo(o: VolumeOutcome): BackupVolumeInfo {
     pvcNamespace: o.namespace,
     ...(o.pvName ? { pvName: o.pvName } : {}),
     ...(o.result === 'skipped' ? {} : { backupMethod: o.method }),
-    snapshotDataMoved: false,
+    snapshotDataMoved: o.moved !== undefined || o.movementFailed === true,
     // A CSI snapshot without data movement is the local snapshot, kept.
-    preserveLocalSnapshot: o.result === 'succeeded' && o.method === 'CSISnapshot',
+    preserveLocalSnapshot:
+      o.result === 'succeeded' &&
+      o.method === 'CSISnapshot' &&
+      (!o.moved || o.moved.retainedSnapshot !== undefined),
     skipped: o.result === 'skipped',
     ...(o.skippedReason ? { skippedReason: o.skippedReason } : {}),
     ...(o.start ? { startTimestamp: metaTime(o.start) } : {}),
@@ -97,6 +127,18 @@ export function toBackupVolumeInfo(o: VolumeOutcome): BackupVolumeInfo {
         }
       : {}),
     ...(o.pvInfo ? { pvInfo: o.pvInfo } : {}),
+    ...(o.moved
+      ? {
+          snapshotDataMovementInfo: {
+            dataMover: 'lifeboat',
+            uploaderType: 'restic',
+            ...(o.moved.retainedSnapshot ? { retainedSnapshot: o.moved.retainedSnapshot } : {}),
+            snapshotHandle: o.moved.snapshotId,
+            size: o.moved.bytes,
+            phase: 'Completed',
+          },
+        }
+      : {}),
   };
 }
 
