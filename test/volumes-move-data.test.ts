@@ -1,4 +1,4 @@
-// Snapshot data movement (snapshotMoveData, ADR 0033) on the real ground with the node agent
+// Snapshot data movement (snapshotMoveData, ADR 0034) on the real ground with the node agent
 // running: a claim of the ground's CSI storage holding random bytes and many small files is
 // backed up with snapshotMoveData: its CSI snapshot is taken, a temporary claim made from it is
 // mounted by a short-lived pod and copied by the agent with restic, and then the temporary pod,

@@ -1,5 +1,5 @@
 // Apply's part of restoring claims whose snapshot data the backup moved into restic
-// (moved-claims.ts, ADR 0033): right after the claims' tier is created, and before the pods of
+// (moved-claims.ts, ADR 0034): right after the claims' tier is created, and before the pods of
 // later tiers, each such claim is mounted by a short-lived pod (src/volumes/mover-pod.ts) and
 // filled by the node agent from its restic snapshot with one PodVolumeRestore
 // (pod-volume-restores.ts), which checks files, directories and bytes against the backup's

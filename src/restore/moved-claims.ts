@@ -1,4 +1,4 @@
-// Claims whose CSI snapshot data the backup moved into restic (snapshotMoveData, ADR 0033): the
+// Claims whose CSI snapshot data the backup moved into restic (snapshotMoveData, ADR 0034): the
 // podvolumebackups side file holds one completed PodVolumeBackup per such claim, with
 // spec.sourceClaim naming it. A restore brings the claim back as a new claim — fresh
 // provisioning from its storage class, no volumeName, no dataSource — which apply fills from the

@@ -1,4 +1,4 @@
-// Snapshot data movement (Velero's snapshotMoveData; ADR 0033): the data of a claim's ready CSI
+// Snapshot data movement (Velero's snapshotMoveData; ADR 0034): the data of a claim's ready CSI
 // snapshot is copied into the location's restic repository, so that the backup survives the
 // storage system. A temporary claim is provisioned from the snapshot in the claim's namespace, a
 // short-lived pod (mover-pod.ts) mounts it, and the node agent of that pod's node copies it with
