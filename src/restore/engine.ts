@@ -728,9 +728,12 @@ async function storeRestoreResult(store: BackupStore, result: RestoreResult, run
     if (i.namespace) (errors.namespaces[i.namespace] ??= []).push(line);
     else errors.cluster.push(line);
   }
-  await store.put(restoreLayout.results(result.name), gzipSync(JSON.stringify({ errors, warnings: {} })));
-  await store.put(restoreLayout.resourceList(result.name), gzipSync(JSON.stringify(resourceList)));
-  await store.put(restoreLayout.log(result.name), runLog.gzip());
+  // The three files at once; the record last, as it says the restore is finished.
+  await Promise.all([
+    store.put(restoreLayout.results(result.name), gzipSync(JSON.stringify({ errors, warnings: {} }))),
+    store.put(restoreLayout.resourceList(result.name), gzipSync(JSON.stringify(resourceList))),
+    store.put(restoreLayout.log(result.name), runLog.gzip()),
+  ]);
   await store.put(restoreLayout.record(result.name), JSON.stringify(result, null, 2));
 }
 
