@@ -35,8 +35,11 @@ import { runBackup } from '../src/backup/engine.js';
 import { LocalDirStore } from '../src/storage/local-store.js';
 import { DEFAULT_VOLUME_CONCURRENCY } from '../src/volumes/phase.js';
 import { median, type Benchmark } from './benchmark.js';
+import { kubeTracer, logLines, timeline } from './volumes-trace.js';
 
 const TARGET_RATIO = 1.1;
+/** Long enough for a client-side rate limiter of 5 requests/s to refill its burst of 10. */
+const SETTLE_MS = 3_000;
 
 const MEASURES = [
   'rawSnapshots',
@@ -72,6 +75,8 @@ export async function benchVolumes(o: {
   volumes: number;
   mb: number;
   runs: number;
+  /** Print each restore's calls and the controllers' log lines (volumes-trace.ts). */
+  trace?: boolean;
   log: (l: string) => void;
 }) {
   const { log } = o;
@@ -134,6 +139,34 @@ export async function benchVolumes(o: {
         `namespace ${name} gone`,
       );
     };
+    /**
+     * Before each measured restore: the previous restore's volumes and snapshot objects are gone
+     * (their deletions processed), then a pause. The snapshot controller and the CSI sidecars
+     * talk to the apiserver through client-side rate limiters (5 requests/s, bursts of 10); the
+     * deletions after a restore drain them, and whichever restore came next would otherwise
+     * start with its controllers throttled — which, not lifeboat, decided half a second or
+     * more either way.
+     */
+    const settle = async (): Promise<void> => {
+      const PVS = {
+        ...PERSISTENT_VOLUME_CLAIM,
+        resource: 'persistentvolumes',
+        kind: 'PersistentVolume',
+        namespaced: false,
+      };
+      await until(async () => {
+        const pvs = await kube.list(PVS, {});
+        const foreign = pvs.items.filter(
+          (pv) => (pv.spec as { claimRef?: { namespace?: string } } | undefined)?.claimRef?.namespace !== ns,
+        );
+        const vsc = await kube.list(VOLUME_SNAPSHOT_CONTENT, {});
+        const restored = vsc.items.filter((c) => /^(lifeboat|raw)-/.test(c.metadata.name ?? ''));
+        const vs = await kube.list(VOLUME_SNAPSHOT, {});
+        const others = vs.items.filter((v) => v.metadata.namespace !== ns);
+        return foreign.length + restored.length + others.length === 0 ? true : undefined;
+      }, 'the previous restore cleaned up');
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+    };
     const timed = async (what: Measure, fn: () => Promise<void>): Promise<number> => {
       const t = performance.now();
       await fn();
@@ -151,6 +184,7 @@ export async function benchVolumes(o: {
       restoreApply: [],
     };
     const store = new LocalDirStore({ root: await mkdtemp(join(tmpdir(), 'lifeboat-bench-volumes-')) });
+    const tracer = o.trace ? kubeTracer(kube, store) : undefined;
 
     /** (a) the driver's own snapshots: one VolumeSnapshot per claim, until every one is ready. */
     const rawSnapshots = async (run: number): Promise<void> => {
@@ -307,7 +341,17 @@ export async function benchVolumes(o: {
       ];
       if (run % 2 === 0) restores.reverse();
       for (const [what, target, fn] of restores) {
+        await settle();
+        tracer?.start();
+        const from = Date.now();
         await timed(what, fn);
+        if (tracer) {
+          const calls = tracer.stop();
+          const logDir = join(ground.info.workDir, '..', 'logs');
+          const lines = await logLines(logDir, from, Date.now(), [target, 'lifeboat-']);
+          log(`trace of ${what} into ${target}:`);
+          for (const row of timeline(from, calls, lines)) log(row);
+        }
         await dropNamespace(target);
       }
       await clean(`velero.io/backup-name=${backup}`);
@@ -343,6 +387,7 @@ export const volumesBenchmark: Benchmark = {
         volumes: { type: 'string', default: '10' },
         mb: { type: 'string', default: '50' },
         runs: { type: 'string', default: '3' },
+        trace: { type: 'boolean', default: false },
       },
     });
     const log = (l: string): void => void process.stdout.write(`${l}\n`);
@@ -350,6 +395,7 @@ export const volumesBenchmark: Benchmark = {
       volumes: Number(values.volumes),
       mb: Number(values.mb),
       runs: Number(values.runs),
+      trace: values.trace,
       log,
     });
     const s = r.seconds;

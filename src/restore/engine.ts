@@ -34,12 +34,7 @@ import { backupMadeBy, checksumWarnings } from '../backup/archive-checksum.js';
 import { validateNamespaceMapping } from './namespace-mapping.js';
 import { validateResourceModifiers } from './modifiers.js';
 import { VOLUME_SNAPSHOTS } from './csi-restore.js';
-import {
-  cleanUpRestoredSnapshots,
-  snapshotSourceOf,
-  waitRestoredSnapshotsReady,
-  type CreatedClaim,
-} from './snapshot-cleanup.js';
+import { RestoredSnapshots } from './snapshot-cleanup.js';
 import type { PollDelay } from '../util/poll-delay.js';
 import { fillMovedClaims, type MovedClaimFill } from './moved-claims-fill.js';
 import { DEFAULT_RESTORE_WAIT_IMAGE } from './fs-volumes.js';
@@ -367,10 +362,19 @@ async function applyPlanned(o: {
   await progress.write(0);
   const every = Math.max(1, o.opts.progressEvery ?? 50);
   const movedClaims: MovedClaimFill[] = [];
+  const snapshots = new RestoredSnapshots({
+    kube: deps.kube,
+    resources: planned.resources,
+    runLog,
+    readyTimeoutMs: Math.min(deps.volumeBindTimeoutMs ?? 600_000, 120_000),
+    bindTimeoutMs: deps.volumeBindTimeoutMs ?? 600_000,
+    ...(deps.volumePollDelay ? { pollDelay: deps.volumePollDelay } : {}),
+  });
   const outcomes = await executePlan({
     planned,
     deps,
     runLog,
+    snapshots,
     onOutcome: (outcome, done) => {
       counts[outcome.result]++;
       if (done % every === 0) progress.schedule(done);
@@ -383,7 +387,7 @@ async function applyPlanned(o: {
     },
   });
   await progress.settled();
-  await cleanUpAfterApply({ planned, deps, runLog, outcomes });
+  await snapshots.finish();
   // Volumes first: a pod's containers (and so its exec hooks) start only once they are filled.
   const podVolumes = await fillPodVolumes({ planned, deps, runLog, outcomes, counts, name: req.name });
   const hookRuns = await runPodExecHooks({ planned, deps, runLog, outcomes, counts });
@@ -604,6 +608,8 @@ async function executePlan(o: {
   planned: ApplicablePlan;
   deps: RestoreDeps;
   runLog: RunLog;
+  /** The restore's snapshot objects: claims wait for their snapshot, snapshots go once claims are Bound. */
+  snapshots: RestoredSnapshots;
   onOutcome?: (outcome: RestoreItemOutcome, done: number) => void;
   /** Runs once a tier is applied, before the next (moved claims are filled there). */
   afterTier?: (tierOutcomes: RestoreItemOutcome[]) => Promise<void>;
@@ -619,9 +625,14 @@ async function executePlan(o: {
   for (let tier = 0; tier < plan.tiers.length; tier++) {
     const items = plan.items.filter((i) => i.tier === tier);
     const tierOutcomes = await Promise.all(
-      items.map((item) =>
-        limit(async () => {
+      items.map(async (item) => {
+        // A restored snapshot waits for its content, a claim for its snapshot: each for its own
+        // alone, outside the limit (snapshot-cleanup.ts).
+        const desired = waitsForSnapshot(item) ? await planned.spool.get(itemKey(item)) : undefined;
+        if (desired) await o.snapshots.beforeCreate(item.groupResource, desired);
+        return limit(async () => {
           const outcome = await applyItem({ item, planned, resources, deps, scrub });
+          if (outcome.result === 'created') o.snapshots.created(outcome, desired);
           done++;
           o.onOutcome?.(outcome, done);
           deps.onProgress?.(done, plan.items.length);
@@ -629,10 +640,11 @@ async function executePlan(o: {
             runLog.add('error', 'could not restore', { item: itemKey(item), error: outcome.message });
           }
           return outcome;
-        }),
-      ),
+        });
+      }),
     );
     outcomes.push(...tierOutcomes);
+    if (items.some((i) => i.groupResource === 'persistentvolumeclaims')) o.snapshots.claimsPlaced();
     await o.afterTier?.(tierOutcomes);
     // CRDs: wait until Established, then learn how to reach their resources (Velero waits too).
     const crds = tierOutcomes.filter(
@@ -641,22 +653,15 @@ async function executePlan(o: {
     if (crds.length > 0) {
       await waitForCrds({ deps, names: crds.map((c) => c.name), runLog, resources });
     }
-    // Restored VolumeSnapshots: ready before the claims made from them (snapshot-cleanup.ts).
-    const snapshots = tierOutcomes.filter(
-      (t) => t.groupResource === VOLUME_SNAPSHOTS && t.result === 'created',
-    );
-    if (snapshots.length > 0) {
-      await waitRestoredSnapshotsReady({
-        kube: deps.kube,
-        resources,
-        snapshots: snapshots.map((t) => ({ namespace: t.namespace, name: t.name })),
-        runLog,
-        timeoutMs: Math.min(deps.volumeBindTimeoutMs ?? 600_000, 120_000),
-        ...(deps.volumePollDelay ? { pollDelay: deps.volumePollDelay } : {}),
-      });
-    }
   }
   return outcomes;
+}
+
+function waitsForSnapshot(item: PlanItem): boolean {
+  return (
+    item.action === 'create' &&
+    (item.groupResource === 'persistentvolumeclaims' || item.groupResource === VOLUME_SNAPSHOTS)
+  );
 }
 
 async function applyItem(o: {
@@ -744,35 +749,6 @@ async function rebindVolume(o: {
   );
 }
 
-/** The temporary snapshot objects of claims restored from CSI snapshots (snapshot-cleanup.ts). */
-async function cleanUpAfterApply(o: {
-  planned: ApplicablePlan;
-  deps: RestoreDeps;
-  runLog: RunLog;
-  outcomes: RestoreItemOutcome[];
-}): Promise<void> {
-  const created = o.outcomes.filter((x) => x.result === 'created');
-  const snapshots = created
-    .filter((x) => x.groupResource === VOLUME_SNAPSHOTS)
-    .map((x) => ({ namespace: x.namespace, name: x.name }));
-  if (snapshots.length === 0) return;
-  const claims: CreatedClaim[] = [];
-  for (const x of created.filter((c) => c.groupResource === 'persistentvolumeclaims')) {
-    const desired = await o.planned.spool.get(itemKey(x));
-    const snapshot = desired ? snapshotSourceOf(desired) : undefined;
-    if (snapshot !== undefined) claims.push({ namespace: x.namespace, name: x.name, snapshot });
-  }
-  await cleanUpRestoredSnapshots({
-    kube: o.deps.kube,
-    resources: o.planned.resources,
-    snapshots,
-    claims,
-    runLog: o.runLog,
-    timeoutMs: o.deps.volumeBindTimeoutMs ?? 600_000,
-    ...(o.deps.volumePollDelay ? { pollDelay: o.deps.volumePollDelay } : {}),
-  });
-}
-
 async function waitForCrds(o: {
   deps: RestoreDeps;
   names: string[];
@@ -818,9 +794,12 @@ async function storeRestoreResult(store: BackupStore, result: RestoreResult, run
     if (i.namespace) (errors.namespaces[i.namespace] ??= []).push(line);
     else errors.cluster.push(line);
   }
-  await store.put(restoreLayout.results(result.name), gzipSync(JSON.stringify({ errors, warnings: {} })));
-  await store.put(restoreLayout.resourceList(result.name), gzipSync(JSON.stringify(resourceList)));
-  await store.put(restoreLayout.log(result.name), runLog.gzip());
+  // The three files at once; the record last, as it says the restore is finished.
+  await Promise.all([
+    store.put(restoreLayout.results(result.name), gzipSync(JSON.stringify({ errors, warnings: {} }))),
+    store.put(restoreLayout.resourceList(result.name), gzipSync(JSON.stringify(resourceList))),
+    store.put(restoreLayout.log(result.name), runLog.gzip()),
+  ]);
   await store.put(restoreLayout.record(result.name), JSON.stringify(result, null, 2));
 }
 
