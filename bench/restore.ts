@@ -3,7 +3,7 @@
 // On its own test ground: seed N objects (ConfigMaps and Secrets across 100 namespaces), back
 // them up to a local directory, delete the namespaces, then, taking turns for a few runs,
 //   (a) raw: create the same objects straight from the archive into fresh namespaces, as many
-//       requests in flight as the engine uses (16) — one POST per object, nothing else;
+//       requests in flight as the engine applies at once (64) — one POST per object, nothing else;
 //   (b) restore: applyRestore (verified archive, plan against the live cluster, tiers, apply,
 //       stored result) into other fresh namespaces, by namespace mapping;
 // deleting each run's namespaces again, so every run starts from the same cluster. Prints both
@@ -24,7 +24,7 @@ import { discoverResources } from '../src/backup/discover.js';
 import { runBackup } from '../src/backup/engine.js';
 import { getBackup, openArchive } from '../src/backup/catalog.js';
 import { LocalDirStore } from '../src/storage/local-store.js';
-import { applyRestore } from '../src/restore/engine.js';
+import { applyRestore, DEFAULT_APPLY_CONCURRENCY } from '../src/restore/engine.js';
 import { median, RssSampler, type Benchmark } from './benchmark.js';
 
 export interface RestoreBenchOptions {
@@ -62,8 +62,8 @@ export interface RestoreBenchResult {
   ratio: number;
 }
 
-/** The engine's default requests in flight (RestoreDeps.concurrency). */
-const CONCURRENCY = 16;
+/** The raw create's requests in flight: as many as the engine applies at once by default. */
+const CONCURRENCY = DEFAULT_APPLY_CONCURRENCY;
 const TARGET_RATIO = 1.5;
 const MiB = 1024 * 1024;
 
@@ -149,7 +149,6 @@ async function oneRun(o: {
       {
         kube,
         store: o.store,
-        concurrency: CONCURRENCY,
         onProgress: () => (firstApplied ??= performance.now()),
       },
     ),

@@ -16,7 +16,10 @@ import { parseJson, stringifyJson } from '../util/json.js';
 export interface KubeClientOptions {
   kubeconfig?: string;
   context?: string;
-  /** Concurrent connections to the apiserver. */
+  /**
+   * Concurrent connections to the apiserver; 64 by default, as many as a restore applies at once
+   * (restore/engine.ts DEFAULT_APPLY_CONCURRENCY). Each caller bounds its own requests in flight.
+   */
   maxSockets?: number;
   /** Credentials are read again on a 401 at most this often; 30 s by default. */
   credentialRefreshIntervalMs?: number;
@@ -150,7 +153,11 @@ interface RequestSpec {
    * server did nothing; a write repeated after a timeout could be done twice.
    */
   retry?: 'transient' | 'unsent' | 'none';
+  /** A successful answer's body is not parsed (the value is undefined); errors still are. */
+  discardResponse?: boolean;
 }
+
+const DEFAULT_MAX_SOCKETS = 64;
 
 /** Credentials are read again on a 401 at most this often (each read starts a process). */
 const DEFAULT_CREDENTIAL_REFRESH_INTERVAL_MS = 30_000;
@@ -198,7 +205,7 @@ export class KubeClient {
     return new KubeClient({
       server,
       baseOptions: options,
-      maxSockets: opts.maxSockets ?? 16,
+      maxSockets: opts.maxSockets ?? DEFAULT_MAX_SOCKETS,
       source,
       ...(opts.credentialRefreshIntervalMs === undefined
         ? {}
@@ -244,6 +251,8 @@ export class KubeClient {
     const started = this.lastRefresh;
     let res = await this.send(spec);
     if (res.status === 401 && (await this.refreshCredentials(started))) res = await this.send(spec);
+    if (res.status >= 200 && res.status < 300 && spec.discardResponse)
+      return { value: undefined as T, body: res.body };
     const text = res.body.toString('utf8');
     if (res.status >= 200 && res.status < 300)
       return { value: (text === '' ? {} : parseJson(text)) as T, body: res.body };
@@ -469,6 +478,20 @@ export class KubeClient {
       path: resourcePath(info, { namespace: obj.metadata.namespace }),
       query: { dryRun: opts.dryRun ? 'All' : undefined },
       body: obj,
+    });
+  }
+
+  /**
+   * create(), for a caller that only needs to know that it worked: the object the server
+   * answers with is not parsed. A restore creates thousands of objects and reads none of them
+   * back; parsing the answers was a tenth of its CPU.
+   */
+  async createOnly(info: ResourceInfo, obj: KubeObject): Promise<void> {
+    await this.request<undefined>({
+      method: 'POST',
+      path: resourcePath(info, { namespace: obj.metadata.namespace }),
+      body: obj,
+      discardResponse: true,
     });
   }
 

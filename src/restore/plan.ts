@@ -12,6 +12,7 @@
 // reviewed instead of failing half-way through an apply.
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../kube/types.js';
+import { canonicalJsonCompact } from './canonical-json.js';
 import type { DiffEntry, FieldChange } from './diff.js';
 import { diffEntries, fieldNames, toFieldChanges } from './diff.js';
 import { applyResourceModifiers, ResourceModifierError } from './modifiers.js';
@@ -657,9 +658,12 @@ function itemDigest(item: Omit<PlanItem, 'tier'>, desired: KubeObject | null): s
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
-/** JSON with object keys sorted at every level and undefined members dropped. */
+/**
+ * JSON with object keys sorted at every level and undefined members dropped. Compact JSON (the
+ * hashes) is written without a sorted copy of the value (canonical-json.ts).
+ */
 export function canonicalJson(value: unknown, indent?: number): string {
-  return stringifyJson(sortKeys(value), indent);
+  return indent === undefined ? canonicalJsonCompact(value) : stringifyJson(sortKeys(value), indent);
 }
 
 export function sortKeys(value: unknown): unknown {
