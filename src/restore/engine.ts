@@ -45,7 +45,7 @@ export { FIELD_MANAGER };
  * Writes in flight while applying, unless RestoreDeps.concurrency says otherwise. A restore is
  * thousands of small creates whose time is the API server's: with 16 in flight a busy 2-core
  * API server still waited between them, with 64 it created 20% more objects per second (see
- * docs/decisions/0033-restore-speed.md). The API server's own limits (max-mutating-requests-
+ * docs/decisions/0036-restore-speed.md). The API server's own limits (max-mutating-requests-
  * inflight, 200 by default; priority and fairness) queue or refuse (429, tried again) beyond.
  */
 export const DEFAULT_APPLY_CONCURRENCY = 64;
