@@ -70,4 +70,5 @@ bash "$(dirname "$0")/build-csi.sh" # the CSI driver and sidecars, and the snaps
 bash "$(dirname "$0")/build-velero.sh" # Velero and its AWS plugin, for test/velero-interop.test.ts
 bash "$(dirname "$0")/build-restic.sh" # restic, the engine of file-system volume backups (lifeboat agent)
 bash "$(dirname "$0")/build-gitea.sh" # Gitea, for the pull-request tests (test/forge-*.test.ts)
+bash "$(dirname "$0")/build-toxiproxy.sh" # toxiproxy, a TCP proxy with faults between lifeboat and S3 (test/backup-s3-faults.test.ts)
 log "ready in $CACHE"

@@ -187,6 +187,61 @@ describe('verification restores from a reconcile pass', () => {
   }, 600_000);
 });
 
+describe('a verification of a backup without namespaced objects', () => {
+  it('checks the archive instead of restoring (nothing cluster-scoped is touched) and passes', async () => {
+    const dataDir = await tempDir('verify-cluster-data-');
+    const schedule = uniqueName('cluster-only');
+    const repo = await createPolicyRepo({
+      'storage-locations/primary.yaml': stringify({
+        apiVersion: 'lifeboat.dev/v1',
+        kind: 'StorageLocation',
+        metadata: { name: 'primary' },
+        spec: { provider: 'local', path: 'backups', default: true },
+      }),
+      'schedules/cluster.yaml': stringify({
+        apiVersion: 'lifeboat.dev/v1',
+        kind: 'BackupSchedule',
+        metadata: { name: schedule },
+        spec: {
+          schedule: '0 2 * * *',
+          verify: { schedule: '0 4 * * *', namespacePrefix: 'vc-' },
+          template: {
+            includedResources: ['clusterroles.rbac.authorization.k8s.io'],
+            includeClusterResources: true,
+          },
+        },
+      }),
+    });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const wcDir = join(await tempDir('verify-cluster-wc-'), 'wc');
+    const wc = new WorkingCopy({ remoteUrl: repo.remote, dir: wcDir });
+    const report = await reconcileOnce({
+      wc,
+      kube: kube.get,
+      log: silentLogger(),
+      localRoot: dataDir,
+      metrics,
+    });
+    const backupName = report.events.find((e) => e.action === 'backup')?.subject;
+    expect(report.events.find((e) => e.action === 'backup')?.outcome).toBe('Completed');
+    expect(report.events.find((e) => e.action === 'verify')).toEqual({
+      action: 'verify',
+      subject: schedule,
+      outcome: `Passed (backup ${backupName})`,
+    });
+    const status = parse(
+      await readFile(join(wcDir, 'status', 'verifications', `${schedule}.yaml`), 'utf8'),
+    ) as { lastRun: Record<string, unknown> };
+    expect(status.lastRun).toMatchObject({ phase: 'Passed', check: 'archive', cleanedUp: true });
+    // Every cluster role of the backup was read back from its archive.
+    expect(status.lastRun['archiveItems']).toBeGreaterThan(0);
+    expect(status.lastRun['namespaces']).toBeUndefined();
+    expect(await metrics.registry.metrics()).toContain(
+      `lifeboat_verifications_total{schedule="${schedule}",result="Passed"} 1`,
+    );
+  }, 600_000);
+});
+
 async function eventuallyGone(
   client: Awaited<ReturnType<KubeHandle['get']>>,
   nsInfo: Awaited<ReturnType<typeof infoFor>>,

@@ -32,6 +32,10 @@ export interface Metrics {
   /** `restic check` of a location's repositories (spec.restic.verify), by namespace and result. */
   resticChecks: Counter<'location' | 'namespace' | 'result'>;
   resticCheckLastSuccess: Gauge<'location' | 'namespace'>;
+  /** S3 requests sent again by the client's retries (storage/s3-store.ts), by operation. */
+  storageRetries: Counter<'operation'>;
+  /** S3 requests that failed for good (network error, timeout, 5xx after the last try), by operation. */
+  storageFailures: Counter<'operation'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -179,5 +183,31 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       labelNames: ['location', 'namespace'],
       registers,
     }),
+    storageRetries: new Counter({
+      name: 'lifeboat_storage_retries_total',
+      help: 'S3 requests sent again after a reset, a timeout, a 5xx or throttling, by operation (PutObject, UploadPart, GetObject, ...)',
+      labelNames: ['operation'],
+      registers,
+    }),
+    storageFailures: new Counter({
+      name: 'lifeboat_storage_request_failures_total',
+      help: 'S3 requests that failed after their last try without an S3 answer (network error, timeout, 5xx), by operation',
+      labelNames: ['operation'],
+      registers,
+    }),
+  };
+}
+
+/**
+ * The S3 client's request observer (storage/s3-store.ts S3RequestObserver) counting into these
+ * metrics; storage/ stays free of prom-client.
+ */
+export function storageRequestCounters(m: Pick<Metrics, 'storageRetries' | 'storageFailures'>): {
+  retried(operation: string, retries: number): void;
+  failed(operation: string): void;
+} {
+  return {
+    retried: (operation, retries) => m.storageRetries.inc({ operation }, retries),
+    failed: (operation) => m.storageFailures.inc({ operation }),
   };
 }

@@ -16,6 +16,7 @@ import type {
 import { KeyedStore } from '../crypto/keyed-store.js';
 import { KeyError, Keyring, parseKeyMaterial, type NamedKey } from '../crypto/keyring.js';
 import { openStore, type StorageLocationConfig } from '../storage/open-store.js';
+import type { S3RequestObserver } from '../storage/s3-store.js';
 import type { BackupStore } from '../storage/store.js';
 import type { S3Credentials } from '../storage/s3-store.js';
 
@@ -219,6 +220,8 @@ export async function openLocation(
     localRoot: string;
     namespace?: string;
     allowLinkLocalEndpoints?: boolean;
+    /** Hears the S3 client's retries and failures (the reconciler's metrics). */
+    storageRequests?: S3RequestObserver;
   },
 ): Promise<OpenLocation> {
   const readOnly = spec.accessMode === 'ReadOnly';
@@ -254,7 +257,7 @@ export async function openLocation(
     };
   }
   const secrets = { ...(deps.kube ? { kube: deps.kube } : {}), namespace: deps.namespace ?? 'lifeboat' };
-  const plain = openStore(config);
+  const plain = openStore(config, { requests: deps.storageRequests });
   const store = spec.encryption
     ? new KeyedStore(plain, await resolveKeyring(name, spec.encryption, secrets))
     : plain;

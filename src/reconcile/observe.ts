@@ -13,6 +13,7 @@ import type { RestoreResult } from '../restore/engine.js';
 import { canonicalJson } from '../restore/plan.js';
 import type { KubeClient } from '../kube/client.js';
 import type { BackupStore, UnfinishedUpload } from '../storage/store.js';
+import type { S3RequestObserver } from '../storage/s3-store.js';
 import { backupLayout } from '../storage/layout.js';
 import type { Logger } from '../observe/logger.js';
 import type { StoredBackup } from './expiry.js';
@@ -132,6 +133,7 @@ export async function observe(deps: {
   env?: NodeJS.ProcessEnv;
   restoreBranches: string;
   allowLinkLocalEndpoints?: boolean;
+  storageRequests?: S3RequestObserver;
 }): Promise<Observation> {
   const { wc } = deps;
   const rules = { allowLinkLocalEndpoints: deps.allowLinkLocalEndpoints === true };
@@ -168,6 +170,7 @@ async function observeLocations(deps: {
   env?: NodeJS.ProcessEnv;
   log: Logger;
   allowLinkLocalEndpoints?: boolean;
+  storageRequests?: S3RequestObserver;
 }): Promise<ObservedLocation[]> {
   const docs = documentsOfKind(deps.documents, 'StorageLocation');
   const specs = docs.map((d) => ({ name: d.metadata.name, spec: d.spec }));
@@ -182,6 +185,7 @@ async function observeLocations(deps: {
         localRoot: deps.localRoot,
         ...(deps.env ? { env: deps.env } : {}),
         allowLinkLocalEndpoints: deps.allowLinkLocalEndpoints === true,
+        ...(deps.storageRequests ? { storageRequests: deps.storageRequests } : {}),
       });
       const entries = await listBackups(loc.store);
       const backups = entries.flatMap((e) => (e.backup ? [e.backup] : []));

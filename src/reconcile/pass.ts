@@ -9,7 +9,7 @@ import type { WorkingCopy } from '../gitops/working-copy.js';
 import { LIFEBOAT_ACTION, TRAILER } from '../gitops/commit-message.js';
 import type { KubeClient } from '../kube/client.js';
 import type { Logger } from '../observe/logger.js';
-import type { Metrics } from '../observe/metrics.js';
+import { storageRequestCounters, type Metrics } from '../observe/metrics.js';
 import { createWebhookNotifier, type NotificationEvent } from '../observe/notify.js';
 import { documentsOfKind, resolveStorageLocation, toBackupSpec, toRestoreSpec } from '../policy/convert.js';
 import type { BackupScheduleDocument, RestoreDocument, VerifySpec } from '../policy/types.js';
@@ -169,6 +169,7 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
     ...(deps.env ? { env: deps.env } : {}),
     restoreBranches: deps.restoreBranches ?? 'restore/*',
     allowLinkLocalEndpoints: deps.allowLinkLocalEndpoints === true,
+    ...(deps.metrics ? { storageRequests: storageRequestCounters(deps.metrics) } : {}),
   });
   const now = clock();
   const ctx = new PassContext(deps, obs, now);

@@ -16,6 +16,7 @@ import type { KubeClient } from '../kube/client.js';
 import type { KubeObject, ResourceInfo } from '../kube/types.js';
 import type { Logger } from '../observe/logger.js';
 import { applyRestore, type RestoreDeps } from '../restore/engine.js';
+import { verifyBackup } from '../backup/verify.js';
 import type { BackupStore } from '../storage/store.js';
 import {
   compareCounts,
@@ -32,6 +33,12 @@ export type VerificationPhase = 'Passed' | 'Failed';
 export interface VerificationResult {
   schedule: string;
   phase: VerificationPhase;
+  /**
+   * restore: restored into scratch namespaces and compared; archive: the backup holds no
+   * namespaced objects (nothing a scratch restore may write), so its stored objects were read
+   * and checked as `lifeboat backup verify` does instead.
+   */
+  check: 'restore' | 'archive';
   /** The slot of the verify cron this run stood for. */
   slot: string;
   backup: string;
@@ -44,6 +51,9 @@ export interface VerificationResult {
   kinds?: KindCount[];
   missing?: string[];
   missingTotal?: number;
+  /** archive check: items read, and what was wrong (first 20). */
+  archiveItems?: number;
+  archiveProblems?: string[];
   restorePhase?: string;
   /** Objects the restore could not write, "<resource> <ns>/<name>: <message>" (first 20). */
   restoreFailures?: string[];
@@ -95,15 +105,10 @@ export async function runVerification(
   let result: VerificationResult;
   try {
     const expected = expectedObjects(await readResourceList(deps.store, input.backup.metadata.name));
-    if (expected.namespaces.length === 0) {
-      return finish({
-        phase: 'Failed',
-        reason: `backup ${base.backup} holds no namespaced objects: a scratch restore has nothing to check`,
-        cleanedUp: true,
-      });
-    }
+    if (expected.namespaces.length === 0) return finish(await checkArchive(base.backup, deps));
     const scratch = scratchNamespaces(expected.namespaces, input.namespacePrefix);
-    if ('error' in scratch) return finish({ phase: 'Failed', reason: scratch.error, cleanedUp: true });
+    if ('error' in scratch)
+      return finish({ phase: 'Failed', check: 'restore', reason: scratch.error, cleanedUp: true });
     mapping = scratch.mapping;
     const resources = await discoverResources(deps.kube);
     nsInfo = resources.find((r) => r.group === '' && r.resource === 'namespaces');
@@ -113,6 +118,7 @@ export async function runVerification(
   } catch (err) {
     result = finish({
       phase: 'Failed',
+      check: 'restore',
       ...(mapping ? { namespaces: mapping } : {}),
       reason: err instanceof Error ? err.message : String(err),
       cleanedUp: false,
@@ -174,6 +180,7 @@ async function restoreAndCount(o: {
       : `${comparison.missingTotal} object(s) of the backup were not found in the scratch namespaces`;
   return o.base({
     phase: passed ? 'Passed' : 'Failed',
+    check: 'restore',
     restore,
     namespaces: mapping,
     kinds: comparison.kinds,
@@ -185,6 +192,36 @@ async function restoreAndCount(o: {
     ...(reason ? { reason } : {}),
     cleanedUp: false,
   });
+}
+
+/**
+ * A backup without namespaced objects (only cluster-scoped ones, or none) has nothing a scratch
+ * restore may write: a verification must never touch cluster-scoped objects. Its stored objects
+ * are checked instead, as `lifeboat backup verify` does (present, checksums, every item parsed,
+ * archive against the resource list), so a broken backup still fails its verification.
+ */
+async function checkArchive(
+  backup: string,
+  deps: VerificationRunDeps,
+): Promise<
+  Omit<VerificationResult, 'schedule' | 'slot' | 'backup' | 'startTimestamp' | 'completionTimestamp'>
+> {
+  const report = await verifyBackup(deps.store, backup, {
+    ...(deps.restoreOptions?.archiveLimits ? { limits: deps.restoreOptions.archiveLimits } : {}),
+  });
+  const problems = report.problems.map((p) => `${p.object}: ${p.problem}`);
+  return {
+    phase: report.ok ? 'Passed' : 'Failed',
+    check: 'archive',
+    archiveItems: report.items,
+    ...(problems.length > 0 ? { archiveProblems: problems.slice(0, SHOWN) } : {}),
+    ...(report.ok
+      ? {}
+      : {
+          reason: `backup ${backup} holds no namespaced objects, and its archive check found ${problems.length} problem(s)`,
+        }),
+    cleanedUp: true,
+  };
 }
 
 /** `<schedule>-verify-<yyyyMMddHHmmss>` of the slot: one restore record per verification slot. */

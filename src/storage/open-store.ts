@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { LocalDirStore } from './local-store.js';
-import type { S3Credentials, S3NetworkOptions, S3StoreOptions } from './s3-store.js';
+import type { S3Credentials, S3NetworkOptions, S3RequestObserver, S3StoreOptions } from './s3-store.js';
 import type { BackupStore, PutOptions, StoredObject, UnfinishedUpload } from './store.js';
 
 export interface StorageLocationConfig {
@@ -52,8 +52,14 @@ export class StorageLocationError extends Error {
   }
 }
 
-/** Builds the store; does no I/O (call `check()` to find out whether it is reachable). */
-export function openStore(location: StorageLocationConfig): BackupStore {
+/**
+ * Builds the store; does no I/O (call `check()` to find out whether it is reachable).
+ * `requests` hears the S3 client's retries and failures (metrics); ignored for local.
+ */
+export function openStore(
+  location: StorageLocationConfig,
+  opts: { requests?: S3RequestObserver } = {},
+): BackupStore {
   const readOnly = location.accessMode === 'ReadOnly';
   if (location.provider === 'local') {
     if (!location.path) throw new StorageLocationError(location.name, 'path is required for provider local');
@@ -95,6 +101,7 @@ export function openStore(location: StorageLocationConfig): BackupStore {
     },
     ...writeOptions(location.name, config),
     ...(location.objectLock ? { objectLock: location.objectLock } : {}),
+    ...(opts.requests ? { requests: opts.requests } : {}),
   });
 }
 

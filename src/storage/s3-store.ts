@@ -74,6 +74,24 @@ export interface S3StoreOptions {
    * versioned bucket (a plain delete there only hides it behind a delete marker).
    */
   objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
+  /** Told of each request's retries and final failures (the reconciler counts them in metrics). */
+  requests?: S3RequestObserver;
+}
+
+/**
+ * Hears how each S3 request went, by operation (the SDK's command without "Command":
+ * PutObject, UploadPart, GetObject, ...). Kept to plain callbacks so storage/ needs nothing
+ * of observe/; the entry point wires them to counters.
+ */
+export interface S3RequestObserver {
+  /** The request was sent again `retries` times (after a reset, a timeout, a 5xx, throttling). */
+  retried(operation: string, retries: number): void;
+  /**
+   * The request failed for good without an answer from S3 to act on: a network error, a
+   * timeout or a 5xx/throttling after its last try. A 4xx answer (a missing key, a lock) is
+   * not counted: it is S3's answer, not a fault.
+   */
+  failed(operation: string): void;
 }
 
 export interface S3TlsOptions {
@@ -193,6 +211,7 @@ export class S3Store implements BackupStore {
     this.writeParams = writeParamsOf(opts);
     if (opts.objectLock) this.objectLock = opts.objectLock;
     this.client = new S3Client(clientConfig(opts, network));
+    if (opts.requests) countRequests(this.client, opts.requests);
   }
 
   async put(key: string, body: Readable | Buffer | string, opts: PutOptions = {}): Promise<void> {
@@ -656,6 +675,41 @@ function clientConfig(opts: S3StoreOptions, network: S3NetworkOptions): S3Client
   if (opts.credentials) config.credentials = { ...opts.credentials };
   else if (opts.profile) config.profile = opts.profile;
   return config;
+}
+
+/**
+ * A middleware in the initialize step, outside the SDK's retry middleware, so it sees each
+ * request once with the attempts it took in the end ($metadata.attempts, which the retry
+ * middleware sets on the output and on the error it gives up with). lib-storage's uploads
+ * send their parts through the same client, so their retries are counted too.
+ */
+export function countRequests(client: S3Client, observer: S3RequestObserver): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = (context.commandName ?? 'unknown').replace(/Command$/, '');
+      try {
+        const out = await next(args);
+        const attempts = (out.output as { $metadata?: { attempts?: number } }).$metadata?.attempts;
+        if (attempts !== undefined && attempts > 1) observer.retried(operation, attempts - 1);
+        return out;
+      } catch (err) {
+        const outcome = requestOutcome(err);
+        if (outcome.retries > 0) observer.retried(operation, outcome.retries);
+        if (outcome.fault) observer.failed(operation);
+        throw err;
+      }
+    },
+    { step: 'initialize', name: 'lifeboatRequestCounter', override: true },
+  );
+}
+
+/** Of a request's final error: how often it was retried, and whether it was a fault (no 4xx answer). */
+export function requestOutcome(err: unknown): { retries: number; fault: boolean } {
+  const e = (err ?? {}) as SdkError & { $metadata?: { attempts?: number } };
+  const attempts = e.$metadata?.attempts ?? 1;
+  const status = e.$metadata?.httpStatusCode;
+  const fault = status === undefined || status >= 500 || status === 429;
+  return { retries: Math.max(0, attempts - 1), fault };
 }
 
 function writeParamsOf(opts: S3StoreOptions): WriteParams {
