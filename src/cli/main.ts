@@ -52,13 +52,17 @@ function globalProgram(): Command {
     .option('--context <name>', 'kubeconfig context to use')
     .option(
       '--storage <location>',
-      'backup location: a directory or s3://BUCKET[/PREFIX]?endpoint=URL (default: $LIFEBOAT_STORAGE or .lifeboat/backups)',
+      'backup location: a directory, s3://BUCKET[/PREFIX]?endpoint=URL, or a StorageLocation file (.yaml; its spec.restic gives file-system volume copies) (default: $LIFEBOAT_STORAGE or .lifeboat/backups)',
     )
     .option(
       '--location <name>',
       'a StorageLocation of the policy repository at --policies (instead of --storage)',
     )
     .option('--policies <dir>', 'the policy repository checkout that --location refers to', '.')
+    .option(
+      '--agent-namespace <ns>',
+      "lifeboat's namespace: where its node agents take volume work, and where a location's Secrets named without a namespace are (default: lifeboat)",
+    )
     .addOption(
       new Option('-o, --output <format>', 'output format')
         .choices(['table', 'json', 'yaml'])

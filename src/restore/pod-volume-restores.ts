@@ -18,6 +18,7 @@ import {
   type PodVolumeRestore,
   type RepositorySpec,
 } from '../volumes/pod-volume-types.js';
+import { RESTORE_WAIT_CONTAINER } from '../volumes/restore-wait.js';
 import type { PlannedPodVolume } from './fs-volumes.js';
 
 const PODS: ResourceInfo = {
@@ -93,7 +94,9 @@ async function restorePod(
   pod: { namespace: string; name: string; volumes: PlannedPodVolume[] },
   o: RestorePodVolumesOptions,
 ): Promise<PodVolumeRestoreOutcome[]> {
-  const what = (v: PlannedPodVolume) => `volume ${v.volume} of pod ${pod.namespace}/${pod.name}`;
+  // The claim too: it is what a user resizes or mounts read-only.
+  const what = (v: PlannedPodVolume) =>
+    `volume ${v.volume}${v.claim ? ` (claim ${v.claim})` : ''} of pod ${pod.namespace}/${pod.name}`;
   const fail = (v: PlannedPodVolume, error: string): PodVolumeRestoreOutcome => ({
     namespace: pod.namespace,
     pod: pod.name,
@@ -108,20 +111,26 @@ async function restorePod(
   const deadline = Date.now() + (config.timeoutMs ?? 4 * 3_600_000);
   const pollMs = config.pollMs ?? 1_000;
 
-  // The scheduler places the pod; its claims must be bound for the kubelet to mount them.
+  // The scheduler places the pod; the kubelet mounts its volumes, then starts the restore-wait
+  // init container. Only then is the volume directory the mounted volume: before, the agent
+  // would find no directory, or an empty one that the mount then hides (Velero's node agent
+  // waits for its restore-helper to run the same way).
   let node: string | undefined;
   let uid = '';
+  let started = false;
   for (;;) {
     const live = await o.kube.get(PODS, pod.namespace, pod.name).catch(() => undefined);
     if (live === null)
       return pod.volumes.map((v) => fail(v, 'the pod was deleted before its volume was restored'));
     node = (live?.spec as { nodeName?: string } | undefined)?.nodeName;
     uid = live?.metadata.uid ?? '';
-    if (node && uid) break;
+    started = restoreWaitStarted(live?.status);
+    if (node && uid && started) break;
     if (Date.now() > deadline) {
-      return pod.volumes.map((v) =>
-        fail(v, 'the pod was not scheduled to a node in time, so no agent can fill it'),
-      );
+      const why = node
+        ? `its restore-wait init container did not start on node ${node} in time, so its volumes were not mounted (see the pod's events)`
+        : 'the pod was not scheduled to a node in time, so no agent can fill it';
+      return pod.volumes.map((v) => fail(v, why));
     }
     await sleep(pollMs);
   }
@@ -157,9 +166,10 @@ async function restorePod(
         );
         if (typeof ended === 'string') return fail(v, ended);
         if (ended.status?.phase !== 'Completed') {
-          // The agent's message names the volume and pod already.
-          const message = ended.status?.message ?? `${what(v)}: failed`;
-          return { ...fail(v, ''), error: message };
+          // The agent's message starts with the volume and pod; said again here with the claim.
+          const own = `volume ${v.volume} of pod ${pod.namespace}/${pod.name}: `;
+          const said = ended.status?.message ?? 'failed';
+          return fail(v, said.startsWith(own) ? said.slice(own.length) : said);
         }
         return {
           namespace: pod.namespace,
@@ -176,6 +186,19 @@ async function restorePod(
       }
     }),
   );
+}
+
+/** Whether the pod's restore-wait init container runs (or ran): its volumes are mounted. */
+function restoreWaitStarted(status: unknown): boolean {
+  const statuses = (status as { initContainerStatuses?: ContainerStatus[] } | undefined)
+    ?.initContainerStatuses;
+  const state = statuses?.find((c) => c.name === RESTORE_WAIT_CONTAINER)?.state;
+  return state?.running !== undefined || state?.terminated !== undefined;
+}
+
+interface ContainerStatus {
+  name: string;
+  state?: { running?: unknown; terminated?: unknown; waiting?: unknown };
 }
 
 interface Wait {

@@ -28,6 +28,7 @@ import {
   type ResticOptions,
 } from './restic.js';
 import { withStaleLocksCleared } from './repository-maintenance.js';
+import { explainRestoreFailure, inspectTarget, targetProblem } from './restore-target.js';
 import type { ResticProgress } from './restic-output.js';
 
 export const FIELD_MANAGER = 'lifeboat-agent';
@@ -284,14 +285,19 @@ export class NodeAgent {
       throw new Error(`spec.restoreName ${JSON.stringify(spec.restoreName)} is not a valid object name`);
     }
     const dir = await this.volumeDir(item);
+    const expected = spec.expected;
+    // A read-only or too small volume is refused before restic writes a file into it.
+    const problem = targetProblem(await inspectTarget(dir), expected?.bytes ?? 0);
+    if (problem) throw new Error(problem);
     const repo = await resolveRepository(this.o.kube, spec.repository);
     const summary = await restoreSnapshot(repo, {
       ...this.o.restic,
       snapshotId: spec.snapshotID,
       target: dir,
       onProgress: this.progressWriter('restore', item),
+    }).catch((err: unknown) => {
+      throw new Error(explainRestoreFailure(errorText(err)));
     });
-    const expected = spec.expected;
     if (
       expected &&
       (summary.entries !== expected.files + expected.dirs || summary.bytes !== expected.bytes)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failureOfExitCode, parseResticLine } from './restic-output.js';
+import { failureOfExitCode, parseResticLine, stderrMessage } from './restic-output.js';
 
 describe('parseResticLine', () => {
   it('reads backup progress', () => {
@@ -53,6 +53,12 @@ describe('parseResticLine', () => {
     ).toEqual({ type: 'error', message: '/v/a: permission denied' });
   });
 
+  it('reads the fatal exit message of --json', () => {
+    expect(
+      parseResticLine('{"message_type":"exit_error","code":1,"message":"Fatal: There were 1 errors\\n"}'),
+    ).toEqual({ type: 'error', message: 'Fatal: There were 1 errors' });
+  });
+
   it('ignores text, broken JSON and messages it does not know', () => {
     expect(parseResticLine('created restic repository 1234')).toBeUndefined();
     expect(parseResticLine('{"message_type":')).toBeUndefined();
@@ -70,5 +76,25 @@ describe('failureOfExitCode', () => {
     [null, 'failed'],
   ] as const)('exit %s is %s', (code, failure) => {
     expect(failureOfExitCode(code)).toBe(failure);
+  });
+});
+
+describe('stderrMessage', () => {
+  // `restic restore --json` writes its errors to stderr as JSON: they reached error messages raw.
+  it('says a JSON error line of stderr as its item and message', () => {
+    expect(
+      stderrMessage(
+        '{"message_type":"error","error":{"message":"write /v/blob: no space left on device"},"during":"restore","item":"/blob"}',
+      ),
+    ).toBe('/blob: write /v/blob: no space left on device');
+    expect(
+      stderrMessage('{"message_type":"exit_error","code":1,"message":"Fatal: There were 1 errors\\n"}'),
+    ).toBe('Fatal: There were 1 errors');
+  });
+
+  it('leaves plain text as it is', () => {
+    expect(stderrMessage('Fatal: wrong password or no key found')).toBe(
+      'Fatal: wrong password or no key found',
+    );
   });
 });

@@ -88,9 +88,21 @@ export function parseResticLine(line: string): ResticMessage | undefined {
       const item = typeof m.item === 'string' && m.item !== '' ? `${m.item}: ` : '';
       return { type: 'error', message: `${item}${message}` };
     }
+    case 'exit_error':
+      // --json's last word on a fatal failure (written to stderr).
+      return typeof m.message === 'string' ? { type: 'error', message: m.message.trim() } : undefined;
     default:
       return undefined;
   }
+}
+
+/**
+ * A line restic wrote to stderr, as a person reads it: with --json, restore's per-file errors
+ * and the fatal exit message come there as JSON too.
+ */
+export function stderrMessage(line: string): string {
+  const m = parseResticLine(line);
+  return m?.type === 'error' ? m.message : line;
 }
 
 /** What restic's exit code means (restic 0.17+: 10 no repository, 11 locked, 12 wrong password). */

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import {
   failureOfExitCode,
   parseResticLine,
+  stderrMessage,
   type ResticBackupSummary,
   type ResticFailure,
   type ResticProgress,
@@ -112,7 +113,8 @@ function runRestic(
 /** A ResticError for a failed run, saying what restic said (the last lines of its stderr). */
 function failed(what: string, r: RunResult): ResticError {
   const failure = failureOfExitCode(r.code);
-  const said = [...r.errors, ...r.stderr.trim().split('\n').slice(-3)].filter(Boolean).join('; ');
+  const tail = r.stderr.trim().split('\n').slice(-3).map(stderrMessage);
+  const said = [...new Set([...r.errors, ...tail])].filter(Boolean).join('; ');
   const meaning: Record<ResticFailure, string> = {
     'no-repository': 'the restic repository does not exist',
     'wrong-password': 'wrong repository password (the password Secret does not open this repository)',

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { GroundInfo } from './context.js';
+import type { GroundInfo, S3Endpoint } from './context.js';
 import { mountsUnder } from './host-resources.js';
 import { groundImageTarballs } from './images.js';
 import { csiBinaries, installCrds, startCsi, type CsiBinaries } from './csi.js';
@@ -65,6 +65,11 @@ export interface GroundOptions {
   forge?: boolean;
   /** Started in this order once everything else is up (see GroundStarter). */
   starters?: GroundStarter[];
+  /**
+   * Use this S3 server instead of starting one: a second ground (a second cluster) that shares
+   * the first ground's bucket, as a disaster-recovery cluster shares the backup location.
+   */
+  s3?: S3Endpoint;
   /** Where data, certificates and logs go; a fresh temp dir by default. */
   dir?: string;
   /** How often the apiserver compacts etcd. Short in tests, so the 410 path is real. */
@@ -154,6 +159,36 @@ function kubeconfigYaml(opts: { server: string; caPath: string; token: string })
   ].join('\n');
 }
 
+/** versitygw (posix backend, with versioning; metadata in a sidecar dir, for file systems without user xattrs). */
+function startS3Server(o: { bin: string; dir: string; logDir: string; port: number }): {
+  s3: S3Endpoint;
+  proc: Proc;
+} {
+  const s3 = {
+    endpoint: `http://127.0.0.1:${o.port}`,
+    region: 'us-east-1',
+    accessKeyId: 'lifeboat-test',
+    secretAccessKey: randomBytes(18).toString('base64url'),
+  };
+  const proc = startProcess({
+    name: 'versitygw',
+    bin: o.bin,
+    logDir: o.logDir,
+    args: [
+      `--port=127.0.0.1:${o.port}`,
+      `--access=${s3.accessKeyId}`,
+      `--secret=${s3.secretAccessKey}`,
+      `--region=${s3.region}`,
+      '--quiet',
+      'posix',
+      `--versioning-dir=${join(o.dir, 'object-versions')}`,
+      `--sidecar=${join(o.dir, 'object-meta')}`,
+      join(o.dir, 'buckets'),
+    ],
+  });
+  return { s3, proc };
+}
+
 export async function startGround(options: GroundOptions = {}): Promise<Ground> {
   const log = options.log ?? (() => undefined);
   const bins = groundBinaries();
@@ -234,29 +269,10 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
 
     // S3 server (versitygw, posix backend, with versioning; metadata in a sidecar dir so it
     // works on file systems without user xattrs).
-    const s3 = {
-      endpoint: `http://127.0.0.1:${s3Port}`,
-      region: 'us-east-1',
-      accessKeyId: 'lifeboat-test',
-      secretAccessKey: randomBytes(18).toString('base64url'),
-    };
-    const vgw = startProcess({
-      name: 'versitygw',
-      bin: bins.versitygw,
-      logDir,
-      args: [
-        `--port=127.0.0.1:${s3Port}`,
-        `--access=${s3.accessKeyId}`,
-        `--secret=${s3.secretAccessKey}`,
-        `--region=${s3.region}`,
-        '--quiet',
-        'posix',
-        `--versioning-dir=${join(dir, 'object-versions')}`,
-        `--sidecar=${join(dir, 'object-meta')}`,
-        join(dir, 'buckets'),
-      ],
-    });
-    procs.push(vgw);
+    const { s3, proc: vgw } = options.s3
+      ? { s3: options.s3, proc: undefined }
+      : startS3Server({ bin: bins.versitygw, dir, logDir, port: s3Port });
+    if (vgw) procs.push(vgw);
 
     await waitFor(etcd, () => httpOk(`${etcdUrl}/health`));
     log(`etcd ready at ${etcdUrl}`);
@@ -334,8 +350,12 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
       ],
     });
     procs.push(cm);
-    await waitFor(vgw, () => fetch(s3.endpoint).then((r) => r.status > 0));
-    log(`S3 server (versitygw) ready at ${s3.endpoint}`);
+    if (vgw) {
+      await waitFor(vgw, () => fetch(s3.endpoint).then((r) => r.status > 0));
+      log(`S3 server (versitygw) ready at ${s3.endpoint}`);
+    } else {
+      log(`S3 server shared with another ground: ${s3.endpoint}`);
+    }
 
     // The controller-manager has no health port here (--secure-port=0); it is proved by the
     // namespace-deletion test. Make sure it did not die at start-up.

@@ -140,6 +140,7 @@ Examples:
     act<[string, CreateFlags]>(create, async (ctx, format, name, flags) => {
       const location = create.optsWithGlobals<{ location?: string }>().location;
       const spec = { ...specFromFlags(flags), ...(location ? { storageLocation: location } : {}) };
+      const fsBackup = await ctx.fsRepository();
       const progress = createProgress(`backup ${name}`);
       let result: BackupResult;
       try {
@@ -150,6 +151,8 @@ Examples:
             store: await ctx.store(),
             log: ctx.log,
             onProgress: (p) => progress.update(p.itemsDone),
+            // Pod volumes chosen for file-system copies go to the location's restic repository.
+            ...(fsBackup ? { fsBackup } : {}),
           },
         );
       } finally {

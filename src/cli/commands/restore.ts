@@ -9,6 +9,7 @@ import { renderPlanJson, renderPlanMarkdown } from '../../restore/plan-render.js
 import { getRestore, listRestores, readRestoreLog } from '../../restore/catalog.js';
 import { parseLabelSelector, parseOrLabelSelectors } from '../../backup/label-selector.js';
 import { act } from '../action.js';
+import type { CliContext, FsRepository } from '../context.js';
 import { render, table, UsageError } from '../output.js';
 import { createProgress } from '../progress.js';
 import { EXIT } from '../exit-codes.js';
@@ -38,10 +39,26 @@ interface SpecFlags {
   resourceModifiers?: string;
   restoreResourcePriorities?: string;
   gitopsTracking?: 'keep' | 'strip';
+  restoreWaitImage?: string;
 }
 
 function prioritiesOf(f: SpecFlags): { priorities?: Priorities } {
   return f.restoreResourcePriorities ? { priorities: parsePriorities(f.restoreResourcePriorities) } : {};
+}
+
+/**
+ * What file-system volume restores need, in plan and apply alike (the plan hash covers the
+ * restore-wait container's image): the location's restic repository and the image.
+ */
+async function fsRestoreOf(
+  ctx: CliContext,
+  f: SpecFlags,
+): Promise<{ fsRestore?: FsRepository; restoreWaitImage?: string }> {
+  const fsRestore = await ctx.fsRepository();
+  return {
+    ...(fsRestore ? { fsRestore } : {}),
+    ...(f.restoreWaitImage ? { restoreWaitImage: f.restoreWaitImage } : {}),
+  };
 }
 
 function addSpecOptions(cmd: Command): Command {
@@ -66,6 +83,10 @@ function addSpecOptions(cmd: Command): Command {
     .option('--preserve-nodeports', 'keep Service nodePorts from the backup')
     .option('--restore-pvs', 'restore PersistentVolumes (Velero default: true)')
     .option('--resource-modifiers <file>', 'a Velero resource-modifiers YAML file (version: v1)')
+    .option(
+      '--restore-wait-image <image>',
+      "the init container that holds a restored pod until its copied volumes are filled (default: lifeboat's image)",
+    )
     .addOption(
       new Option(
         '--gitops-tracking <mode>',
@@ -174,6 +195,7 @@ Examples:
             archiveLimits: ctx.archiveLimits,
             allowMissingChecksum: ctx.allowMissingChecksum,
             ...prioritiesOf(flags),
+            ...(await fsRestoreOf(ctx, flags)),
           },
         );
         const text =
@@ -229,6 +251,7 @@ Examples:
         } else {
           spec = await specFromFlags(flags);
         }
+        const fs = await fsRestoreOf(ctx, flags);
         const progress = createProgress(`restore ${name}`);
         let result: RestoreResult;
         try {
@@ -242,6 +265,7 @@ Examples:
               allowMissingChecksum: ctx.allowMissingChecksum,
               onProgress: (d, t) => progress.update(d, t),
               ...prioritiesOf(flags),
+              ...fs,
             },
             {
               ...(approvedHash ? { approvedHash } : {}),
