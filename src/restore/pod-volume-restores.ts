@@ -188,10 +188,14 @@ async function restorePod(
   );
 }
 
-/** Whether the pod's restore-wait init container runs (or ran): its volumes are mounted. */
+/**
+ * Whether the pod's volumes are mounted: its restore-wait init container runs (or ran), or the
+ * pod itself runs (a snapshot data mover's short-lived pod has no init container).
+ */
 function restoreWaitStarted(status: unknown): boolean {
-  const statuses = (status as { initContainerStatuses?: ContainerStatus[] } | undefined)
-    ?.initContainerStatuses;
+  const shape = status as { phase?: string; initContainerStatuses?: ContainerStatus[] } | undefined;
+  if (shape?.phase === 'Running') return true;
+  const statuses = shape?.initContainerStatuses;
   const state = statuses?.find((c) => c.name === RESTORE_WAIT_CONTAINER)?.state;
   return state?.running !== undefined || state?.terminated !== undefined;
 }
