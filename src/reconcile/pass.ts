@@ -55,7 +55,7 @@ import type { VeleroBackup } from '../backup/velero-backup.js';
 import {
   observe,
   planPaths,
-  lastChange,
+  lastChangeLookup,
   restoreRecord,
   scheduleMemory,
   type Observation,
@@ -218,6 +218,8 @@ class PassContext {
   private readonly locked = new Map<string, LockedVerdict>();
   /** status/repositories/<location>.yaml files of the restic checks this pass ran. */
   private readonly repositoryStatus = new Map<string, string>();
+  /** Which commit each document's status reflects; see revisionLookup(). */
+  private revisions: RevisionLookup | undefined;
 
   constructor(
     private readonly deps: ReconcilerDeps,
@@ -1415,16 +1417,28 @@ class PassContext {
     }
   }
 
-  /** Per document, the last commit that changed its file (never a branch's document). */
+  /**
+   * Per document, the last commit that changed its file (never a branch's document). Built once
+   * a pass: the status write asks for every schedule and every backup.
+   */
   private revisionLookup(): RevisionLookup {
+    if (this.revisions) return this.revisions;
     const { history, documents } = this.obs;
-    return {
+    const lastChange = lastChangeLookup(history);
+    // The first document of a kind and name, as a search in document order would find.
+    const fileOf = new Map<string, string>();
+    for (const d of documents) {
+      const key = `${d.kind}/${d.metadata.name}`;
+      if (!fileOf.has(key)) fileOf.set(key, d.source.file);
+    }
+    this.revisions = {
       document: (kind, name) => {
-        const doc = documents.find((d) => d.kind === kind && d.metadata.name === name);
-        return doc ? lastChange(history, [doc.source.file]) : undefined;
+        const file = fileOf.get(`${kind}/${name}`);
+        return file === undefined ? undefined : lastChange([file]);
       },
-      files: (files) => lastChange(history, files),
+      files: lastChange,
     };
+    return this.revisions;
   }
 
   private scheduleStatus(d: BackupScheduleDocument): ScheduleStatusInput {
