@@ -218,6 +218,8 @@ class PassContext {
   private readonly locked = new Map<string, LockedVerdict>();
   /** status/repositories/<location>.yaml files of the restic checks this pass ran. */
   private readonly repositoryStatus = new Map<string, string>();
+  private defaultResolved = false;
+  private defaultLocationCache: ReturnType<typeof resolveStorageLocation>;
   /** Which commit each document's status reflects; see revisionLookup(). */
   private revisions: RevisionLookup | undefined;
 
@@ -270,7 +272,7 @@ class PassContext {
 
   /** Where restore records go: the default location if writable, else the first writable one. */
   private resultLocation(): ObservedLocation | undefined {
-    const def = resolveStorageLocation(this.obs.documents);
+    const def = this.defaultLocation();
     const loc = def ? this.location(def.name) : undefined;
     if (loc?.store && !loc.readOnly) return loc;
     return this.obs.locations.find((l) => l.store && !l.readOnly);
@@ -449,7 +451,7 @@ class PassContext {
       });
       if (recorded !== undefined) this.recordRestoreApplied(r, recorded);
     }
-    const def = resolveStorageLocation(this.obs.documents);
+    const def = this.defaultLocation();
     return {
       now: this.now,
       schedules,
@@ -481,9 +483,21 @@ class PassContext {
     return inProgressRecord(name, claimedPlanHash(claim));
   }
 
+  /**
+   * The default location, looked up once a pass: every schedule without a storageLocation asks,
+   * and each lookup scans all documents (quadratic at hundreds of schedules).
+   */
+  private defaultLocation(): ReturnType<typeof resolveStorageLocation> {
+    if (!this.defaultResolved) {
+      this.defaultLocationCache = resolveStorageLocation(this.obs.documents);
+      this.defaultResolved = true;
+    }
+    return this.defaultLocationCache;
+  }
+
   private withLocation<T extends { storageLocation?: string }>(spec: T): T {
     if (spec.storageLocation) return spec;
-    const def = resolveStorageLocation(this.obs.documents);
+    const def = this.defaultLocation();
     return def ? { ...spec, storageLocation: def.name } : spec;
   }
 
