@@ -43,6 +43,8 @@ describe('parseScheduledBackupName', () => {
     { name: 'nightly-20251301000000', why: 'month 13' },
     { name: 'nightly-20250101240000', why: 'hour 24' },
     { name: 'nightly-20250101006000', why: 'minute 60' },
+    { name: 'nightly-20250101000060', why: 'second 60' },
+    { name: 'nightly-00500101000000', why: 'year 50, which Date.UTC would read as 1950' },
   ])('rejects $name ($why)', ({ name }) => {
     expect(parseScheduledBackupName(name)).toBeUndefined();
   });

@@ -48,11 +48,20 @@ export function parseScheduledBackupName(name: string): { schedule: string; at: 
   const stamp = m?.[2];
   if (schedule === undefined || stamp === undefined) return undefined;
   const field = (from: number, to: number) => Number(stamp.slice(from, to));
-  const at = new Date(
-    Date.UTC(field(0, 4), field(4, 6) - 1, field(6, 8), field(8, 10), field(10, 12), field(12, 14)),
-  );
-  // Date.UTC rolls 20250230 over into March; a real timestamp formats back to itself.
-  if (Number.isNaN(at.getTime()) || formatTimestamp(at) !== stamp) return undefined;
+  const parts = [field(0, 4), field(4, 6) - 1, field(6, 8), field(8, 10), field(10, 12), field(12, 14)];
+  const at = new Date(Date.UTC(...(parts as [number, number, number, number, number, number])));
+  // Date.UTC rolls 20250230 over into March (and years 0-99 into the 1900s); a real timestamp
+  // reads back the same fields. Compared as numbers: a pass parses every backup's name, and
+  // formatting each one back was a tenth of a quiet pass's deciding.
+  const back = [
+    at.getUTCFullYear(),
+    at.getUTCMonth(),
+    at.getUTCDate(),
+    at.getUTCHours(),
+    at.getUTCMinutes(),
+    at.getUTCSeconds(),
+  ];
+  if (Number.isNaN(at.getTime()) || back.some((v, i) => v !== parts[i])) return undefined;
   return { schedule, at };
 }
 

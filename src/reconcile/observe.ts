@@ -68,10 +68,27 @@ export interface FileChange {
   files: string[];
 }
 
-/** The newest commit of `history` that changed any of `files`. */
-export function lastChange(history: readonly FileChange[], files: readonly string[]): string | undefined {
-  const wanted = new Set(files);
-  return history.find((c) => c.files.some((f) => wanted.has(f)))?.sha;
+/**
+ * The newest commit of `history` that changed any of the files asked about. The history is
+ * indexed once: a pass asks for every schedule and every backup (thousands of questions), and
+ * scanning the history for each was quadratic in the number of policy files.
+ */
+export function lastChangeLookup(
+  history: readonly FileChange[],
+): (files: readonly string[]) => string | undefined {
+  // Each file's newest change, as its position in the history (newest first).
+  const newest = new Map<string, number>();
+  history.forEach((c, i) => {
+    for (const f of c.files) if (!newest.has(f)) newest.set(f, i);
+  });
+  return (files) => {
+    let best: number | undefined;
+    for (const f of files) {
+      const i = newest.get(f);
+      if (i !== undefined && (best === undefined || i < best)) best = i;
+    }
+    return best === undefined ? undefined : history[best]?.sha;
+  };
 }
 
 /**

@@ -55,7 +55,7 @@ import type { VeleroBackup } from '../backup/velero-backup.js';
 import {
   observe,
   planPaths,
-  lastChange,
+  lastChangeLookup,
   restoreRecord,
   scheduleMemory,
   type Observation,
@@ -219,6 +219,10 @@ class PassContext {
   private readonly locked = new Map<string, LockedVerdict>();
   /** status/repositories/<location>.yaml files of the restic checks this pass ran. */
   private readonly repositoryStatus = new Map<string, string>();
+  private defaultResolved = false;
+  private defaultLocationCache: ReturnType<typeof resolveStorageLocation>;
+  /** Which commit each document's status reflects; see revisionLookup(). */
+  private revisions: RevisionLookup | undefined;
 
   constructor(
     private readonly deps: ReconcilerDeps,
@@ -269,7 +273,7 @@ class PassContext {
 
   /** Where restore records go: the default location if writable, else the first writable one. */
   private resultLocation(): ObservedLocation | undefined {
-    const def = resolveStorageLocation(this.obs.documents);
+    const def = this.defaultLocation();
     const loc = def ? this.location(def.name) : undefined;
     if (loc?.store && !loc.readOnly) return loc;
     return this.obs.locations.find((l) => l.store && !l.readOnly);
@@ -448,7 +452,7 @@ class PassContext {
       });
       if (recorded !== undefined) this.recordRestoreApplied(r, recorded);
     }
-    const def = resolveStorageLocation(this.obs.documents);
+    const def = this.defaultLocation();
     return {
       now: this.now,
       schedules,
@@ -480,9 +484,21 @@ class PassContext {
     return inProgressRecord(name, claimedPlanHash(claim));
   }
 
+  /**
+   * The default location, looked up once a pass: every schedule without a storageLocation asks,
+   * and each lookup scans all documents (quadratic at hundreds of schedules).
+   */
+  private defaultLocation(): ReturnType<typeof resolveStorageLocation> {
+    if (!this.defaultResolved) {
+      this.defaultLocationCache = resolveStorageLocation(this.obs.documents);
+      this.defaultResolved = true;
+    }
+    return this.defaultLocationCache;
+  }
+
   private withLocation<T extends { storageLocation?: string }>(spec: T): T {
     if (spec.storageLocation) return spec;
-    const def = resolveStorageLocation(this.obs.documents);
+    const def = this.defaultLocation();
     return def ? { ...spec, storageLocation: def.name } : spec;
   }
 
@@ -1418,16 +1434,28 @@ class PassContext {
     }
   }
 
-  /** Per document, the last commit that changed its file (never a branch's document). */
+  /**
+   * Per document, the last commit that changed its file (never a branch's document). Built once
+   * a pass: the status write asks for every schedule and every backup.
+   */
   private revisionLookup(): RevisionLookup {
+    if (this.revisions) return this.revisions;
     const { history, documents } = this.obs;
-    return {
+    const lastChange = lastChangeLookup(history);
+    // The first document of a kind and name, as a search in document order would find.
+    const fileOf = new Map<string, string>();
+    for (const d of documents) {
+      const key = `${d.kind}/${d.metadata.name}`;
+      if (!fileOf.has(key)) fileOf.set(key, d.source.file);
+    }
+    this.revisions = {
       document: (kind, name) => {
-        const doc = documents.find((d) => d.kind === kind && d.metadata.name === name);
-        return doc ? lastChange(history, [doc.source.file]) : undefined;
+        const file = fileOf.get(`${kind}/${name}`);
+        return file === undefined ? undefined : lastChange([file]);
       },
-      files: (files) => lastChange(history, files),
+      files: lastChange,
     };
+    return this.revisions;
   }
 
   private scheduleStatus(d: BackupScheduleDocument): ScheduleStatusInput {

@@ -3,8 +3,6 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { WorkingCopy } from '../../gitops/working-copy.js';
 import { auditEvents, formatAuditTable, withBucketBackups } from '../../gitops/audit-log.js';
-import { createMetrics } from '../../observe/metrics.js';
-import { startObserveServer } from '../../observe/server.js';
 import { parseDuration } from '../../util/duration.js';
 import { reconcileOnce, type ReconcilerDeps } from '../../reconcile/pass.js';
 import { PassTrigger, runLoop } from '../../reconcile/loop.js';
@@ -232,6 +230,10 @@ Examples:
     >(cmd, async (ctx, _format, flags) => {
       const intervalMs = parseDuration(flags.interval);
       if (intervalMs <= 0) throw new UsageError('--interval must be positive');
+      // Loaded here, not at the top: `reconcile --once` serves no metrics, and prom-client and
+      // the HTTP server cost a one-shot pass ~0.1 s of CPU to load.
+      const { createMetrics } = await import('../../observe/metrics.js');
+      const { startObserveServer } = await import('../../observe/server.js');
       const metrics = createMetrics();
       const wc = workingCopy(flags, () => metrics.gitPushRetries.inc());
       const deps: ReconcilerDeps = reconcilerDeps(ctx, flags, wc, metrics);
