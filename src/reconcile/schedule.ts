@@ -148,7 +148,7 @@ function slotAfter(cron: CronSchedule, after: Date): Date {
 const slotAfterOnce = memoize((key) => {
   const [expression, timeZone, after] = JSON.parse(key) as [string, string, number];
   const parsedKey = JSON.stringify([expression, timeZone]);
-  // In UTC, plain date arithmetic on cron-parser's own fields gives its answer (ADR 0033).
+  // In UTC, plain date arithmetic on cron-parser's own fields gives its answer (ADR 0037).
   const plain = timeZone === 'UTC' ? utcFields(parsedKey) : undefined;
   const fast = plain ? nextUtcSlot(plain, after) : undefined;
   if (fast !== undefined) return fast;

@@ -2,7 +2,7 @@
 // plain UTC date arithmetic instead of cron-parser's walk through its date library (about
 // 0.3–1 ms a slot; a quiet pass over 500 schedules spent ~0.4 s of CPU there). Only for UTC,
 // which has no daylight-saving changes: in other zones cron-parser's handling of skipped and
-// repeated hours is the behaviour schedules have, so they keep using it (ADR 0033).
+// repeated hours is the behaviour schedules have, so they keep using it (ADR 0037).
 // src/reconcile/utc-slots.test.ts holds this to cron-parser's answers for random expressions
 // and instants.
 import type { CronExpression } from 'cron-parser';
