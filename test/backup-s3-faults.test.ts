@@ -195,6 +195,9 @@ describe('backups and restores through a proxy that resets, stalls and truncates
     }
     console.log('restores through the faults:', JSON.stringify(restores, null, 1));
     expect(restores.length).toBeGreaterThan(0);
+    // A download cut part-way goes on from where it was cut (resume-download.ts), so the
+    // faults do not fail restores as a rule: before it, every restore here failed ("aborted").
+    expect(restores.filter((r) => r.phase === 'Completed').length).toBeGreaterThan(0);
 
     const retries = await counterValues(metrics, 'lifeboat_storage_retries_total');
     const failures = await counterValues(metrics, 'lifeboat_storage_request_failures_total');

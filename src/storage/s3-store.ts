@@ -21,6 +21,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { failProducer, feedFrom } from './feed.js';
 import { guardStalls } from './stall-guard.js';
+import { resumingDownload } from './resume-download.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { ObjectLockedError, ReadOnlyStoreError, StoreError, StoreNotFoundError } from './store.js';
 import type { BackupStore, PutOptions, StoredObject, UnfinishedUpload } from './store.js';
@@ -195,6 +196,7 @@ export class S3Store implements BackupStore {
   /** Added to every PutObject and CreateMultipartUpload: encryption at rest and the checksum. */
   private readonly writeParams: WriteParams;
   readonly objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE' };
+  private readonly requests: S3RequestObserver | undefined;
 
   constructor(opts: S3StoreOptions) {
     this.bucket = opts.bucket;
@@ -211,6 +213,7 @@ export class S3Store implements BackupStore {
     this.writeParams = writeParamsOf(opts);
     if (opts.objectLock) this.objectLock = opts.objectLock;
     this.client = new S3Client(clientConfig(opts, network));
+    this.requests = opts.requests;
     if (opts.requests) countRequests(this.client, opts.requests);
   }
 
@@ -360,8 +363,18 @@ export class S3Store implements BackupStore {
       if (!(out.Body instanceof Readable))
         throw new StoreError(`${this.describe}: ${key} has no readable body`);
       const idle = this.network.idleTimeoutMs;
+      const etag = out.ETag;
+      // A body cut part-way goes on with a ranged GET of the same version (its ETag), as long
+      // as resumes gain bytes (at most maxAttempts - 1 in a row without); resume-download.ts
+      // says why.
+      const body = resumingDownload({
+        first: out.Body,
+        reopen: (offset) => this.getRange(key, offset, etag),
+        maxResumes: this.network.maxAttempts - 1,
+        onResume: () => this.requests?.retried('GetObject', 1),
+      });
       return guardStalls(
-        out.Body,
+        body,
         idle,
         () =>
           new StoreError(`S3 endpoint ${this.endpointText} sent no data for ${idle} ms while reading ${key}`),
@@ -371,6 +384,30 @@ export class S3Store implements BackupStore {
       if ((err as SdkError).name === 'NoSuchKey') throw new StoreNotFoundError(key, this.describe);
       throw this.translate(err, `reading ${key}`);
     }
+  }
+
+  /** The bytes of `key` from `offset` on, only while its ETag is still `etag`. */
+  private async getRange(key: string, offset: number, etag: string | undefined): Promise<Readable> {
+    let out;
+    try {
+      out = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Range: `bytes=${offset}-`,
+          ...(etag ? { IfMatch: etag } : {}),
+        }),
+      );
+    } catch (err) {
+      if ((err as SdkError).$metadata?.httpStatusCode === 412)
+        throw new StoreError(
+          `${this.describe}: ${key} changed while it was being read (its ETag is no longer ${etag})`,
+        );
+      throw this.translate(err, `reading ${key} again from byte ${offset} after the connection was cut`);
+    }
+    if (!(out.Body instanceof Readable))
+      throw new StoreError(`${this.describe}: ${key} has no readable body`);
+    return out.Body;
   }
 
   async exists(key: string): Promise<boolean> {
