@@ -29,6 +29,8 @@ import {
 import { startNodeAgent, type RunningAgent } from './ground/agent.js';
 import { resticBinary } from './ground/restic.js';
 import { ground, kubeConfig, newBucket, newNamespace, tempDir } from './ground/world.js';
+import { createResticSecrets } from './fixtures/restic-secrets.js';
+import { dataPod } from './fixtures/claim-pods.js';
 
 const TIMEOUT = 900_000;
 const PASSWORD = 'pw-git-flow-fs';
@@ -67,43 +69,16 @@ describe('a file-system volume copy restored through the Git flow', () => {
       const ns = await newNamespace('fs-git');
       const secrets = await newNamespace('fs-git-sys');
       const bucket = await newBucket('fs-git');
-      await core.createNamespacedSecret({
-        namespace: secrets,
-        body: { metadata: { name: 'restic' }, stringData: { password: PASSWORD } },
-      });
-      await core.createNamespacedSecret({
-        namespace: secrets,
-        body: {
-          metadata: { name: 's3' },
-          stringData: {
-            cloud: `[default]\naws_access_key_id=${s3.accessKeyId}\naws_secret_access_key=${s3.secretAccessKey}\n`,
-          },
-        },
-      });
+      await createResticSecrets(core, secrets, { password: PASSWORD });
       await core.createNamespacedPod({
         namespace: ns,
-        body: {
-          metadata: { name: 'app', annotations: { 'backup.velero.io/backup-volumes': 'data' } },
-          spec: {
-            terminationGracePeriodSeconds: 0,
-            containers: [
-              {
-                name: 'main',
-                image: busyboxImage(),
-                imagePullPolicy: 'Never',
-                // Restored, the pod finds its data and only prints the sums.
-                command: [
-                  'sh',
-                  '-euc',
-                  `[ -f /data/blob ] || { ${WRITE}; }; ${SUMS}; touch /tmp/ready; exec sleep 100000`,
-                ],
-                readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1 },
-                volumeMounts: [{ name: 'data', mountPath: '/data' }],
-              },
-            ],
-            volumes: [{ name: 'data', emptyDir: {} }],
-          },
-        },
+        body: dataPod({
+          name: 'app',
+          write: WRITE,
+          sums: SUMS,
+          annotations: { 'backup.velero.io/backup-volumes': 'data' },
+          volumes: [{ volume: { name: 'data', emptyDir: {} }, mountPath: '/data' }],
+        }),
       });
       await readyPod(ns, 'app', 300_000);
       const written = await core.readNamespacedPodLog({ name: 'app', namespace: ns, container: 'main' });

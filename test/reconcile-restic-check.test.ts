@@ -14,6 +14,7 @@ import { createMetrics } from '../src/observe/metrics.js';
 import { createPolicyRepo, FakeClock, HOUR, KubeHandle, reconcilerFor } from './fixtures/policy-repo.js';
 import { resticBinary } from './ground/restic.js';
 import { ground, kubeConfig, newBucket, newNamespace, tempDir } from './ground/world.js';
+import { createResticSecrets } from './fixtures/restic-secrets.js';
 
 const run = promisify(execFile);
 const PASSWORD = 'pw-restic-check';
@@ -44,19 +45,7 @@ describe('restic check on the schedule of spec.restic.verify', () => {
     const core = kubeConfig().makeApiClient(CoreV1Api);
     const secrets = await newNamespace('rchk-sys');
     const bucket = await newBucket('rchk');
-    await core.createNamespacedSecret({
-      namespace: secrets,
-      body: { metadata: { name: 'restic' }, stringData: { password: PASSWORD } },
-    });
-    await core.createNamespacedSecret({
-      namespace: secrets,
-      body: {
-        metadata: { name: 's3' },
-        stringData: {
-          cloud: `[default]\naws_access_key_id=${s3.accessKeyId}\naws_secret_access_key=${s3.secretAccessKey}\n`,
-        },
-      },
-    });
+    await createResticSecrets(core, secrets, { password: PASSWORD });
     await makeRepository(bucket, 'good', PASSWORD);
     await makeRepository(bucket, 'other', 'a-password-lifeboat-does-not-have');
 

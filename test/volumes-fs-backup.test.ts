@@ -30,6 +30,7 @@ import { archiveEntries, groundKube, s3Store, unversioned } from './fixtures/bac
 import { createClaim } from './fixtures/claim-pods.js';
 import { busyboxImage, readyPod } from './fixtures/pods.js';
 import { ground, kubeConfig, newBucket, newNamespace, testS3Client } from './ground/world.js';
+import { createResticSecrets, groundRepository } from './fixtures/restic-secrets.js';
 
 const TIMEOUT = 600_000;
 /** Every file of the three volumes with its sha256, the restore marker left out. */
@@ -59,32 +60,11 @@ describe('file-system volume backups in a backup (node agent, restic)', () => {
     system = await newNamespace('fsb-sys');
     agent = startNodeAgent(ground(), await mkdtemp(join(ground().workDir, 'agent-')), { namespace: system });
     bucket = await newBucket('fsb');
-    const { s3 } = ground();
-    await core.createNamespacedSecret({
-      namespace: system,
-      body: { metadata: { name: 'restic' }, stringData: { password: 'pw-fs-backup', wrong: 'nope' } },
-    });
-    await core.createNamespacedSecret({
-      namespace: system,
-      body: {
-        metadata: { name: 's3' },
-        stringData: {
-          cloud: `[default]\naws_access_key_id=${s3.accessKeyId}\naws_secret_access_key=${s3.secretAccessKey}\n`,
-        },
-      },
-    });
+    await createResticSecrets(core, system, { password: 'pw-fs-backup', wrong: 'nope' });
     fsBackup = {
       namespace: system,
       pollMs: 300,
-      repository: {
-        bucket,
-        prefix: 'backups',
-        s3Url: s3.endpoint,
-        region: s3.region,
-        s3ForcePathStyle: true,
-        credentialsSecret: { namespace: system, name: 's3', key: 'cloud' },
-        passwordSecret: { namespace: system, name: 'restic', key: 'password' },
-      },
+      repository: groundRepository(bucket, system),
     };
     await createClaim(core, namespace, 'claim');
     await createClaim(core, namespace, 'snap');

@@ -15,6 +15,8 @@ import { busyboxImage, readyPod } from './fixtures/pods.js';
 import { deleteNamespaces, runCli } from './fixtures/restore-fixtures.js';
 import { resticBinary } from './ground/restic.js';
 import { ground, kubeConfig, newBucket, newNamespace } from './ground/world.js';
+import { createResticSecrets } from './fixtures/restic-secrets.js';
+import { dataPod } from './fixtures/claim-pods.js';
 
 const TIMEOUT = 900_000;
 const SUMS = 'cd /data && find . -type f ! -path "./.lifeboat-restore/*" | sort | xargs sha256sum';
@@ -44,19 +46,7 @@ describe('file-system volume copies through the CLI (no reconciler)', () => {
     agent = startNodeAgent(ground(), work, { namespace: system });
     const bucket = await newBucket('fscli');
     const { s3 } = ground();
-    await core.createNamespacedSecret({
-      namespace: system,
-      body: { metadata: { name: 'restic' }, stringData: { password: 'pw-fs-cli-only' } },
-    });
-    await core.createNamespacedSecret({
-      namespace: system,
-      body: {
-        metadata: { name: 's3' },
-        stringData: {
-          cloud: `[default]\naws_access_key_id=${s3.accessKeyId}\naws_secret_access_key=${s3.secretAccessKey}\n`,
-        },
-      },
-    });
+    await createResticSecrets(core, system, { password: 'pw-fs-cli-only' });
     // Secrets named without a namespace are in --agent-namespace, as the reconciler's are in its own.
     const location = `apiVersion: lifeboat.dev/v1
 kind: StorageLocation
@@ -84,27 +74,13 @@ spec:
 
     await core.createNamespacedPod({
       namespace,
-      body: {
-        metadata: { name: 'app', annotations: { 'backup.velero.io/backup-volumes': 'data' } },
-        spec: {
-          terminationGracePeriodSeconds: 0,
-          containers: [
-            {
-              name: 'main',
-              image: busyboxImage(),
-              imagePullPolicy: 'Never',
-              command: [
-                'sh',
-                '-euc',
-                `[ -f /data/blob ] || { ${WRITE}; }; ${SUMS}; touch /tmp/ready; exec sleep 100000`,
-              ],
-              readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1 },
-              volumeMounts: [{ name: 'data', mountPath: '/data' }],
-            },
-          ],
-          volumes: [{ name: 'data', emptyDir: {} }],
-        },
-      },
+      body: dataPod({
+        name: 'app',
+        write: WRITE,
+        sums: SUMS,
+        annotations: { 'backup.velero.io/backup-volumes': 'data' },
+        volumes: [{ volume: { name: 'data', emptyDir: {} }, mountPath: '/data' }],
+      }),
     });
     await readyPod(namespace, 'app', 300_000);
     written = await core.readNamespacedPodLog({ name: 'app', namespace });

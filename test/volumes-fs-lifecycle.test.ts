@@ -33,6 +33,7 @@ import {
   reconcilerFor,
   scheduleDoc,
 } from './fixtures/policy-repo.js';
+import { createResticSecrets } from './fixtures/restic-secrets.js';
 
 const TIMEOUT = 900_000;
 const MB = 1024 * 1024;
@@ -124,26 +125,14 @@ describe('the restic repository lifecycle', () => {
   };
 
   beforeAll(async () => {
-    const { node, s3 } = ground();
+    const { node } = ground();
     if (!node) throw new Error('the test ground has no node: global-setup must start it');
     logDir = await mkdtemp(join(ground().workDir, 'agent-lifecycle-'));
     namespace = await newNamespace('fslife');
     agents.push(startNodeAgent(ground(), logDir, { namespace, name: 'agent-1' }));
     kube = await KubeClient.create({ kubeconfig: ground().kubeconfigPath });
     bucket = await newBucket('fslife');
-    await core.createNamespacedSecret({
-      namespace,
-      body: { metadata: { name: 'restic' }, stringData: { password: `${PASSWORD}\n` } },
-    });
-    await core.createNamespacedSecret({
-      namespace,
-      body: {
-        metadata: { name: 's3' },
-        stringData: {
-          cloud: `[default]\naws_access_key_id=${s3.accessKeyId}\naws_secret_access_key=${s3.secretAccessKey}\n`,
-        },
-      },
-    });
+    await createResticSecrets(core, namespace, { password: `${PASSWORD}\n` });
     await core.createNamespacedPod({
       namespace,
       body: {

@@ -27,6 +27,7 @@ import { deleteNamespaces } from './fixtures/restore-fixtures.js';
 import { createClaim, runClaimPod } from './fixtures/claim-pods.js';
 import { busyboxImage, readyPod } from './fixtures/pods.js';
 import { ground, kubeConfig, newBucket, newNamespace } from './ground/world.js';
+import { createResticSecrets, groundRepository } from './fixtures/restic-secrets.js';
 
 const TIMEOUT = 900_000;
 
@@ -66,32 +67,11 @@ describe('file-system volume restores into a full or read-only volume', () => {
     system = await newNamespace('fse-sys');
     agent = startNodeAgent(ground(), await mkdtemp(join(ground().workDir, 'agent-')), { namespace: system });
     bucket = await newBucket('fse');
-    const { s3 } = ground();
-    await core.createNamespacedSecret({
-      namespace: system,
-      body: { metadata: { name: 'restic' }, stringData: { password: 'pw-fs-errors' } },
-    });
-    await core.createNamespacedSecret({
-      namespace: system,
-      body: {
-        metadata: { name: 's3' },
-        stringData: {
-          cloud: `[default]\naws_access_key_id=${s3.accessKeyId}\naws_secret_access_key=${s3.secretAccessKey}\n`,
-        },
-      },
-    });
+    await createResticSecrets(core, system, { password: 'pw-fs-errors' });
     fsBackup = {
       namespace: system,
       pollMs: 300,
-      repository: {
-        bucket,
-        prefix: 'backups',
-        s3Url: s3.endpoint,
-        region: s3.region,
-        s3ForcePathStyle: true,
-        credentialsSecret: { namespace: system, name: 's3', key: 'cloud' },
-        passwordSecret: { namespace: system, name: 'restic', key: 'password' },
-      },
+      repository: groundRepository(bucket, system),
     };
     // A memory-backed emptyDir of 8 MiB holding 3 MiB.
     await core.createNamespacedPod({

@@ -15,9 +15,10 @@ import type { FsBackupConfig } from '../src/volumes/phase.js';
 import { startNodeAgent, type RunningAgent } from './ground/agent.js';
 import { startGround, type Ground } from './ground/ground.js';
 import { groundKube, s3Store } from './fixtures/backups.js';
-import { createClaim } from './fixtures/claim-pods.js';
-import { busyboxImage, eventually, readyPod } from './fixtures/pods.js';
+import { createClaim, dataPod } from './fixtures/claim-pods.js';
+import { eventually, readyPod } from './fixtures/pods.js';
 import { ground, kubeConfig, newBucket, newNamespace } from './ground/world.js';
+import { createResticSecrets, groundRepository } from './fixtures/restic-secrets.js';
 
 const TIMEOUT = 1_800_000;
 const SUMS = 'cd / && find data claim -type f ! -path "*/.lifeboat-restore/*" | sort | xargs sha256sum';
@@ -41,23 +42,10 @@ describe('a namespace restored into a second cluster that shares the bucket', ()
 
   /** lifeboat's namespace in a cluster: the agent's work, the restic password and the S3 keys. */
   const prepareSystem = async (core: CoreV1Api): Promise<void> => {
-    const { s3 } = ground();
     await core.createNamespace({ body: { metadata: { name: system } } }).catch((err: unknown) => {
       if ((err as { code?: number }).code !== 409) throw err;
     });
-    await core.createNamespacedSecret({
-      namespace: system,
-      body: { metadata: { name: 'restic' }, stringData: { password: 'pw-second-cluster' } },
-    });
-    await core.createNamespacedSecret({
-      namespace: system,
-      body: {
-        metadata: { name: 's3' },
-        stringData: {
-          cloud: `[default]\naws_access_key_id=${s3.accessKeyId}\naws_secret_access_key=${s3.secretAccessKey}\n`,
-        },
-      },
-    });
+    await createResticSecrets(core, system, { password: 'pw-second-cluster' });
   };
 
   beforeAll(async () => {
@@ -78,50 +66,24 @@ describe('a namespace restored into a second cluster that shares the bucket', ()
       namespace: system,
     });
     bucket = await newBucket('fs2c');
-    const { s3 } = ground();
     fs = {
       namespace: system,
       pollMs: 300,
-      repository: {
-        bucket,
-        prefix: 'backups',
-        s3Url: s3.endpoint,
-        region: s3.region,
-        s3ForcePathStyle: true,
-        credentialsSecret: { namespace: system, name: 's3', key: 'cloud' },
-        passwordSecret: { namespace: system, name: 'restic', key: 'password' },
-      },
+      repository: groundRepository(bucket, system),
     };
     await createClaim(coreA, namespace, 'claim');
     await coreA.createNamespacedPod({
       namespace,
-      body: {
-        metadata: { name: 'app', annotations: { 'backup.velero.io/backup-volumes': 'data,claim' } },
-        spec: {
-          terminationGracePeriodSeconds: 0,
-          containers: [
-            {
-              name: 'main',
-              image: busyboxImage(),
-              imagePullPolicy: 'Never',
-              command: [
-                'sh',
-                '-euc',
-                `[ -f /data/blob ] || { ${WRITE}; }; ${SUMS}; touch /tmp/ready; exec sleep 100000`,
-              ],
-              readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1 },
-              volumeMounts: [
-                { name: 'data', mountPath: '/data' },
-                { name: 'claim', mountPath: '/claim' },
-              ],
-            },
-          ],
-          volumes: [
-            { name: 'data', emptyDir: {} },
-            { name: 'claim', persistentVolumeClaim: { claimName: 'claim' } },
-          ],
-        },
-      },
+      body: dataPod({
+        name: 'app',
+        write: WRITE,
+        sums: SUMS,
+        annotations: { 'backup.velero.io/backup-volumes': 'data,claim' },
+        volumes: [
+          { volume: { name: 'data', emptyDir: {} }, mountPath: '/data' },
+          { volume: { name: 'claim', persistentVolumeClaim: { claimName: 'claim' } }, mountPath: '/claim' },
+        ],
+      }),
     });
     await readyPod(namespace, 'app', 300_000);
     written = await coreA.readNamespacedPodLog({ name: 'app', namespace });

@@ -28,6 +28,7 @@ import { archiveEntries, groundKube, s3Store, unversioned } from './fixtures/bac
 import { createClaim, runClaimPod } from './fixtures/claim-pods.js';
 import { busyboxImage, readyPod } from './fixtures/pods.js';
 import { ground, kubeConfig, newBucket, newNamespace } from './ground/world.js';
+import { createResticSecrets, groundRepository } from './fixtures/restic-secrets.js';
 
 const TIMEOUT = 900_000;
 const SUMS = 'cd /data && find . -type f ! -path "./.lifeboat-restore/*" | sort | xargs sha256sum';
@@ -83,33 +84,12 @@ describe('snapshot data movement (snapshotMoveData) with the node agent and rest
     system = await newNamespace('mv-sys');
     agent = startNodeAgent(ground(), await mkdtemp(join(ground().workDir, 'agent-')), { namespace: system });
     bucket = await newBucket('mv');
-    const { s3 } = ground();
-    await core.createNamespacedSecret({
-      namespace: system,
-      body: { metadata: { name: 'restic' }, stringData: { password: 'pw-move-data' } },
-    });
-    await core.createNamespacedSecret({
-      namespace: system,
-      body: {
-        metadata: { name: 's3' },
-        stringData: {
-          cloud: `[default]\naws_access_key_id=${s3.accessKeyId}\naws_secret_access_key=${s3.secretAccessKey}\n`,
-        },
-      },
-    });
+    await createResticSecrets(core, system, { password: 'pw-move-data' });
     fsBackup = {
       namespace: system,
       pollMs: 300,
       moverImage: busyboxImage(),
-      repository: {
-        bucket,
-        prefix: 'backups',
-        s3Url: s3.endpoint,
-        region: s3.region,
-        s3ForcePathStyle: true,
-        credentialsSecret: { namespace: system, name: 's3', key: 'cloud' },
-        passwordSecret: { namespace: system, name: 'restic', key: 'password' },
-      },
+      repository: groundRepository(bucket, system),
     };
     await createClaim(core, namespace, 'data');
     written = (await runClaimPod(core, { namespace, name: 'writer', claim: 'data', script: WRITE }))
