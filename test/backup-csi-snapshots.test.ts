@@ -18,6 +18,7 @@ import type { BackupVolumeInfo } from '../src/volumes/volume-info.js';
 import { archiveEntries, groundKube, s3Store } from './fixtures/backups.js';
 import type { CsiInfo, NodeInfo } from './ground/context.js';
 import { ground, kubeConfig, newBucket, newNamespace, uniqueName } from './ground/world.js';
+import { until } from './fixtures/pods.js';
 
 function nodeAndCsi(): { node: NodeInfo; csi: CsiInfo } {
   const { node, csi } = ground();
@@ -26,19 +27,9 @@ function nodeAndCsi(): { node: NodeInfo; csi: CsiInfo } {
   return { node, csi };
 }
 
-async function eventually<T>(
-  fn: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 180_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** The shared strict wait, with the 3 minutes these CSI steps are given. */
+const eventually = <T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 180_000): Promise<T> =>
+  until(fn, what, timeoutMs);
 
 async function sideFile<T>(store: BackupStore, key: string): Promise<T> {
   return JSON.parse(gunzipSync(await readSmallObject(store, key)).toString('utf8')) as T;

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import type { CsiInfo, NodeInfo } from './ground/context.js';
 import { ground, kubeConfig, newNamespace } from './ground/world.js';
+import { until } from './fixtures/pods.js';
 
 function nodeAndCsi(): { node: NodeInfo; csi: CsiInfo } {
   const { node, csi } = ground();
@@ -19,19 +20,9 @@ function nodeAndCsi(): { node: NodeInfo; csi: CsiInfo } {
   return { node, csi };
 }
 
-async function eventually<T>(
-  fn: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 180_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** The shared strict wait, with the 3 minutes these CSI steps are given. */
+const eventually = <T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 180_000): Promise<T> =>
+  until(fn, what, timeoutMs);
 
 describe('the ground CSI storage', () => {
   it('provisions, mounts, snapshots, restores from the snapshot and deletes volumes', async () => {

@@ -124,7 +124,7 @@ async function restorePod(
       return pod.volumes.map((v) => fail(v, 'the pod was deleted before its volume was restored'));
     node = (live?.spec as { nodeName?: string } | undefined)?.nodeName;
     uid = live?.metadata.uid ?? '';
-    started = restoreWaitStarted(live?.status);
+    started = volumesMounted(live?.status);
     if (node && uid && started) break;
     if (Date.now() > deadline) {
       const why = node
@@ -192,7 +192,7 @@ async function restorePod(
  * Whether the pod's volumes are mounted: its restore-wait init container runs (or ran), or the
  * pod itself runs (a snapshot data mover's short-lived pod has no init container).
  */
-function restoreWaitStarted(status: unknown): boolean {
+function volumesMounted(status: unknown): boolean {
   const shape = status as { phase?: string; initContainerStatuses?: ContainerStatus[] } | undefined;
   if (shape?.phase === 'Running') return true;
   const statuses = shape?.initContainerStatuses;
