@@ -4,7 +4,8 @@
 // namespace is deleted; `restore plan` lists the claim `create-from-copy` with the restic snapshot,
 // and `restore apply` by that plan provisions the claim anew and fills it before its pod starts:
 // every file's sha256 as before. Pointed at an s3:// URL, which carries no restic settings, the
-// same command is refused before anything is written, naming the flag and the way out.
+// backup is refused before anything is written, naming the flag and the way out, and so is the
+// apply of the restore (its plan shown with a warning).
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +164,28 @@ spec:
       expect(backup.stdout + backup.stderr).not.toContain(PASSWORD);
 
       await deleteNamespaces(kube, [namespace]);
+      // Through the s3:// URL of the same backups there is no repository to fill the claim from:
+      // the plan is shown with a warning, and the apply is refused before anything is restored.
+      const { s3 } = ground();
+      const url = `s3://${bucket}/backups?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}`;
+      const keys = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+      const viaUrl = (...args: string[]) =>
+        runCli(['--kubeconfig', ground().kubeconfigPath, '--storage', url, ...args], keys);
+      const urlPlan = await viaUrl('restore', 'plan', 'rurl', '--from-backup', 'mvcli1', '-f', 'json');
+      expect(urlPlan.code, urlPlan.stderr).toBe(0);
+      expect(urlPlan.stderr).toContain(
+        `warning: the restore fills claim ${namespace}/data from the backup's restic repository`,
+      );
+      const urlApply = await viaUrl('restore', 'apply', 'rurl', '--from-backup', 'mvcli1');
+      expect(urlApply.code, urlApply.stderr + urlApply.stdout).toBe(2);
+      expect(urlApply.stderr).toContain(`claim ${namespace}/data`);
+      expect(urlApply.stderr).toContain('--storage s3://… carries no restic settings');
+      const restored = await core.listNamespace({ fieldSelector: `metadata.name=${namespace}` });
+      expect(restored.items).toEqual([]);
+      const records: string[] = [];
+      for await (const o of s3Store(bucket).list('backups/restores/')) records.push(o.key);
+      expect(records).toEqual([]);
+
       const plan = await cli(
         '--storage',
         locationFile,

@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backupCommand, specFromFlags } from './commands/backup.js';
 import { UsageError } from './output.js';
-import { missingRepositoryHint, requireResticRepository, volumeSpecFromFlags } from './volume-flags.js';
+import {
+  fillRepositoryWarning,
+  missingRepositoryHint,
+  requireFillRepository,
+  requireResticRepository,
+  resticFillsOf,
+  volumeSpecFromFlags,
+} from './volume-flags.js';
+import type { RestorePlan } from '../restore/plan.js';
 import { NO_FS_REPOSITORY } from '../volumes/phase.js';
 
 /** `lifeboat backup create ARGS` as commander parses it, turned into a BackupSpec. */
@@ -88,5 +96,55 @@ describe('backup create: a restic copy needs a restic repository', () => {
       missingRepositoryHint([{ message: `volume data: ${NO_FS_REPOSITORY}` }], NO_FS_REPOSITORY),
     ).toEqual([expect.stringContaining('--storage FILE.yaml, or --location NAME --policies DIR')]);
     expect(missingRepositoryHint([{ message: 'forbidden' }], NO_FS_REPOSITORY)).toEqual([]);
+  });
+});
+
+describe('restore: restic fills need a restic repository', () => {
+  const copy = { sourceNamespace: 'shop', snapshotId: 'a'.repeat(64), files: 3, dirs: 1, bytes: 10 };
+  const plan = {
+    volumes: [
+      { namespace: 'shop', claim: 'data', action: 'create-from-copy', copy },
+      { namespace: 'shop', claim: 'logs', action: 'create-from-snapshot' },
+      { namespace: 'shop', claim: 'kept', action: 'skip', copy },
+    ],
+    items: [
+      {
+        groupResource: 'pods',
+        namespace: 'shop',
+        name: 'app',
+        podVolumes: [
+          { volume: 'cache', action: 'restore', ...copy },
+          { volume: 'tmp', action: 'skip', ...copy },
+        ],
+      },
+      { groupResource: 'configmaps', namespace: 'shop', name: 'cfg' },
+    ],
+  } as unknown as Pick<RestorePlan, 'volumes' | 'items'>;
+
+  it('names the moved claims and pod volumes the restore would fill, not those it skips', () => {
+    expect(resticFillsOf(plan)).toEqual(['claim shop/data', 'volume cache of pod shop/app']);
+  });
+
+  it('refuses an apply without a repository before anything is done, naming them and the way out', () => {
+    const refuse = () => requireFillRepository(plan, { storage: 's3://backups/prod', hasRepository: false });
+    expect(refuse).toThrow(UsageError);
+    expect(refuse).toThrow(
+      /^the restore fills claim shop\/data, volume cache of pod shop\/app from the backup's restic repository, but --storage s3:\/\/… carries no restic settings/,
+    );
+    expect(refuse).toThrow('--storage FILE.yaml, or --location NAME --policies DIR');
+    expect(() => requireFillRepository(plan, { storage: 'offsite.yaml', hasRepository: true })).not.toThrow();
+    expect(() =>
+      requireFillRepository(
+        { volumes: [], items: [] },
+        { storage: 's3://backups/prod', hasRepository: false },
+      ),
+    ).not.toThrow();
+  });
+
+  it('warns on a plan without a repository (the plan is still shown), and not with one', () => {
+    expect(fillRepositoryWarning(plan, { location: 'primary', hasRepository: false })).toMatch(
+      /^warning: the restore fills claim shop\/data, .* StorageLocation primary \(--location\) has no spec.restic/,
+    );
+    expect(fillRepositoryWarning(plan, { location: 'primary', hasRepository: true })).toBeUndefined();
   });
 });

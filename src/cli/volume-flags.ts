@@ -1,8 +1,10 @@
 // The volume flags of `lifeboat backup create`, as Velero's CLI spells them: --snapshot-volumes,
-// --snapshot-move-data and --default-volumes-to-fs-backup, each alone (true) or with =true/=false.
-// Checked here before the backup starts, so a contradiction or a copy that has nowhere to go is a
-// usage error naming the flag, not a backup that fails half-way.
+// --snapshot-move-data and --default-volumes-to-fs-backup, each alone (true) or with =true/=false;
+// and the CLI's checks that restic copies and fills have a repository (only a StorageLocation
+// document names one). Checked before a backup or restore starts, so a contradiction or a copy
+// with nowhere to go is a usage error naming the flag or the volumes, not a half-done run.
 import type { BackupSpec } from '../backup/spec.js';
+import type { RestorePlan } from '../restore/plan.js';
 import { isLocationFile } from './location-document.js';
 import { UsageError } from './output.js';
 
@@ -98,4 +100,46 @@ export function missingRepositoryHint(
   return [
     'hint: pod volumes chosen for file-system copies need a restic repository: name a StorageLocation with spec.restic (--storage FILE.yaml, or --location NAME --policies DIR)',
   ];
+}
+
+/** What a restore plan fills from restic: moved claims and pod volumes, by name. */
+export function resticFillsOf(plan: Pick<RestorePlan, 'volumes' | 'items'>): string[] {
+  return [
+    ...(plan.volumes ?? [])
+      .filter((v) => v.action === 'create-from-copy')
+      .map((v) => `claim ${v.namespace}/${v.claim}`),
+    ...plan.items.flatMap((i) =>
+      (i.podVolumes ?? [])
+        .filter((v) => v.action === 'restore')
+        .map((v) => `volume ${v.volume} of pod ${i.namespace}/${i.name}`),
+    ),
+  ];
+}
+
+function fillMessage(fills: string[], where: StorageFlags): string {
+  const shown = fills.slice(0, 5).join(', ') + (fills.length > 5 ? ` and ${fills.length - 5} more` : '');
+  return (
+    `the restore fills ${shown} from the backup's restic repository, but ${whereWithoutRestic(where)}. ` +
+    'Name the StorageLocation with spec.restic: --storage FILE.yaml, or --location NAME --policies DIR'
+  );
+}
+
+/** `restore apply`: refused before anything is applied when restic fills have no repository. */
+export function requireFillRepository(
+  plan: Pick<RestorePlan, 'volumes' | 'items'>,
+  o: StorageFlags & { hasRepository: boolean },
+): void {
+  if (o.hasRepository) return;
+  const fills = resticFillsOf(plan);
+  if (fills.length > 0) throw new UsageError(fillMessage(fills, o));
+}
+
+/** `restore plan`: the same finding as a warning, the plan still shown. */
+export function fillRepositoryWarning(
+  plan: Pick<RestorePlan, 'volumes' | 'items'>,
+  o: StorageFlags & { hasRepository: boolean },
+): string | undefined {
+  if (o.hasRepository) return undefined;
+  const fills = resticFillsOf(plan);
+  return fills.length > 0 ? `warning: ${fillMessage(fills, o)}` : undefined;
 }
