@@ -79,7 +79,7 @@ describe('backup create: a restic copy needs a restic repository', () => {
     expect(refuse).toThrow(UsageError);
     expect(refuse).toThrow(why);
     expect(refuse).toThrow(
-      /^--snapshot-move-data and --default-volumes-to-fs-backup copies volume data with restic/,
+      /^--snapshot-move-data and --default-volumes-to-fs-backup copy volume data with restic/,
     );
     expect(refuse).toThrow('--storage FILE.yaml, or --location NAME --policies DIR');
   });

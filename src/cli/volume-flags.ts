@@ -72,7 +72,7 @@ export function requireResticRepository(
   ];
   if (asking.length === 0) return;
   throw new UsageError(
-    `${asking.join(' and ')} copies volume data with restic into the location's restic repository, but ${whereWithoutRestic(o)}. ` +
+    `${asking.join(' and ')} ${asking.length > 1 ? 'copy' : 'copies'} volume data with restic into the location's restic repository, but ${whereWithoutRestic(o)}. ` +
       'Name a StorageLocation with spec.restic (its password Secret, and spec.credential.secretRef for the S3 keys the node agent reads): --storage FILE.yaml, or --location NAME --policies DIR',
   );
 }
