@@ -663,6 +663,7 @@ async function completeBackup(opts: {
     errors: state.errors.length,
     warnings: state.warnings.length + ctx.selection.warnings.length,
     csiSnapshots: volumes.csiSnapshots,
+    dataMovements: dataMovementsOf(volumes.outcomes),
   });
   // Object lock: every object the backup keeps is retained until the backup expires, each
   // written once. The archive was streamed before the expiration was known to be wanted (a
@@ -711,6 +712,17 @@ async function completeBackup(opts: {
     podVolumes: volumes.podVolumes,
     ...(state.hooks.length > 0 ? { hooks: state.hooks } : {}),
   };
+}
+
+/** The claims whose snapshot data was moved into restic (snapshotMoveData), or failed to be. */
+function dataMovementsOf(outcomes: VolumePhaseResult['outcomes']): {
+  attempted: number;
+  completed: number;
+  failed: number;
+} {
+  const completed = outcomes.filter((x) => x.moved !== undefined).length;
+  const failed = outcomes.filter((x) => x.movementFailed === true).length;
+  return { attempted: completed + failed, completed, failed };
 }
 
 /** The retention date of a locked backup: its expiration, unless that has already passed. */

@@ -50,6 +50,30 @@ describe('buildVeleroBackup', () => {
     expect(b.status).toMatchObject({ csiVolumeSnapshotsAttempted: 3, csiVolumeSnapshotsCompleted: 2 });
   });
 
+  it("counts the moves of snapshot data into restic as Velero's backup item operations, and none when there were none", () => {
+    const moved = buildVeleroBackup({
+      name: 'nightly',
+      spec: { snapshotMoveData: true },
+      phase: 'PartiallyFailed',
+      start,
+      csiSnapshots: { attempted: 2, completed: 2 },
+      dataMovements: { attempted: 2, completed: 1, failed: 1 },
+    });
+    expect(moved.status).toMatchObject({
+      backupItemOperationsAttempted: 2,
+      backupItemOperationsCompleted: 1,
+      backupItemOperationsFailed: 1,
+    });
+    const kept = buildVeleroBackup({
+      name: 'nightly',
+      spec: {},
+      phase: 'Completed',
+      start,
+      dataMovements: { attempted: 0, completed: 0, failed: 0 },
+    });
+    expect(kept.status).not.toHaveProperty('backupItemOperationsAttempted');
+  });
+
   it('records defaultVolumesToFsBackup as the policy gives it', () => {
     const b = buildVeleroBackup({
       name: 'nightly',

@@ -53,6 +53,13 @@ export interface VeleroBackup {
     failureReason?: string;
     csiVolumeSnapshotsAttempted?: number;
     csiVolumeSnapshotsCompleted?: number;
+    /**
+     * Velero counts its data mover's uploads (snapshotMoveData) as backup item operations;
+     * lifeboat counts its moves of snapshot data into restic here too (ADR 0039).
+     */
+    backupItemOperationsAttempted?: number;
+    backupItemOperationsCompleted?: number;
+    backupItemOperationsFailed?: number;
   };
 }
 
@@ -104,6 +111,8 @@ export function buildVeleroBackup(opts: {
   failureReason?: string;
   /** CSI VolumeSnapshots the backup took, and how many became ready. */
   csiSnapshots?: { attempted: number; completed: number };
+  /** Claims whose snapshot data the backup moved into restic (snapshotMoveData), or tried to. */
+  dataMovements?: { attempted: number; completed: number; failed: number };
 }): VeleroBackup {
   const { spec } = opts;
   const ttlMs = ttlOf(spec);
@@ -160,6 +169,13 @@ export function buildVeleroBackup(opts: {
         ? {
             csiVolumeSnapshotsAttempted: opts.csiSnapshots.attempted,
             csiVolumeSnapshotsCompleted: opts.csiSnapshots.completed,
+          }
+        : {}),
+      ...(opts.dataMovements && opts.dataMovements.attempted > 0
+        ? {
+            backupItemOperationsAttempted: opts.dataMovements.attempted,
+            backupItemOperationsCompleted: opts.dataMovements.completed,
+            backupItemOperationsFailed: opts.dataMovements.failed,
           }
         : {}),
     },

@@ -135,3 +135,52 @@ describe('crossDocumentIssues', () => {
     ]);
   });
 });
+
+describe('crossDocumentIssues: restic copies need the location’s restic repository', () => {
+  const s3 = (name: string, spec: Record<string, unknown> = {}) =>
+    entry('StorageLocation', name, { provider: 'aws', objectStorage: { bucket: 'b' }, ...spec });
+  const moving = (name: string, template: Record<string, unknown>) =>
+    entry('BackupSchedule', name, { schedule: '@daily', template });
+
+  it('warns when snapshotMoveData or defaultVolumesToFsBackup go to a location without spec.restic, and leaves the schedule valid', () => {
+    const entries = [
+      s3('plain'),
+      moving('mv', { storageLocation: 'plain', snapshotMoveData: true, defaultVolumesToFsBackup: true }),
+      restore('r', 'mv'),
+    ];
+    const found = crossDocumentIssues(entries);
+    expect(found.get(entries[1] as DocumentEntry)).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        path: ['spec', 'template', 'snapshotMoveData'],
+        message:
+          'snapshotMoveData copies volume data with restic, but StorageLocation "plain" has no spec.restic (the repository password Secret): every such volume of these backups will fail, naming it',
+      }),
+      expect.objectContaining({
+        severity: 'warning',
+        path: ['spec', 'template', 'defaultVolumesToFsBackup'],
+      }),
+    ]);
+    // The Restore that names the schedule is not told it is invalid.
+    expect(found.has(entries[2] as DocumentEntry)).toBe(false);
+  });
+
+  it('warns for a local or the built-in location, and not for one with spec.restic or a backup asking for none', () => {
+    expect(
+      check([location('disk'), entry('Backup', 'once', { storageLocation: 'disk', snapshotMoveData: true })]),
+    ).toEqual([
+      'once: spec.snapshotMoveData: snapshotMoveData copies volume data with restic, but StorageLocation "disk" is a local directory (provider local), which holds no restic repository: every such volume of these backups will fail, naming it',
+    ]);
+    expect(check([moving('fs', { defaultVolumesToFsBackup: true })])).toEqual([
+      "fs: spec.template.defaultVolumesToFsBackup: defaultVolumesToFsBackup copies volume data with restic, but backups go to lifeboat's built-in local directory, which holds no restic repository: every such volume of these backups will fail, naming it",
+    ]);
+    const restic = { restic: { passwordSecretRef: { name: 'restic', key: 'password' } } };
+    expect(
+      check([
+        s3('primary', { default: true, ...restic }),
+        moving('mv', { snapshotMoveData: true }),
+        moving('kept', { storageLocation: 'primary', snapshotMoveData: false }),
+      ]),
+    ).toEqual([]);
+  });
+});

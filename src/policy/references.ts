@@ -2,7 +2,7 @@
 // references that resolve to a valid document. Kinds are checked in dependency order, so
 // when a document is invalid its referrers learn it ("an invalid document stalls only itself
 // and what depends on it").
-import { issue } from './issue.js';
+import { issue, warning } from './issue.js';
 import type { Issue } from './issue.js';
 import { POLICY_KINDS } from './types.js';
 import type { FieldPath, PolicyKind, Position } from './types.js';
@@ -56,7 +56,8 @@ export function crossDocumentIssues(entries: readonly DocumentEntry[]): Map<Docu
   const invalid = new Set(entries.filter((entry) => !entry.valid));
   const report = (entry: DocumentEntry, item: Issue): void => {
     found.set(entry, [...(found.get(entry) ?? []), item]);
-    invalid.add(entry);
+    // A warning leaves its document valid, so its referrers too.
+    if (item.severity !== 'warning') invalid.add(entry);
   };
   const firsts = new Map<string, DocumentEntry>();
   const lookup = (kind: PolicyKind, name: string) => firsts.get(`${kind}/${name}`);
@@ -85,10 +86,41 @@ export function crossDocumentIssues(entries: readonly DocumentEntry[]): Map<Docu
           known: knownNames(entries, reference.kind),
         });
         if (item) report(entry, item);
+        else for (const w of resticWarnings(entry.content, reference, target)) report(entry, w);
       }
     }
   }
   return found;
+}
+
+/** The fields of a backup that copy volume data with restic into its location's repository. */
+const RESTIC_FIELDS = ['snapshotMoveData', 'defaultVolumesToFsBackup'] as const;
+
+/**
+ * A backup that asks for restic copies from a location without a restic repository runs, but
+ * every such volume fails by name: a warning, not an error, so its objects are still backed up.
+ */
+function resticWarnings(content: unknown, reference: Reference, target: DocumentEntry | undefined): Issue[] {
+  if (reference.kind !== 'StorageLocation') return [];
+  const template = reference.name === undefined ? reference.path : reference.path.slice(0, -1);
+  const asking = RESTIC_FIELDS.filter((field) => valueAt(content, [...template, field]) === true);
+  if (asking.length === 0) return [];
+  const spec = target ? valueAt(target.content, ['spec']) : undefined;
+  const why = !target
+    ? `backups go to lifeboat's built-in local directory, which holds no restic repository`
+    : valueAt(spec, ['provider']) !== 'aws'
+      ? `StorageLocation "${target.name}" is a local directory (provider ${String(valueAt(spec, ['provider']))}), which holds no restic repository`
+      : valueAt(spec, ['restic']) === undefined
+        ? `StorageLocation "${target.name}" has no spec.restic (the repository password Secret)`
+        : undefined;
+  if (why === undefined) return [];
+  return asking.map((field) =>
+    warning(
+      'reference',
+      [...template, field],
+      `${field} copies volume data with restic, but ${why}: every such volume of these backups will fail, naming it`,
+    ),
+  );
 }
 
 function duplicateIssue(entry: DocumentEntry, first: DocumentEntry): Issue {

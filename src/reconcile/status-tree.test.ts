@@ -95,3 +95,58 @@ describe('renderStatusTree: backups under object lock', () => {
     });
   });
 });
+
+describe('renderStatusTree: what a backup did with volume data', () => {
+  const backup = (
+    spec: Partial<VeleroBackup['spec']>,
+    status: Partial<VeleroBackup['status']>,
+  ): VeleroBackup => ({
+    apiVersion: 'velero.io/v1',
+    kind: 'Backup',
+    metadata: { name: 'b', namespace: 'velero' },
+    spec: { ttl: '720h0m0s', hooks: {}, metadata: {}, ...spec },
+    status: { version: 1, formatVersion: '1.1.0', phase: 'Completed', ...status },
+  });
+  const volumesOf = (b: VeleroBackup): unknown => {
+    const files = renderStatusTree({
+      revisions: { document: () => undefined, files: () => undefined },
+      schedules: [],
+      backups: [{ location: 'primary', backup: b }],
+      finishedOneOffs: [],
+      policyErrors: [],
+      restores: [],
+    });
+    return (parse(files.get(backupStatusPath('b')) ?? '') as Record<string, unknown>)['volumes'];
+  };
+
+  it('says how many claims had their snapshot data moved into restic, and how many failed', () => {
+    expect(
+      volumesOf(
+        backup(
+          { snapshotMoveData: true },
+          {
+            csiVolumeSnapshotsAttempted: 3,
+            csiVolumeSnapshotsCompleted: 3,
+            backupItemOperationsAttempted: 3,
+            backupItemOperationsCompleted: 2,
+            backupItemOperationsFailed: 1,
+          },
+        ),
+      ),
+    ).toEqual({
+      snapshotMoveData: true,
+      csiSnapshots: { attempted: 3, completed: 3 },
+      dataMoved: { attempted: 3, completed: 2, failed: 1 },
+    });
+  });
+
+  it('shows CSI snapshots alone when the backup kept them, and nothing for a backup without volumes', () => {
+    expect(volumesOf(backup({}, { csiVolumeSnapshotsAttempted: 2, csiVolumeSnapshotsCompleted: 1 }))).toEqual(
+      { csiSnapshots: { attempted: 2, completed: 1 } },
+    );
+    // Another plugin's item operations (a Velero backup) are not data movement.
+    expect(
+      volumesOf(backup({ snapshotMoveData: false }, { backupItemOperationsAttempted: 4 })),
+    ).toBeUndefined();
+  });
+});

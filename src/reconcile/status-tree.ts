@@ -168,7 +168,39 @@ function backupStatus(entry: StatusTreeInput['backups'][number]): Record<string,
       ? { resourceVersion: b.metadata.annotations[ANNOTATION_REVISION] }
       : {}),
     ...(s.failureReason ? { failureReason: s.failureReason } : {}),
+    ...volumeSummary(b),
   };
+}
+
+/**
+ * What the backup did with volume data, from velero-backup.json (the bucket is the truth, and the
+ * side files are not read on every pass): its CSI snapshots and, with snapshotMoveData, how many
+ * claims' snapshot data went into restic (Velero's backup item operations, ADR 0039).
+ */
+function volumeSummary(b: VeleroBackup): { volumes?: Record<string, unknown> } {
+  const s = b.status;
+  const moveData = b.spec.snapshotMoveData === true;
+  const volumes = {
+    ...(moveData ? { snapshotMoveData: true } : {}),
+    ...(s.csiVolumeSnapshotsAttempted
+      ? {
+          csiSnapshots: {
+            attempted: s.csiVolumeSnapshotsAttempted,
+            completed: s.csiVolumeSnapshotsCompleted ?? 0,
+          },
+        }
+      : {}),
+    ...(moveData && s.backupItemOperationsAttempted
+      ? {
+          dataMoved: {
+            attempted: s.backupItemOperationsAttempted,
+            completed: s.backupItemOperationsCompleted ?? 0,
+            failed: s.backupItemOperationsFailed ?? 0,
+          },
+        }
+      : {}),
+  };
+  return Object.keys(volumes).length > 0 ? { volumes } : {};
 }
 
 /** A backup reflects the document that made it: its schedule, or its one-off Backup. */

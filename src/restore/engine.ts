@@ -90,6 +90,11 @@ export interface RestoreDeps {
   fsRestore?: FsRestoreConfig;
   /** The image of the init container that holds a restored pod until its volumes are filled. */
   restoreWaitImage?: string;
+  /**
+   * Called with the plan before anything is applied or recorded; what it throws refuses the
+   * restore (the CLI refuses volumes it has no repository to fill from).
+   */
+  checkPlan?: (plan: RestorePlan) => void;
 }
 
 export type RestoreItemResult = 'created' | 'updated' | 'skipped' | 'failed';
@@ -296,6 +301,7 @@ export async function applyRestore(
   await checkExistingRecord(req.name, deps.resultStore ?? deps.store, opts.existing ?? 'refuse');
   const planned = await prepareAndPlan(req, deps);
   try {
+    deps.checkPlan?.(planned.plan);
     return await applyPlanned({ req, deps, opts, planned, start, clock, log });
   } finally {
     await planned.spool.close();

@@ -28,6 +28,14 @@ import { ANNOTATION_REVISION } from '../../backup/velero-backup.js';
 import { describeChecksum } from '../../backup/archive-checksum.js';
 import { ANNOTATION_ENCRYPTION_KEY, isEncrypted } from '../../crypto/backup-encryption.js';
 import { verifyBackup, type VerifyReport } from '../../backup/verify.js';
+import { NO_FS_REPOSITORY } from '../../volumes/phase.js';
+import {
+  missingRepositoryHint,
+  requireResticRepository,
+  volumeSpecFromFlags,
+  type StorageFlags,
+  type VolumeFlags,
+} from '../volume-flags.js';
 
 const list = (v: string): string[] =>
   v
@@ -42,7 +50,7 @@ function parseIncludeCluster(v: string | undefined): boolean | undefined {
   throw new UsageError(`--include-cluster-resources must be true, false or auto, not ${JSON.stringify(v)}`);
 }
 
-interface CreateFlags {
+interface CreateFlags extends VolumeFlags {
   includeNamespaces?: string[];
   excludeNamespaces?: string[];
   includeResources?: string[];
@@ -55,6 +63,7 @@ interface CreateFlags {
   selector?: string;
   orSelector?: string;
   ttl?: string;
+  dataMoverImage?: string;
 }
 
 /** Flags → Velero BackupSpec (the same mapping as `velero backup create`). */
@@ -82,6 +91,7 @@ export function specFromFlags(f: CreateFlags): BackupSpec {
     // Velero: --or-selector "a=b or c=d"
     ...(f.orSelector ? { orLabelSelectors: parseOrLabelSelectors(f.orSelector) } : {}),
     ...(f.ttl ? { ttl: f.ttl } : {}),
+    ...volumeSpecFromFlags(f),
   };
 }
 
@@ -102,6 +112,7 @@ function summary(r: BackupResult): string {
       `  error: ${e.namespace ? `namespace ${e.namespace}: ` : ''}${e.resource}${e.name ? `/${e.name}` : ''}: ${e.message}`,
     );
   }
+  lines.push(...missingRepositoryHint(r.errors, NO_FS_REPOSITORY).map((l) => `  ${l}`));
   return lines.join('\n') + '\n';
 }
 
@@ -127,6 +138,22 @@ export function backupCommand(): Command {
     .option('-l, --selector <selector>', 'only objects matching this label selector')
     .option('--or-selector <selectors>', 'objects matching any of these selectors, separated by " or "')
     .option('--ttl <duration>', 'how long to keep the backup (Go duration)', '720h')
+    .option(
+      '--snapshot-volumes [bool]',
+      'take a CSI snapshot of each included claim whose driver has a VolumeSnapshotClass (default: yes; =false backs up the claim objects only)',
+    )
+    .option(
+      '--snapshot-move-data [bool]',
+      "move each CSI snapshot's data into the location's restic repository through the node agent, then delete the snapshot (needs a StorageLocation with spec.restic)",
+    )
+    .option(
+      '--default-volumes-to-fs-backup [bool]',
+      "copy every pod volume with restic through the node agent unless the pod's backup.velero.io/backup-volumes-excludes names it (needs a StorageLocation with spec.restic)",
+    )
+    .option(
+      '--data-mover-image <image>',
+      "image of the short-lived pod that mounts a snapshot's temporary claim for --snapshot-move-data (it only waits; default: the lifeboat image)",
+    )
     .option('--wait', 'wait for completion (lifeboat always does; accepted for Velero compatibility)')
     .addHelpText(
       'after',
@@ -134,13 +161,22 @@ export function backupCommand(): Command {
 Examples:
   lifeboat backup create shop-before-upgrade --include-namespaces shop
   lifeboat backup create nightly --exclude-namespaces kube-system --ttl 168h
-  lifeboat backup create web --include-resources deployments,services -l app=web --storage s3://backups/prod`,
+  lifeboat backup create web --include-resources deployments,services -l app=web --storage s3://backups/prod
+  lifeboat backup create shop-offsite --include-namespaces shop --snapshot-move-data --storage primary.yaml`,
     );
   create.action(
     act<[string, CreateFlags]>(create, async (ctx, format, name, flags) => {
-      const location = create.optsWithGlobals<{ location?: string }>().location;
-      const spec = { ...specFromFlags(flags), ...(location ? { storageLocation: location } : {}) };
-      const fsBackup = await ctx.fsRepository();
+      const where = create.optsWithGlobals<StorageFlags>();
+      const spec = {
+        ...specFromFlags(flags),
+        ...(where.location ? { storageLocation: where.location } : {}),
+      };
+      const repository = await ctx.fsRepository();
+      // Before anything is written: a copy the flags ask for must have a repository to go to.
+      requireResticRepository(spec, { ...where, hasRepository: repository !== undefined });
+      const fsBackup = repository
+        ? { ...repository, ...(flags.dataMoverImage ? { moverImage: flags.dataMoverImage } : {}) }
+        : undefined;
       const progress = createProgress(`backup ${name}`);
       let result: BackupResult;
       try {

@@ -14,6 +14,7 @@ import { render, table, UsageError } from '../output.js';
 import { createProgress } from '../progress.js';
 import { EXIT } from '../exit-codes.js';
 import { parsePriorities, type Priorities } from '../../restore/order.js';
+import { fillRepositoryWarning, requireFillRepository, type StorageFlags } from '../volume-flags.js';
 
 const list = (v: string): string[] =>
   v
@@ -186,6 +187,7 @@ Examples:
       plan,
       async (ctx, _format, name, flags) => {
         const spec = await specFromFlags(flags);
+        const fs = await fsRestoreOf(ctx, flags);
         const planned = await planRestore(
           { name, spec },
           {
@@ -195,9 +197,15 @@ Examples:
             archiveLimits: ctx.archiveLimits,
             allowMissingChecksum: ctx.allowMissingChecksum,
             ...prioritiesOf(flags),
-            ...(await fsRestoreOf(ctx, flags)),
+            ...fs,
           },
         );
+        // The plan is shown all the same: reading it changes nothing.
+        const warning = fillRepositoryWarning(planned.plan, {
+          ...plan.optsWithGlobals<StorageFlags>(),
+          hasRepository: fs.fsRestore !== undefined,
+        });
+        if (warning) process.stderr.write(`${warning}\n`);
         const text =
           flags.format === 'json' ? renderPlanJson(planned.plan) : renderPlanMarkdown(planned.plan);
         if (flags.out) {
@@ -266,6 +274,16 @@ Examples:
               onProgress: (d, t) => progress.update(d, t),
               ...prioritiesOf(flags),
               ...fs,
+              // Without a repository, restic fills would fail after the claims and pods exist.
+              ...(fs.fsRestore
+                ? {}
+                : {
+                    checkPlan: (p: RestorePlan) =>
+                      requireFillRepository(p, {
+                        ...apply.optsWithGlobals<StorageFlags>(),
+                        hasRepository: false,
+                      }),
+                  }),
             },
             {
               ...(approvedHash ? { approvedHash } : {}),
