@@ -1,17 +1,16 @@
-// What one create costs the API server, etcd and lifeboat, by how the create is sent.
+// What one create costs the API server, etcd and lifeboat.
 //
 // A restore's apply is bound by the API server's CPU per create (ADR 0036), so wall time on a
 // shared machine says little; the CPU the API server and etcd spent (from /proc) over the same
-// objects does. On its own test ground (no node): for a few rounds, each variant in turn (the
-// first alternates), create N ConfigMaps and Secrets shaped as a restore sends them (listed
-// from the API server, sanitized for restore) into fresh namespaces through KubeClient.createOnly
-// with 64 in flight, and read the CPU of kube-apiserver, etcd and this process before and after.
-// Nothing is deleted (the ground goes at the end), so no namespace deletion runs meanwhile.
-//   json:     answers in JSON (the API server encodes each created object as JSON);
-//   protobuf: answers asked for in protobuf (`Accept: application/vnd.kubernetes.protobuf,
-//             application/json`), lifeboat's default since ADR 0042.
+// objects does. On its own test ground (no node): for a few rounds, create N ConfigMaps and
+// Secrets shaped as a restore sends them (listed from the API server, sanitized for restore)
+// into fresh namespaces through KubeClient.createOnly with 64 in flight, and read the CPU of
+// kube-apiserver, etcd and this process before and after. Nothing is deleted (the ground goes
+// at the end), so no namespace deletion runs meanwhile. ADR 0042 used it to weigh changes in
+// how a create is sent (protobuf answers: no measurable difference), comparing two branches.
 //
-//   npm run bench -- create-cost [--objects 2000] [--rounds 3]
+//   npm run bench -- create-cost [--objects 2000] [--rounds 3] [--bytes 0]
+// --bytes: each ConfigMap also holds a payload of that many bytes (larger answers to encode).
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import pLimit from 'p-limit';
@@ -25,12 +24,9 @@ import { DEFAULT_APPLY_CONCURRENCY } from '../src/restore/engine.js';
 import { cpuByGroup } from './process-cpu.js';
 import { median, type Benchmark } from './benchmark.js';
 
-const VARIANTS = ['json', 'protobuf'] as const;
-type Variant = (typeof VARIANTS)[number];
 type Part = 'apiserver' | 'etcd' | 'lifeboat';
 
 export interface CreateCostRound {
-  variant: Variant;
   objects: number;
   seconds: number;
   /** CPU milliseconds per create. */
@@ -39,25 +35,21 @@ export interface CreateCostRound {
 
 export interface CreateCostResult {
   rounds: CreateCostRound[];
-  /** Medians over the rounds, per variant: CPU ms per create, and objects per second. */
-  medians: Record<Variant, Record<Part, number> & { perSecond: number }>;
+  /** Medians over the rounds: CPU ms per create, and objects per second. */
+  medians: Record<Part, number> & { perSecond: number };
 }
 
 const NAMESPACES = 20;
 
 export async function benchCreateCost(
-  opts: { objects?: number; rounds?: number; log?: (line: string) => void } = {},
+  opts: { objects?: number; rounds?: number; bytes?: number; log?: (line: string) => void } = {},
 ): Promise<CreateCostResult> {
   const total = opts.objects ?? 2_000;
   const roundsWanted = opts.rounds ?? 3;
   const log = opts.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const ground = await startGround({ log: (l) => log(`  [ground] ${l}`) });
   const groundDir = dirname(ground.info.kubeconfigPath);
-  const clients: Record<Variant, KubeClient> = {
-    json: await KubeClient.create({ kubeconfig: ground.info.kubeconfigPath, protobufAnswers: false }),
-    protobuf: await KubeClient.create({ kubeconfig: ground.info.kubeconfigPath, protobufAnswers: true }),
-  };
-  const kube = clients.json;
+  const kube = await KubeClient.create({ kubeconfig: ground.info.kubeconfigPath });
   try {
     const infos = new Map((await discoverResources(kube)).map((r) => [r.resource, r]));
     const info = (resource: string): ResourceInfo => {
@@ -65,72 +57,52 @@ export async function benchCreateCost(
       if (!found) throw new Error(`the cluster serves no ${resource}`);
       return found;
     };
-    const template = await restoreShapedObjects(kube, info, total);
+    const template = await restoreShapedObjects(kube, info, total, opts.bytes ?? 0);
     const rounds: CreateCostRound[] = [];
     for (let round = 1; round <= roundsWanted; round++) {
-      const order = round % 2 === 1 ? VARIANTS : [...VARIANTS].reverse();
-      for (const variant of order) {
-        const prefix = `cc-${round}-${variant}`;
-        const names = Array.from({ length: NAMESPACES }, (_, i) => `${prefix}-${i}`);
-        for (const n of names) await kube.createOnly(info('namespaces'), namespace(n));
-        const objects = template.map((o, i) => ({
-          ...o,
-          metadata: { ...o.metadata, namespace: names[i % NAMESPACES] ?? '' },
-        }));
-        const client = clients[variant];
-        const limit = pLimit(DEFAULT_APPLY_CONCURRENCY);
-        const before = cpuNow(groundDir);
-        const start = performance.now();
-        await Promise.all(
-          objects.map((o) =>
-            limit(() => client.createOnly(info(o.kind === 'Secret' ? 'secrets' : 'configmaps'), o)),
-          ),
-        );
-        const seconds = (performance.now() - start) / 1000;
-        const after = cpuNow(groundDir);
-        const per = (p: Part) => (after[p] - before[p]) / objects.length;
-        const r: CreateCostRound = {
-          variant,
-          objects: objects.length,
-          seconds,
-          perCreate: { apiserver: per('apiserver'), etcd: per('etcd'), lifeboat: per('lifeboat') },
-        };
-        log(
-          `round ${round} ${variant.padEnd(8)} ${r.objects} creates in ${seconds.toFixed(1)} s ` +
-            `(${(r.objects / seconds).toFixed(0)}/s); CPU per create: apiserver ${fmt(r.perCreate.apiserver)} ms, ` +
-            `etcd ${fmt(r.perCreate.etcd)} ms, lifeboat ${fmt(r.perCreate.lifeboat)} ms`,
-        );
-        rounds.push(r);
-      }
+      const names = Array.from({ length: NAMESPACES }, (_, i) => `cc-${round}-${i}`);
+      for (const n of names) await kube.createOnly(info('namespaces'), namespace(n));
+      const objects = template.map((o, i) => ({
+        ...o,
+        metadata: { ...o.metadata, namespace: names[i % NAMESPACES] ?? '' },
+      }));
+      const limit = pLimit(DEFAULT_APPLY_CONCURRENCY);
+      const before = cpuNow(groundDir);
+      const start = performance.now();
+      await Promise.all(
+        objects.map((o) =>
+          limit(() => kube.createOnly(info(o.kind === 'Secret' ? 'secrets' : 'configmaps'), o)),
+        ),
+      );
+      const seconds = (performance.now() - start) / 1000;
+      const after = cpuNow(groundDir);
+      const per = (p: Part) => (after[p] - before[p]) / objects.length;
+      const r: CreateCostRound = {
+        objects: objects.length,
+        seconds,
+        perCreate: { apiserver: per('apiserver'), etcd: per('etcd'), lifeboat: per('lifeboat') },
+      };
+      log(
+        `round ${round}: ${r.objects} creates in ${seconds.toFixed(1)} s ` +
+          `(${(r.objects / seconds).toFixed(0)}/s); CPU per create: apiserver ${fmt(r.perCreate.apiserver)} ms, ` +
+          `etcd ${fmt(r.perCreate.etcd)} ms, lifeboat ${fmt(r.perCreate.lifeboat)} ms`,
+      );
+      rounds.push(r);
     }
-    const medians = Object.fromEntries(
-      VARIANTS.map((v) => {
-        const mine = rounds.filter((r) => r.variant === v);
-        const m = (p: Part) => median(mine.map((r) => r.perCreate[p]));
-        return [
-          v,
-          {
-            apiserver: m('apiserver'),
-            etcd: m('etcd'),
-            lifeboat: m('lifeboat'),
-            perSecond: median(mine.map((r) => r.objects / r.seconds)),
-          },
-        ];
-      }),
-    ) as CreateCostResult['medians'];
-    log('');
-    log('| variant | API server ms/create | etcd ms/create | lifeboat ms/create | creates/s |');
-    log('|---|---|---|---|---|');
-    for (const v of VARIANTS) {
-      const m = medians[v];
-      log(`| ${v} | ${fmt(m.apiserver)} | ${fmt(m.etcd)} | ${fmt(m.lifeboat)} | ${m.perSecond.toFixed(0)} |`);
-    }
+    const m = (p: Part) => median(rounds.map((r) => r.perCreate[p]));
+    const medians = {
+      apiserver: m('apiserver'),
+      etcd: m('etcd'),
+      lifeboat: m('lifeboat'),
+      perSecond: median(rounds.map((r) => r.objects / r.seconds)),
+    };
     log(
-      `protobuf / json, API server CPU per create: ${(medians.protobuf.apiserver / medians.json.apiserver).toFixed(2)}`,
+      `medians: CPU per create: API server ${fmt(medians.apiserver)} ms, etcd ${fmt(medians.etcd)} ms, ` +
+        `lifeboat ${fmt(medians.lifeboat)} ms; ${medians.perSecond.toFixed(0)} creates/s`,
     );
     return { rounds, medians };
   } finally {
-    for (const c of Object.values(clients)) c.close();
+    kube.close();
     await ground.stop();
   }
 }
@@ -143,6 +115,7 @@ async function restoreShapedObjects(
   kube: KubeClient,
   info: (resource: string) => ResourceInfo,
   total: number,
+  bytes: number,
 ): Promise<KubeObject[]> {
   const ns = 'cc-seed';
   await kube.createOnly(info('namespaces'), namespace(ns));
@@ -151,7 +124,17 @@ async function restoreShapedObjects(
   const limit = pLimit(16);
   await Promise.all(
     Array.from({ length: half }, (_, i) => [
-      limit(() => kube.createOnly(info('configmaps'), configMap({ namespace: ns, name: `cm-${i}`, labels }))),
+      limit(() =>
+        kube.createOnly(
+          info('configmaps'),
+          configMap({
+            namespace: ns,
+            name: `cm-${i}`,
+            labels,
+            data: { value: `cm-${i}`, ...(bytes > 0 ? { payload: 'x'.repeat(bytes) } : {}) },
+          }),
+        ),
+      ),
       limit(() => kube.createOnly(info('secrets'), secret({ namespace: ns, name: `secret-${i}`, labels }))),
     ]).flat(),
   );
@@ -192,17 +175,18 @@ function fmt(ms: number): string {
 }
 
 export const createCostBenchmark: Benchmark = {
-  description: 'CPU per create of the API server, etcd and lifeboat: JSON vs protobuf answers',
+  description: 'CPU per create of the API server, etcd and lifeboat (restore-shaped ConfigMaps and Secrets)',
   async run(args) {
     const { values } = parseArgs({
       args,
-      options: { objects: { type: 'string' }, rounds: { type: 'string' } },
+      options: { objects: { type: 'string' }, rounds: { type: 'string' }, bytes: { type: 'string' } },
     });
     const result = await benchCreateCost({
       ...(values.objects ? { objects: Number(values.objects) } : {}),
       ...(values.rounds ? { rounds: Number(values.rounds) } : {}),
+      ...(values.bytes ? { bytes: Number(values.bytes) } : {}),
     });
-    if (result.medians.json.apiserver === 0) {
+    if (result.medians.apiserver === 0) {
       process.stderr.write('no CPU of the API server was measured: is /proc readable?\n');
       return 1;
     }

@@ -11,7 +11,6 @@ import { itemJsonOf } from './list-items.js';
 import { execInPod, type PodExecRequest, type PodExecResult } from './pod-exec.js';
 import type { KubeObject, ResourceInfo } from './types.js';
 import { apiVersionOf } from './types.js';
-import { decodeProtobufStatus, PROTOBUF_MEDIA_TYPE } from './protobuf-status.js';
 import { parseJson, stringifyJson } from '../util/json.js';
 
 export interface KubeClientOptions {
@@ -26,12 +25,6 @@ export interface KubeClientOptions {
   credentialRefreshIntervalMs?: number;
   /** Timeouts and retries of each request; DEFAULT_KUBE_NETWORK for what is not given. */
   network?: Partial<KubeNetworkOptions>;
-  /**
-   * Creates whose answer is not read (createOnly) ask for it in protobuf, which the API server
-   * encodes for less CPU than JSON (ADR 0042); true by default. false: JSON, as before (the
-   * benchmark's A/B).
-   */
-  protobufAnswers?: boolean;
 }
 
 /**
@@ -167,15 +160,7 @@ interface RequestSpec {
   retry?: 'transient' | 'unsent' | 'none';
   /** A successful answer's body is not parsed (the value is undefined); errors still are. */
   discardResponse?: boolean;
-  /** The Accept header; application/json by default. */
-  accept?: string;
 }
-
-/**
- * Protobuf first, JSON for what has no protobuf encoding (custom resources): the API server
- * picks the first it can serve for the resource.
- */
-const PROTOBUF_OR_JSON = `${PROTOBUF_MEDIA_TYPE}, application/json`;
 
 const DEFAULT_MAX_SOCKETS = 64;
 
@@ -203,7 +188,6 @@ export class KubeClient {
   private readonly source: KubeconfigOptions | undefined;
   private readonly refreshIntervalMs: number;
   private readonly network: KubeNetworkOptions;
-  private readonly protobufAnswers: boolean;
 
   private constructor(o: {
     server: string;
@@ -212,9 +196,7 @@ export class KubeClient {
     source?: KubeconfigOptions;
     refreshIntervalMs?: number;
     network?: Partial<KubeNetworkOptions>;
-    protobufAnswers?: boolean;
   }) {
-    this.protobufAnswers = o.protobufAnswers ?? true;
     this.network = { ...DEFAULT_KUBE_NETWORK, ...definedOnly(o.network ?? {}) };
     this.server = o.server.replace(/\/$/, '');
     this.baseOptions = o.baseOptions;
@@ -241,7 +223,6 @@ export class KubeClient {
         ? {}
         : { refreshIntervalMs: opts.credentialRefreshIntervalMs }),
       ...(opts.network ? { network: opts.network } : {}),
-      ...(opts.protobufAnswers === undefined ? {} : { protobufAnswers: opts.protobufAnswers }),
     });
   }
 
@@ -297,11 +278,10 @@ export class KubeClient {
     if (res.status === 401 && (await this.refreshCredentials(started))) res = await this.send(spec);
     if (res.status >= 200 && res.status < 300 && spec.discardResponse)
       return { value: undefined as T, body: res.body };
-    if (res.status >= 200 && res.status < 300) {
-      const text = res.body.toString('utf8');
+    const text = res.body.toString('utf8');
+    if (res.status >= 200 && res.status < 300)
       return { value: (text === '' ? {} : parseJson(text)) as T, body: res.body };
-    }
-    throw toApiError(res.status, res.body, `${spec.method} ${res.path}`);
+    throw toApiError(res.status, text, `${spec.method} ${res.path}`);
   }
 
   private async send(spec: RequestSpec): Promise<{ status: number; body: Buffer; path: string }> {
@@ -312,7 +292,7 @@ export class KubeClient {
     const body = spec.body === undefined ? undefined : stringifyJson(spec.body);
     const headers: Record<string, string> = {
       ...(this.baseOptions.headers as Record<string, string> | undefined),
-      accept: spec.accept ?? 'application/json',
+      accept: 'application/json',
     };
     if (body !== undefined) headers['content-type'] = spec.contentType ?? 'application/json';
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -543,9 +523,8 @@ export class KubeClient {
   /**
    * create(), for a caller that only needs to know that it worked: the object the server
    * answers with is not parsed. A restore creates thousands of objects and reads none of them
-   * back; parsing the answers was a tenth of its CPU. The answer is asked for in protobuf
-   * (protobufAnswers), which the API server encodes for a little less CPU than JSON; a refusal
-   * then comes as a protobuf Status (protobuf-status.ts) with the same reason and message.
+   * back; parsing the answers was a tenth of its CPU. (Asking for the answer in protobuf saved
+   * the API server nothing measurable: ADR 0042.)
    */
   async createOnly(info: ResourceInfo, obj: KubeObject): Promise<void> {
     await this.request<undefined>({
@@ -553,7 +532,6 @@ export class KubeClient {
       path: resourcePath(info, { namespace: obj.metadata.namespace }),
       body: obj,
       discardResponse: true,
-      ...(this.protobufAnswers ? { accept: PROTOBUF_OR_JSON } : {}),
     });
   }
 
@@ -649,19 +627,7 @@ function pickTls(o: RequestOptions): Record<string, unknown> {
   return out;
 }
 
-function toApiError(status: number, body: Buffer, what: string): KubeApiError {
-  // An answer asked for in protobuf (createOnly) that the server refused comes as a protobuf
-  // Status; anything else as JSON, or as text from something in front of the server.
-  const decoded = decodeProtobufStatus(body);
-  if (decoded) {
-    return new KubeApiError(
-      status,
-      decoded.reason ?? String(status),
-      decoded.message ?? `${what}: HTTP ${status}`,
-      decoded.details,
-    );
-  }
-  const text = body.toString('utf8');
+function toApiError(status: number, text: string, what: string): KubeApiError {
   try {
     const s = JSON.parse(text) as { kind?: string; reason?: string; message?: string; details?: unknown };
     if (s.kind === 'Status') {
