@@ -2,6 +2,7 @@
 // (usually its own test ground), measures, prints its figures and says whether they meet
 // their targets. Add a benchmark by adding an entry to `benchmarks`.
 import { backupBenchmark } from './backup.js';
+import { createCostBenchmark } from './create-cost.js';
 import { reconcileBenchmark } from './reconcile.js';
 import { restoreBenchmark } from './restore.js';
 import { veleroBenchmark } from './velero.js';
@@ -16,6 +17,7 @@ const benchmarks: Record<string, Benchmark> = {
   volumes: volumesBenchmark,
   velero: veleroBenchmark,
   'volumes-fs': volumesFsBenchmark,
+  'create-cost': createCostBenchmark,
 };
 
 function usage(): string {

@@ -78,6 +78,11 @@ class TimeoutError extends Error {
 export class KubeUnreachableError extends Error {
   /** The socket error's code (ECONNREFUSED, ECONNRESET…), or 'timeout'. */
   readonly code: string;
+  /**
+   * A kept-alive connection was reset or closed as the request was sent on it, before any
+   * answer: the server had closed it while idle, so the request never reached it.
+   */
+  staleConnection = false;
   constructor(server: string, cause: unknown, what?: string) {
     const code = (cause as { code?: string }).code ?? (cause as Error).message;
     const detail = cause instanceof TimeoutError ? `timed out: ${cause.message}` : code;
@@ -159,6 +164,13 @@ interface RequestSpec {
 
 const DEFAULT_MAX_SOCKETS = 64;
 
+/**
+ * Idle kept-alive connections are closed after this long. kube-apiserver closes them after 90 s
+ * (its http.Server IdleTimeout); a request sent as the server closes one is reset, so the client
+ * lets go first.
+ */
+const IDLE_CONNECTION_MS = 30_000;
+
 /** Credentials are read again on a 401 at most this often (each read starts a process). */
 const DEFAULT_CREDENTIAL_REFRESH_INTERVAL_MS = 30_000;
 
@@ -236,10 +248,23 @@ export class KubeClient {
    */
   private async requestWithBody<T>(spec: RequestSpec): Promise<{ value: T; body: Buffer }> {
     const retry = spec.retry ?? (spec.method === 'GET' ? 'transient' : 'unsent');
+    let staleRetries = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.requestOnce<T>(spec);
       } catch (err) {
+        // A connection the server had closed while idle (the request never reached it): sent
+        // again at once on another, and not counted as an attempt. Each such connection is
+        // gone after its reset, so this ends within the pool's size.
+        if (
+          retry !== 'none' &&
+          err instanceof KubeUnreachableError &&
+          err.staleConnection &&
+          staleRetries++ <= this.maxSockets
+        ) {
+          attempt--;
+          continue;
+        }
         if (attempt >= this.network.attempts || !retryable(err, retry)) throw err;
         const delay = Math.min(this.network.maxDelayMs, this.network.baseDelayMs * 2 ** (attempt - 1));
         await sleep(delay * (0.8 + Math.random() * 0.4));
@@ -275,11 +300,19 @@ export class KubeClient {
     const { responseTimeoutMs, idleTimeoutMs } = this.network;
     const { status, body: answer } = await new Promise<{ status: number; body: Buffer }>(
       (resolve, reject) => {
-        const fail = (err: Error): void => reject(new KubeUnreachableError(this.server, err, what));
+        let answered = false;
+        const fail = (err: Error): void => {
+          const unreachable = new KubeUnreachableError(this.server, err, what);
+          const code = (err as { code?: string }).code;
+          unreachable.staleConnection =
+            req.reusedSocket && !answered && (code === 'ECONNRESET' || code === 'EPIPE');
+          reject(unreachable);
+        };
         const req = send(
           url,
           { ...this.baseOptions, method: spec.method, headers, agent: this.agent },
           (res) => {
+            answered = true;
             clearTimeout(responseTimer);
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));
@@ -338,7 +371,13 @@ export class KubeClient {
   }
 
   private newAgent(): HttpsAgent | HttpAgent {
-    const agentOptions = { keepAlive: true, maxSockets: this.maxSockets, ...pickTls(this.baseOptions) };
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: this.maxSockets,
+      // Node's agent closes a free (idle) socket when its timeout passes; requests set their own.
+      timeout: IDLE_CONNECTION_MS,
+      ...pickTls(this.baseOptions),
+    };
     return this.server.startsWith('https:') ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
   }
 
@@ -484,7 +523,8 @@ export class KubeClient {
   /**
    * create(), for a caller that only needs to know that it worked: the object the server
    * answers with is not parsed. A restore creates thousands of objects and reads none of them
-   * back; parsing the answers was a tenth of its CPU.
+   * back; parsing the answers was a tenth of its CPU. (Asking for the answer in protobuf saved
+   * the API server nothing measurable: ADR 0042.)
    */
   async createOnly(info: ResourceInfo, obj: KubeObject): Promise<void> {
     await this.request<undefined>({

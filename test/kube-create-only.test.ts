@@ -1,0 +1,82 @@
+// KubeClient.createOnly does not read the answer of a create that works; one that the API
+// server refuses must still tell why: its reason, message and the fields at fault, for built-in
+// kinds and for custom resources alike.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubeApiError, KubeClient } from '../src/kube/client.js';
+import type { ResourceInfo } from '../src/kube/types.js';
+import { discoverResources } from '../src/backup/discover.js';
+import { configMap, createCustomType, customObject, namespace, type CustomType } from './fixtures/seed.js';
+import { ground } from './ground/world.js';
+
+const suffix = randomBytes(3).toString('hex');
+const ns = `create-only-${suffix}`;
+const widget: CustomType = { group: `create-only-${suffix}.lifeboat.dev`, kind: 'Widget', plural: 'widgets' };
+
+async function refusal(p: Promise<unknown>): Promise<KubeApiError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof KubeApiError)) throw new Error(`expected a KubeApiError, got ${String(err)}`);
+  return err;
+}
+
+describe('createOnly', () => {
+  let kube: KubeClient;
+  let infos: Map<string, ResourceInfo>;
+  const info = (resource: string): ResourceInfo => {
+    const found = infos.get(resource);
+    if (!found) throw new Error(`the ground serves no ${resource}`);
+    return found;
+  };
+
+  beforeAll(async () => {
+    kube = await KubeClient.create({ kubeconfig: ground().kubeconfigPath });
+    infos = new Map((await discoverResources(kube)).map((r) => [r.resource, r]));
+    if (!infos.has('namespaces')) throw new Error('no namespaces resource');
+    if ((await kube.get(info('namespaces'), '', ns)) === null) {
+      await kube.createOnly(info('namespaces'), namespace(ns));
+    }
+    if (!infos.has(widget.plural)) {
+      await createCustomType(kube, widget);
+      infos = new Map((await discoverResources(kube)).map((r) => [r.resource, r]));
+    }
+  });
+  afterAll(() => kube.close());
+
+  it('creates a built-in object, and a second create of it fails AlreadyExists with the API message', async () => {
+    const name = 'cm-1';
+    await kube.createOnly(info('configmaps'), configMap({ namespace: ns, name, data: { a: '1' } }));
+    const created = await kube.get(info('configmaps'), ns, name);
+    expect((created as { data?: unknown } | null)?.data).toEqual({ a: '1' });
+
+    const err = await refusal(kube.createOnly(info('configmaps'), configMap({ namespace: ns, name })));
+    expect(err.status).toBe(409);
+    expect(err.reason).toBe('AlreadyExists');
+    expect(err.message).toBe(`configmaps "${name}" already exists`);
+    expect(err.details).toMatchObject({ name, kind: 'configmaps' });
+  });
+
+  it('names the field of an invalid object', async () => {
+    const err = await refusal(
+      kube.createOnly(info('configmaps'), configMap({ namespace: ns, name: 'Not_A_Valid_Name' })),
+    );
+    expect(err.status).toBe(422);
+    expect(err.reason).toBe('Invalid');
+    expect(err.message).toContain('ConfigMap "Not_A_Valid_Name" is invalid');
+    const causes = (err.details as { causes?: { field?: string; reason?: string }[] }).causes ?? [];
+    expect(causes.map((c) => c.field)).toContain('metadata.name');
+  });
+
+  it('creates a custom resource and reports its AlreadyExists', async () => {
+    const name = 'w-1';
+    const obj = customObject(widget, { namespace: ns, name, spec: { size: 3 } });
+    await kube.createOnly(info(widget.plural), obj);
+    expect(await kube.get(info(widget.plural), ns, name)).toMatchObject({ spec: { size: 3 } });
+    const err = await refusal(kube.createOnly(info(widget.plural), obj));
+    expect(err.status).toBe(409);
+    expect(err.reason).toBe('AlreadyExists');
+    expect(err.message).toContain(`"${name}" already exists`);
+  });
+});
