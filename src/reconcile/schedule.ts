@@ -122,13 +122,15 @@ export function cronExpressionError(expression: string, timeZone: string): strin
 }
 
 const expressionErrorOnce = memoize((key): string | undefined => {
+  const [expression] = JSON.parse(key) as [string, string];
   try {
     // The parse the scheduler keeps: validation and the next slots share it.
-    const iterator = cronIterator(key);
+    cronFields(expression);
     // Whether it ever fires: a wall-clock slot in the calendar is one in every zone (a skipped
     // hour moves it, never drops it), so plain fields need no walk; cron-parser walks the rest.
-    const fields = plainFields(key);
+    const fields = plainFields(expression);
     if (fields !== undefined && nextUtcSlot(fields, 0) !== undefined) return undefined;
+    const iterator = cronIterator(key);
     iterator.reset(new Date(0));
     iterator.next();
     return undefined;
@@ -157,7 +159,7 @@ const slotAfterOnce = memoize((key) => {
   const [expression, timeZone, after] = JSON.parse(key) as [string, string, number];
   const parsedKey = JSON.stringify([expression, timeZone]);
   // Plain date arithmetic on cron-parser's own fields gives its answer (ADR 0037, ADR 0041).
-  const plain = plainFields(parsedKey);
+  const plain = plainFields(expression);
   const fast =
     plain === undefined
       ? undefined
@@ -172,16 +174,26 @@ const slotAfterOnce = memoize((key) => {
   return iterator.next().getTime();
 }, MEMO_SIZE);
 
+/**
+ * An expression parsed once whatever its zone: the fields do not depend on it, and a parse in a
+ * zone costs luxon's zone set-up (about half a millisecond a schedule, cold, in a pass).
+ */
+const cronFields = memoize(
+  (expression): CronExpression =>
+    CronExpressionParser.parse(expression, { tz: 'UTC', currentDate: new Date(0) }),
+  MEMO_SIZE,
+);
+
 /** An expression's fields for the plain slot finders, or undefined when it uses L or #. */
 const plainFields = memoize(
-  (key): PlainCronFields | undefined => plainCronFields(cronIterator(key)),
+  (expression): PlainCronFields | undefined => plainCronFields(cronFields(expression)),
   MEMO_SIZE,
 );
 
 /** A zone's offsets, read once per zone and remembered with the days it was asked about. */
 const zoneClock = memoize((timeZone) => new ZoneClock(timeZone));
 
-/** An expression parsed once per zone (parsing is about half the cost of a next slot). */
+/** An expression's iterator in its zone, for the slots the plain finders leave to cron-parser. */
 const cronIterator = memoize((key): CronExpression => {
   const [expression, timeZone] = JSON.parse(key) as [string, string];
   return CronExpressionParser.parse(expression, { tz: timeZone });
