@@ -8,7 +8,7 @@ import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } fro
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { resolveKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
 import { itemJsonOf } from './list-items.js';
-import { execInPod, type PodExecRequest, type PodExecResult } from './pod-exec.js';
+import type { PodExecRequest, PodExecResult } from './pod-exec.js';
 import type { KubeObject, ResourceInfo } from './types.js';
 import { apiVersionOf } from './types.js';
 import { parseJson, stringifyJson } from '../util/json.js';
@@ -585,6 +585,9 @@ export class KubeClient {
 
   /** Run a command in a pod's container through the exec subresource (pod-exec.ts). */
   async exec(req: PodExecRequest): Promise<PodExecResult> {
+    // Loaded on the first exec: only hooks exec, and the WebSocket library costs every other
+    // command (a quiet reconcile pass among them) about 0.1 s of CPU to load.
+    const { execInPod } = await import('./pod-exec.js');
     return execInPod({ server: this.server, requestOptions: this.baseOptions }, req);
   }
 

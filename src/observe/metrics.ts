@@ -198,16 +198,4 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   };
 }
 
-/**
- * The S3 client's request observer (storage/s3-store.ts S3RequestObserver) counting into these
- * metrics; storage/ stays free of prom-client.
- */
-export function storageRequestCounters(m: Pick<Metrics, 'storageRetries' | 'storageFailures'>): {
-  retried(operation: string, retries: number): void;
-  failed(operation: string): void;
-} {
-  return {
-    retried: (operation, retries) => m.storageRetries.inc({ operation }, retries),
-    failed: (operation) => m.storageFailures.inc({ operation }),
-  };
-}
+export { storageRequestCounters } from './storage-counters.js';

@@ -45,6 +45,50 @@ export interface LoadPolicyFilesOptions {
   validator?: SchemaValidator;
   /** What the reconciler's flags relax (--allow-link-local-endpoints). */
   rules?: PolicyRuleOptions;
+  /** Files read by an earlier load (`lifeboat run`): unchanged ones are not parsed again. */
+  cache?: PolicyFileCache;
+}
+
+/**
+ * What each policy file gave an earlier load, by file and text: `lifeboat run` loads the same
+ * unchanged files pass after pass, and parsing and checking 500 of them costs it about half a
+ * second of CPU each time. Only the work on one file is remembered (YAML, schema, the kind's
+ * rules); the checks across documents run on every load. A load forgets the files it did not
+ * see, so the cache holds at most one copy of the repository.
+ */
+export class PolicyFileCache {
+  private entries = new Map<string, { text: string; rules: string; candidates: Candidate[] }>();
+  /** Files the last load took from the cache (for tests and debugging). */
+  hits = 0;
+
+  /** @internal The candidates of `source`, read now or remembered; each load gets its own copy. */
+  read(source: PolicySourceFile, rules: PolicyRuleOptions, readFile: () => Candidate[]): Candidate[] {
+    const rulesKey = JSON.stringify(rules);
+    let entry = this.entries.get(source.file);
+    if (entry?.text === source.text && entry.rules === rulesKey) this.hits++;
+    else {
+      entry = { text: source.text, rules: rulesKey, candidates: readFile() };
+      this.entries.set(source.file, entry);
+    }
+    // Cross-document findings are added to the copies, and a pass may change its documents:
+    // neither reaches what is remembered.
+    return entry.candidates.map((c) => ({
+      ...c,
+      content: c.content === undefined ? undefined : structuredClone(c.content),
+      errors: [...c.errors],
+      warnings: [...c.warnings],
+    }));
+  }
+
+  /** @internal Start a load: count hits afresh. */
+  begin(): void {
+    this.hits = 0;
+  }
+
+  /** @internal End a load: forget files it did not see. */
+  retain(files: ReadonlySet<string>): void {
+    for (const file of this.entries.keys()) if (!files.has(file)) this.entries.delete(file);
+  }
 }
 
 export interface LoadPolicyRepoOptions extends LoadPolicyFilesOptions {
@@ -183,7 +227,12 @@ export function loadPolicyFiles(
   files: readonly PolicySourceFile[],
   options: LoadPolicyFilesOptions = {},
 ): PolicyLoadResult {
-  const validator = options.validator ?? createSchemaValidator();
+  // Compiled only when some file is read: a load that finds every file in the cache needs none.
+  let compiled = options.validator;
+  const validator = (): SchemaValidator => (compiled ??= createSchemaValidator());
+  const rules = options.rules ?? {};
+  const cache = options.cache;
+  cache?.begin();
   const overLimit: PolicyError[] = [];
   const candidates = [...files]
     .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
@@ -192,7 +241,12 @@ export function loadPolicyFiles(
       if (limit !== undefined) overLimit.push(fileError(source.file, 'limit', limit));
       return limit === undefined;
     })
-    .flatMap((source) => readSourceFile(source, validator, options.rules ?? {}));
+    .flatMap((source) =>
+      cache
+        ? cache.read(source, rules, () => readSourceFile(source, validator(), rules))
+        : readSourceFile(source, validator(), rules),
+    );
+  cache?.retain(new Set(files.map((f) => f.file)));
   applyCrossDocumentRules(candidates);
   const documents = candidates
     .filter((candidate) => candidate.errors.length === 0 && candidate.content !== undefined)

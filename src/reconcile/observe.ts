@@ -3,14 +3,14 @@
 // the status the reconciler wrote before.
 import { createHash } from 'node:crypto';
 import type { WorkingCopy } from '../gitops/working-copy.js';
-import { loadPolicyFiles, loadPolicyRepo } from '../policy/load.js';
+import { loadPolicyFiles, loadPolicyRepo, type PolicyFileCache } from '../policy/load.js';
 import { BUILT_IN_STORAGE_LOCATION, documentsOfKind, toRestoreSpec } from '../policy/convert.js';
 import type { PolicyDocument, PolicyError, RestoreDocument } from '../policy/types.js';
 import { listBackups } from '../backup/catalog.js';
 import type { VeleroBackup } from '../backup/velero-backup.js';
 import { getRestore, RestoreNotFoundError } from '../restore/catalog.js';
 import type { RestoreResult } from '../restore/engine.js';
-import { canonicalJson } from '../restore/plan.js';
+import { canonicalJsonCompact } from '../restore/canonical-json.js';
 import type { KubeClient } from '../kube/client.js';
 import type { BackupStore, UnfinishedUpload } from '../storage/store.js';
 import type { S3RequestObserver } from '../storage/s3-store.js';
@@ -119,7 +119,7 @@ async function policyHistory(wc: WorkingCopy, files: readonly string[]): Promise
 
 export function specHashOf(doc: RestoreDocument): string {
   return createHash('sha256')
-    .update(canonicalJson(toRestoreSpec(doc)))
+    .update(canonicalJsonCompact(toRestoreSpec(doc)))
     .digest('hex');
 }
 
@@ -151,10 +151,15 @@ export async function observe(deps: {
   restoreBranches: string;
   allowLinkLocalEndpoints?: boolean;
   storageRequests?: S3RequestObserver;
+  policyCache?: PolicyFileCache;
 }): Promise<Observation> {
   const { wc } = deps;
   const rules = { allowLinkLocalEndpoints: deps.allowLinkLocalEndpoints === true };
-  const loaded = await loadPolicyRepo({ dir: wc.dir, rules });
+  const loaded = await loadPolicyRepo({
+    dir: wc.dir,
+    rules,
+    ...(deps.policyCache ? { cache: deps.policyCache } : {}),
+  });
   const revision = await policyRevision(wc);
   const locations = await observeLocations({ ...deps, documents: loaded.documents });
   const restores = await observeRestores({

@@ -6,6 +6,7 @@
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
 import { memoize } from '../util/memo.js';
 import { nextUtcSlot, plainCronFields, type PlainCronFields } from './utc-slots.js';
+import { nextZonedSlot, ZoneClock } from './zoned-slots.js';
 
 export class ScheduleError extends Error {
   constructor(message: string) {
@@ -121,9 +122,17 @@ export function cronExpressionError(expression: string, timeZone: string): strin
 }
 
 const expressionErrorOnce = memoize((key): string | undefined => {
-  const [expression, timeZone] = JSON.parse(key) as [string, string];
+  const [expression] = JSON.parse(key) as [string, string];
   try {
-    CronExpressionParser.parse(expression, { tz: timeZone, currentDate: new Date(0) }).next();
+    // The parse the scheduler keeps: validation and the next slots share it.
+    cronFields(expression);
+    // Whether it ever fires: a wall-clock slot in the calendar is one in every zone (a skipped
+    // hour moves it, never drops it), so plain fields need no walk; cron-parser walks the rest.
+    const fields = plainFields(expression);
+    if (fields !== undefined && nextUtcSlot(fields, 0) !== undefined) return undefined;
+    const iterator = cronIterator(key);
+    iterator.reset(new Date(0));
+    iterator.next();
     return undefined;
   } catch (err) {
     return (err as Error).message;
@@ -141,16 +150,22 @@ function slotAfter(cron: CronSchedule, after: Date): Date {
 }
 
 // A pass asks for each schedule's next slot after the same instant twice (deciding, then its
-// status), and every pass of `lifeboat run` asks again until the schedule runs. Outside UTC one
+// status), and every pass of `lifeboat run` asks again until the schedule runs. cron-parser's
 // answer walks the expression's iterator in the zone (0.3–1 ms: 500 yearly schedules cost a
-// quiet pass ~0.3 s of CPU); in UTC it is plain arithmetic (utc-slots.ts). Remembered as a
-// number, so no caller shares a mutable Date; room for the questions of a few thousand schedules.
+// quiet pass ~0.3 s of CPU); in UTC it is plain arithmetic (utc-slots.ts), and in other zones
+// the same on the zone's wall clock while no offset change is near (zoned-slots.ts). Remembered
+// as a number, so no caller shares a mutable Date; room for the questions of a few thousand schedules.
 const slotAfterOnce = memoize((key) => {
   const [expression, timeZone, after] = JSON.parse(key) as [string, string, number];
   const parsedKey = JSON.stringify([expression, timeZone]);
-  // In UTC, plain date arithmetic on cron-parser's own fields gives its answer (ADR 0037).
-  const plain = timeZone === 'UTC' ? utcFields(parsedKey) : undefined;
-  const fast = plain ? nextUtcSlot(plain, after) : undefined;
+  // Plain date arithmetic on cron-parser's own fields gives its answer (ADR 0037, ADR 0041).
+  const plain = plainFields(expression);
+  const fast =
+    plain === undefined
+      ? undefined
+      : timeZone === 'UTC'
+        ? nextUtcSlot(plain, after)
+        : nextZonedSlot(plain, zoneClock(timeZone), after);
   if (fast !== undefined) return fast;
   // reset() makes the parsed iterator what parse() with this currentDate would have built.
   // Safe to share: nothing else runs between the reset and next().
@@ -159,13 +174,26 @@ const slotAfterOnce = memoize((key) => {
   return iterator.next().getTime();
 }, MEMO_SIZE);
 
-/** A UTC expression's fields for nextUtcSlot, or undefined when it uses L or #. */
-const utcFields = memoize(
-  (key): PlainCronFields | undefined => plainCronFields(cronIterator(key)),
+/**
+ * An expression parsed once whatever its zone: the fields do not depend on it, and a parse in a
+ * zone costs luxon's zone set-up (about half a millisecond a schedule, cold, in a pass).
+ */
+const cronFields = memoize(
+  (expression): CronExpression =>
+    CronExpressionParser.parse(expression, { tz: 'UTC', currentDate: new Date(0) }),
   MEMO_SIZE,
 );
 
-/** An expression parsed once per zone (parsing is about half the cost of a next slot). */
+/** An expression's fields for the plain slot finders, or undefined when it uses L or #. */
+const plainFields = memoize(
+  (expression): PlainCronFields | undefined => plainCronFields(cronFields(expression)),
+  MEMO_SIZE,
+);
+
+/** A zone's offsets, read once per zone and remembered with the days it was asked about. */
+const zoneClock = memoize((timeZone) => new ZoneClock(timeZone));
+
+/** An expression's iterator in its zone, for the slots the plain finders leave to cron-parser. */
 const cronIterator = memoize((key): CronExpression => {
   const [expression, timeZone] = JSON.parse(key) as [string, string];
   return CronExpressionParser.parse(expression, { tz: timeZone });

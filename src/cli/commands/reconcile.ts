@@ -13,7 +13,7 @@ import { WEBHOOK_PATH, webhookHandler } from '../../gitops/forge/webhook.js';
 import type { Metrics } from '../../observe/metrics.js';
 import { readFileSync } from 'node:fs';
 import { BucketLock, defaultIdentity, LeaseLock, type Leadership } from '../../reconcile/leader.js';
-import { loadPolicyRepo } from '../../policy/load.js';
+import { loadPolicyRepo, PolicyFileCache } from '../../policy/load.js';
 import { resolveStorageLocation } from '../../policy/convert.js';
 import { openLocation } from '../../reconcile/locations.js';
 import { bucketBackups } from '../../reconcile/audit-bucket.js';
@@ -236,7 +236,11 @@ Examples:
       const { startObserveServer } = await import('../../observe/server.js');
       const metrics = createMetrics();
       const wc = workingCopy(flags, () => metrics.gitPushRetries.inc());
-      const deps: ReconcilerDeps = reconcilerDeps(ctx, flags, wc, metrics);
+      // Every pass loads the policies; files unchanged since the last pass are not parsed again.
+      const deps: ReconcilerDeps = {
+        ...reconcilerDeps(ctx, flags, wc, metrics),
+        policyCache: new PolicyFileCache(),
+      };
       const trigger = new PassTrigger();
       const secret = webhookSecret(flags);
       let lastOk: number | undefined;
