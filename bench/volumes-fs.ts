@@ -2,15 +2,25 @@
 //
 // On its own test ground with a node: a pod's emptyDir filled with --mb MB of random files
 // (written straight into the kubelet's volume directory). Taking turns for --runs runs, each
-// into fresh repositories (so every backup is a full one):
-//   (a) raw backup: plain `restic init` + `restic backup` of that directory to the same S3 server;
+// into fresh, empty repositories (so every backup is a full one) made before the clock starts
+// as two copies of one `restic init`: restic calibrates its key derivation (scrypt's N, r, p)
+// to the machine's load when a repository is made, and every later open of the repository
+// costs in proportion. On this shared machine two inits a minute apart got p=6 and p=4, which
+// made one side's restic restore 0.35 s slower than the other's with lifeboat doing nothing;
+// with one key for both, that noise is gone. So both sides measure the usual case, a
+// repository that exists:
+//   (a) raw backup: plain `restic backup` of that directory to the same S3 server;
 //   (b) agent backup: a PodVolumeBackup of the volume, from creation until the agent marks it
-//       Completed (it opens or creates the repository, then runs restic backup);
+//       Completed (it reads the repository's Secrets, then runs restic backup);
 //   (c) raw restore: `restic restore` of (a)'s snapshot into an empty directory;
 //   (d) agent restore: a PodVolumeRestore of (b)'s snapshot into a new pod's emptyDir, from
 //       creation until Completed (restic restore, then the count check and the marker).
 // Prints each run, the medians, throughput, the ratios (target ≤ 1.1) and the peak RSS of the
-// agent process (VmHWM) and of the restic processes it ran.
+// agent process (VmHWM) and of the restic processes it ran. Each agent figure is also split
+// into phases, to show where the agent adds time: `queue` from creating the object until the
+// agent took it (startTimestamp), `restic` the agent's restic commands (its log), `agent` the
+// rest until it wrote completionTimestamp (Secrets, checks, the marker), `report` until this
+// benchmark saw Completed.
 //
 //   npm run bench -- volumes-fs [--mb 256] [--runs 3]   (--mb 1024 for the issue's 1 GB volume)
 import { randomBytes } from 'node:crypto';
@@ -19,7 +29,13 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { startGround } from '../test/ground/ground.js';
 import { startNodeAgent } from '../test/ground/agent.js';
 import { resticBinary } from '../test/ground/restic.js';
@@ -38,6 +54,14 @@ import {
 import { median, type Benchmark } from './benchmark.js';
 
 const TARGET_RATIO = 1.1;
+
+/** One agent run split into phases, in seconds (see the header). */
+interface Phases {
+  queue: number;
+  restic: number;
+  agent: number;
+  report: number;
+}
 const FILE_MB = 32;
 
 const core = (resource: string, kind: string, namespaced: boolean): ResourceInfo => ({
@@ -118,12 +142,25 @@ export async function benchVolumesFs(o: { mb: number; runs: number; log: (l: str
   try {
     const ns = 'bench-fs';
     const bucket = 'bench-fs';
-    await new S3Client({
+    const s3Client = new S3Client({
       endpoint: s3.endpoint,
       region: s3.region,
       forcePathStyle: true,
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    }).send(new CreateBucketCommand({ Bucket: bucket }));
+    });
+    await s3Client.send(new CreateBucketCommand({ Bucket: bucket }));
+    /** An empty repository's objects (config, keys) copied: the same repository, key and KDF. */
+    const copyRepository = async (from: string, to: string): Promise<void> => {
+      const list = await s3Client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${from}/` }));
+      for (const { Key } of list.Contents ?? []) {
+        if (!Key) continue;
+        const got = await s3Client.send(new GetObjectCommand({ Bucket: bucket, Key }));
+        const body = await got.Body?.transformToByteArray();
+        await s3Client.send(
+          new PutObjectCommand({ Bucket: bucket, Key: `${to}/${Key.slice(from.length + 1)}`, Body: body }),
+        );
+      }
+    };
     await kube.create(NAMESPACE, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     const password = randomBytes(24).toString('base64');
     const cloud = `[default]\naws_access_key_id=${s3.accessKeyId}\naws_secret_access_key=${s3.secretAccessKey}\n`;
@@ -194,6 +231,35 @@ export async function benchVolumesFs(o: { mb: number; runs: number; log: (l: str
     for (let i = 0; i < files; i++) await writeFile(join(source.dir, `f${i}`), randomBytes(fileBytes));
     const totalBytes = files * fileBytes;
 
+    /** The resticSeconds the agent logged for the object of this kind and name. */
+    const resticSeconds = async (kind: 'backup' | 'restore', name: string): Promise<number> => {
+      const log = await readFile(agent.proc.logPath, 'utf8');
+      for (const line of log.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const l = JSON.parse(line) as Record<string, unknown>;
+        if (l[kind] === name && typeof l.resticSeconds === 'number') return l.resticSeconds;
+      }
+      throw new Error(`the agent logged no resticSeconds for ${kind} ${name}`);
+    };
+    const phasesOf = async (o: {
+      kind: 'backup' | 'restore';
+      name: string;
+      created: number;
+      seen: number;
+      status: { startTimestamp?: string; completionTimestamp?: string } | undefined;
+    }): Promise<Phases> => {
+      const { kind, name, created, seen, status } = o;
+      const start = Date.parse(status?.startTimestamp ?? '');
+      const end = Date.parse(status?.completionTimestamp ?? '');
+      const restic = await resticSeconds(kind, name);
+      return {
+        queue: (start - created) / 1000,
+        restic,
+        agent: (end - start) / 1000 - restic,
+        report: (seen - end) / 1000,
+      };
+    };
+
     const waitEnd = async <T extends PodVolumeBackup | PodVolumeRestore>(info: ResourceInfo, name: string) =>
       until(async () => {
         const obj = (await kube.get(info, ns, name)) as T | null;
@@ -208,11 +274,13 @@ export async function benchVolumesFs(o: { mb: number; runs: number; log: (l: str
       rawRestore: [] as number[],
       agentRestore: [] as number[],
     };
+    const phases = { backup: [] as Phases[], restore: [] as Phases[] };
     for (let run = 0; run < o.runs; run++) {
+      await restic(['init'], rawEnv(`raw-${run}`));
+      await copyRepository(`raw-${run}/restic/${ns}`, `agent-${run}/restic/${ns}`);
       const rawBackup = async (): Promise<string> => {
         const env = rawEnv(`raw-${run}`);
         const t = performance.now();
-        await restic(['init'], env);
         const out = await restic(['backup', '--json', '.'], env, source.dir);
         times.rawBackup.push((performance.now() - t) / 1000);
         const summary = out
@@ -227,6 +295,7 @@ export async function benchVolumesFs(o: { mb: number; runs: number; log: (l: str
       const agentBackup = async (): Promise<string> => {
         const name = `b-${run}`;
         const t = performance.now();
+        const created = Date.now();
         await kube.create(POD_VOLUME_BACKUP, {
           apiVersion: 'lifeboat.dev/v1alpha1',
           kind: 'PodVolumeBackup',
@@ -241,6 +310,9 @@ export async function benchVolumesFs(o: { mb: number; runs: number; log: (l: str
         });
         const done = await waitEnd<PodVolumeBackup>(POD_VOLUME_BACKUP, name);
         times.agentBackup.push((performance.now() - t) / 1000);
+        phases.backup.push(
+          await phasesOf({ kind: 'backup', name, created, seen: Date.now(), status: done.status }),
+        );
         return done.status?.snapshotID ?? '';
       };
       // Interleaved: odd runs start with the agent.
@@ -265,6 +337,7 @@ export async function benchVolumesFs(o: { mb: number; runs: number; log: (l: str
       const agentRestore = async (): Promise<void> => {
         const name = `r-${run}`;
         const t = performance.now();
+        const created = Date.now();
         await kube.create(POD_VOLUME_RESTORE, {
           apiVersion: 'lifeboat.dev/v1alpha1',
           kind: 'PodVolumeRestore',
@@ -279,8 +352,11 @@ export async function benchVolumesFs(o: { mb: number; runs: number; log: (l: str
             expected: { files, dirs: 0, bytes: totalBytes },
           },
         });
-        await waitEnd<PodVolumeRestore>(POD_VOLUME_RESTORE, name);
+        const done = await waitEnd<PodVolumeRestore>(POD_VOLUME_RESTORE, name);
         times.agentRestore.push((performance.now() - t) / 1000);
+        phases.restore.push(
+          await phasesOf({ kind: 'restore', name, created, seen: Date.now(), status: done.status }),
+        );
       };
       if (run % 2 === 0) {
         await rawRestore();
@@ -294,6 +370,8 @@ export async function benchVolumesFs(o: { mb: number; runs: number; log: (l: str
       log(
         `run ${run}: backup raw ${f(times.rawBackup)}, agent ${f(times.agentBackup)}; restore raw ${f(times.rawRestore)}, agent ${f(times.agentRestore)}`,
       );
+      log(`  agent backup:  ${phaseText(phases.backup.at(-1))}`);
+      log(`  agent restore: ${phaseText(phases.restore.at(-1))}`);
     }
     const m = {
       rawBackup: median(times.rawBackup),
@@ -301,8 +379,16 @@ export async function benchVolumesFs(o: { mb: number; runs: number; log: (l: str
       rawRestore: median(times.rawRestore),
       agentRestore: median(times.agentRestore),
     };
+    const medianPhases = (xs: Phases[]): Phases => ({
+      queue: median(xs.map((p) => p.queue)),
+      restic: median(xs.map((p) => p.restic)),
+      agent: median(xs.map((p) => p.agent)),
+      report: median(xs.map((p) => p.report)),
+    });
     return {
       ...m,
+      backupPhases: medianPhases(phases.backup),
+      restorePhases: medianPhases(phases.restore),
       totalBytes,
       backupRatio: m.agentBackup / m.rawBackup,
       restoreRatio: m.agentRestore / m.rawRestore,
@@ -316,6 +402,12 @@ export async function benchVolumesFs(o: { mb: number; runs: number; log: (l: str
     await ground.stop();
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+function phaseText(p: Phases | undefined): string {
+  if (!p) return '?';
+  const s = (x: number) => `${x.toFixed(2)} s`;
+  return `queue ${s(p.queue)}, restic ${s(p.restic)}, agent ${s(p.agent)}, report ${s(p.report)}`;
 }
 
 export const volumesFsBenchmark: Benchmark = {
@@ -337,6 +429,8 @@ export const volumesFsBenchmark: Benchmark = {
     log(
       `restore  raw restic ${r.rawRestore.toFixed(2)} s (${mbps(r.rawRestore)}), agent ${r.agentRestore.toFixed(2)} s (${mbps(r.agentRestore)}), ratio ${r.restoreRatio.toFixed(2)}`,
     );
+    log(`agent backup phases (medians):  ${phaseText(r.backupPhases)}`);
+    log(`agent restore phases (medians): ${phaseText(r.restorePhases)}`);
     log(
       `peak RSS: agent ${mib(r.agentPeakRss)}, its restic ${mib(r.resticPeakRss)} (target ratio ≤ ${TARGET_RATIO})`,
     );

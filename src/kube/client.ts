@@ -11,6 +11,7 @@ import { itemJsonOf } from './list-items.js';
 import type { PodExecRequest, PodExecResult } from './pod-exec.js';
 import type { KubeObject, ResourceInfo } from './types.js';
 import { apiVersionOf } from './types.js';
+import { LineSplitter, parseWatchLine, type WatchEvent } from './watch-stream.js';
 import { parseJson, stringifyJson } from '../util/json.js';
 
 export interface KubeClientOptions {
@@ -123,6 +124,17 @@ export interface ListOptions {
   resourceVersion?: string;
   resourceVersionMatch?: 'Exact' | 'NotOlderThan';
   labelSelector?: string;
+}
+
+export interface WatchOptions {
+  namespace?: string;
+  labelSelector?: string;
+  /** Events after this revision (a list's); absent: the objects there are now come first, as ADDED. */
+  resourceVersion?: string;
+  /** The API server ends the watch after this long (default 300); the caller starts another. */
+  timeoutSeconds?: number;
+  /** Ends the watch; watch() then resolves. */
+  signal?: AbortSignal;
 }
 
 /** Raw discovery documents, as the apiserver serves them. */
@@ -580,6 +592,103 @@ export class KubeClient {
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return;
       throw err;
+    }
+  }
+
+  /**
+   * Watches a resource: each event goes to onEvent, in order, until the API server ends the
+   * watch (timeoutSeconds), the signal aborts (both resolve) or it fails (rejects; an ERROR
+   * event becomes a KubeApiError, 410 when the resourceVersion is too old). Not retried here:
+   * the caller decides from when to watch again.
+   */
+  async watch(info: ResourceInfo, opts: WatchOptions, onEvent: (e: WatchEvent) => void): Promise<void> {
+    const timeoutSeconds = opts.timeoutSeconds ?? 300;
+    const url = new URL(this.server + resourcePath(info, { namespace: opts.namespace }));
+    url.searchParams.set('watch', '1');
+    url.searchParams.set('timeoutSeconds', String(timeoutSeconds));
+    if (opts.labelSelector) url.searchParams.set('labelSelector', opts.labelSelector);
+    if (opts.resourceVersion) url.searchParams.set('resourceVersion', opts.resourceVersion);
+    const what = `WATCH ${url.pathname}`;
+    const started = this.lastRefresh;
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const headers = {
+      ...(this.baseOptions.headers as Record<string, string> | undefined),
+      accept: 'application/json',
+    };
+    let unauthorized = false;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        if (opts.signal?.aborted) return resolve();
+        let settled = false;
+        const done = (err?: Error): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(responseTimer);
+          opts.signal?.removeEventListener('abort', abort);
+          if (err) reject(err);
+          else resolve();
+        };
+        const fail = (err: Error): void => done(new KubeUnreachableError(this.server, err, what));
+        const req = send(url, { ...this.baseOptions, method: 'GET', headers, agent: this.agent }, (res) => {
+          clearTimeout(responseTimer);
+          res.setEncoding('utf8');
+          if (res.statusCode !== 200) {
+            let text = '';
+            res.on('data', (c: string) => (text = (text + c).slice(0, 65_536)));
+            res.on('end', () => {
+              unauthorized = res.statusCode === 401;
+              done(toApiError(res.statusCode ?? 0, text, what));
+            });
+            res.on('error', fail);
+            return;
+          }
+          const lines = new LineSplitter((line) => {
+            const parsed = parseWatchLine(line);
+            if (!parsed) return;
+            if ('error' in parsed) {
+              const { code, reason, message } = parsed.error;
+              throw new KubeApiError(code, reason, `${what}: ${message}`);
+            }
+            onEvent(parsed.event);
+          });
+          res.on('data', (c: string) => {
+            try {
+              lines.push(c);
+            } catch (err) {
+              req.destroy();
+              done(err as Error);
+            }
+          });
+          res.on('end', () => {
+            try {
+              lines.end();
+              done();
+            } catch (err) {
+              done(err as Error);
+            }
+          });
+          res.on('error', (err) => (opts.signal?.aborted ? done() : fail(err)));
+          res.on('aborted', () => (opts.signal?.aborted ? done() : fail(new Error('response aborted'))));
+        });
+        const abort = (): void => {
+          req.destroy();
+          done();
+        };
+        opts.signal?.addEventListener('abort', abort);
+        const responseTimer = setTimeout(() => {
+          req.destroy(new TimeoutError(`no response in ${this.network.responseTimeoutMs} ms`));
+        }, this.network.responseTimeoutMs);
+        // The server sends nothing while nothing changes: only a connection silent for longer
+        // than the watch itself lasts is taken as dropped.
+        req.setTimeout((timeoutSeconds + 30) * 1000, () => {
+          req.destroy(new TimeoutError(`no data for ${timeoutSeconds + 30} s`));
+        });
+        req.on('error', (err) => (opts.signal?.aborted ? done() : fail(err)));
+        req.end();
+      });
+    } finally {
+      // Rotated credentials are read again, for the caller's next watch.
+      if (unauthorized) await this.refreshCredentials(started);
     }
   }
 
