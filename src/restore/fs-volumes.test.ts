@@ -38,6 +38,10 @@ describe('withRestoreWait', () => {
     const init = (out.pod.spec as { initContainers: { name: string; command: string[] }[] }).initContainers;
     expect(init.map((c) => c.name)).toEqual(['lifeboat-restore-wait', 'migrate']);
     expect(init[0]?.command.join(' ')).toContain('/restore/1/.lifeboat-restore/r1');
+    // Neither the pod nor its first container says how to run: restricted, as the helper uid.
+    expect(init[0]).toMatchObject({
+      securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+    });
     expect(out.volumes).toEqual([
       {
         volume: 'data',

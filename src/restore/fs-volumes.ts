@@ -9,6 +9,7 @@ import { backupLayout } from '../storage/layout.js';
 import type { BackupStore } from '../storage/store.js';
 import { podVolumeRecordsOf, type FsVolumeRecord } from '../volumes/podvolumebackups-file.js';
 import { RESTORE_WAIT_CONTAINER, restoreWaitContainer } from '../volumes/restore-wait.js';
+import { restoreWaitContext } from '../volumes/pod-security.js';
 import type { MovedClaimCopy } from './moved-claims.js';
 
 /** The image of the restore-wait container unless the restore says otherwise (it needs sh). */
@@ -132,6 +133,7 @@ export function withRestoreWait(
     restoreName: ctx.restoreName,
     volumes: [...restored.map((r) => r.volume), ...movedWaits],
     image: ctx.image,
+    securityContext: restoreWaitContext(spec),
   });
   const own = (spec.initContainers ?? []).filter((c) => c.name !== RESTORE_WAIT_CONTAINER);
   const volumes = restored.map((r): PlannedPodVolume => {
