@@ -560,8 +560,9 @@ async function decideAll(o: {
 /**
  * Claims and volumes (volume-binding.ts): a surviving Released volume reserved for a restored
  * claim is bound again; a live volume that belongs to another claim is not written; a restored
- * claim keeps or loses volumeName; both get a note or a warning. Volumes are decided before claims (the cluster-scoped pass comes first), so the live
- * volumes read for them are at hand; a claim's volume outside the restore is read once.
+ * claim keeps or loses volumeName; both get a note or a warning. Volumes are decided before
+ * claims (the cluster-scoped pass comes first), so the live volumes read for them are at hand;
+ * a claim's volume outside the restore is read once.
  */
 function volumeBinder(o: {
   kube: KubeClient;
