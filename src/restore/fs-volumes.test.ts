@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../kube/types.js';
-import { withRestoreWait, type FsRestoreContext } from './fs-volumes.js';
+import { copiedVolumeSkip, copiedVolumesOf, withRestoreWait, type FsRestoreContext } from './fs-volumes.js';
 
 const record = (volume: string, snapshotId: string) => ({
   namespace: 'shop',
@@ -38,6 +38,10 @@ describe('withRestoreWait', () => {
     const init = (out.pod.spec as { initContainers: { name: string; command: string[] }[] }).initContainers;
     expect(init.map((c) => c.name)).toEqual(['lifeboat-restore-wait', 'migrate']);
     expect(init[0]?.command.join(' ')).toContain('/restore/1/.lifeboat-restore/r1');
+    // Neither the pod nor its first container says how to run: restricted, as the helper uid.
+    expect(init[0]).toMatchObject({
+      securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+    });
     expect(out.volumes).toEqual([
       {
         volume: 'data',
@@ -94,5 +98,44 @@ describe('withRestoreWait', () => {
   it('leaves a pod alone whose volumes the backup did not copy', () => {
     const p = pod();
     expect(withRestoreWait(p, { namespace: 'shop', name: 'web' }, ctx)).toEqual({ pod: p, volumes: [] });
+  });
+});
+
+describe('copiedVolumesOf', () => {
+  it("takes the volumes of claims whose pod's file-system copy completed", () => {
+    expect(
+      copiedVolumesOf([
+        { backupMethod: 'PodVolumeBackup', result: 'succeeded', pvName: 'pv-a' },
+        { backupMethod: 'PodVolumeBackup', result: 'failed', pvName: 'pv-b' },
+        { backupMethod: 'PodVolumeBackup', result: 'succeeded' },
+        { backupMethod: 'CSISnapshot', result: 'succeeded', pvName: 'pv-c' },
+      ]),
+    ).toEqual(new Set(['pv-a']));
+  });
+});
+
+describe('copiedVolumeSkip', () => {
+  const volume = (storageClassName?: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: 'pv-a' },
+    spec: { ...(storageClassName !== undefined ? { storageClassName } : {}) },
+  });
+  const fs = { copiedVolumes: new Set(['pv-a']) };
+
+  it('skips a copied volume whose class provisions its claim a new one', () => {
+    expect(copiedVolumeSkip('persistentvolumes', volume('fast'), fs)).toMatch(
+      /file-system copy \(restic\): storage class fast provisions the restored claim a new volume/,
+    );
+  });
+
+  it.each<[string, string, KubeObject, typeof fs | undefined]>([
+    ['a volume of no class', 'persistentvolumes', volume(''), fs],
+    ['a volume without storageClassName', 'persistentvolumes', volume(), fs],
+    ['a volume not copied', 'persistentvolumes', volume('fast'), { copiedVolumes: new Set(['pv-b']) }],
+    ['no file-system context', 'persistentvolumes', volume('fast'), undefined],
+    ['another resource', 'persistentvolumeclaims', volume('fast'), fs],
+  ])('restores %s as before', (_l, gr, obj, ctx) => {
+    expect(copiedVolumeSkip(gr, obj, ctx)).toBeUndefined();
   });
 });

@@ -9,6 +9,7 @@ import { backupLayout } from '../storage/layout.js';
 import type { BackupStore } from '../storage/store.js';
 import { podVolumeRecordsOf, type FsVolumeRecord } from '../volumes/podvolumebackups-file.js';
 import { RESTORE_WAIT_CONTAINER, restoreWaitContainer } from '../volumes/restore-wait.js';
+import { restoreWaitContext } from '../volumes/pod-security.js';
 import type { MovedClaimCopy } from './moved-claims.js';
 
 /** The image of the restore-wait container unless the restore says otherwise (it needs sh). */
@@ -40,6 +41,44 @@ export interface FsRestoreContext {
   movedClaims?: ReadonlyMap<string, MovedClaimCopy>;
   /** The PersistentVolumes of those claims (not restored). */
   movedVolumes?: ReadonlySet<string>;
+  /** The PersistentVolumes of claims whose data a completed file-system copy holds. */
+  copiedVolumes?: ReadonlySet<string>;
+}
+
+/**
+ * The PersistentVolumes of claims a pod's file-system copy holds, from the backup's volumeinfo
+ * (Velero's BackupVolumeInfo, backupMethod PodVolumeBackup; an emptyDir has no pvName).
+ */
+export function copiedVolumesOf(
+  infos: readonly { backupMethod?: string; result?: string; pvName?: string }[],
+): Set<string> {
+  return new Set(
+    infos
+      .filter((v) => v.backupMethod === 'PodVolumeBackup' && v.result === 'succeeded' && v.pvName)
+      .map((v) => v.pvName ?? ''),
+  );
+}
+
+/**
+ * The skip reason of a PersistentVolume whose claim's data a file-system copy holds (Velero's
+ * restore.go: "Dynamically re-provisioning persistent volume because it has a pod volume backup
+ * to be restored"): the restored claim gets a new volume from its storage class, filled from the
+ * copy, so the old volume is neither restored nor made to bind to it — after namespace mapping
+ * it may still belong to the original claim. A volume of no storage class is restored as
+ * before: nothing could provision its claim a new one. Undefined for every other object.
+ */
+export function copiedVolumeSkip(
+  groupResource: string,
+  obj: KubeObject,
+  fs: { copiedVolumes?: ReadonlySet<string> } | undefined,
+): string | undefined {
+  if (groupResource !== 'persistentvolumes' || !fs?.copiedVolumes?.has(obj.metadata.name ?? '')) {
+    return undefined;
+  }
+  const storageClass = (obj.spec as { storageClassName?: unknown } | undefined)?.storageClassName;
+  return typeof storageClass === 'string' && storageClass !== ''
+    ? `its claim's data is in a file-system copy (restic): storage class ${storageClass} provisions the restored claim a new volume, filled from the copy`
+    : undefined;
 }
 
 /** The backup's completed file-system copies, by backed-up pod; none when it has no such file. */
@@ -94,6 +133,7 @@ export function withRestoreWait(
     restoreName: ctx.restoreName,
     volumes: [...restored.map((r) => r.volume), ...movedWaits],
     image: ctx.image,
+    securityContext: restoreWaitContext(spec),
   });
   const own = (spec.initContainers ?? []).filter((c) => c.name !== RESTORE_WAIT_CONTAINER);
   const volumes = restored.map((r): PlannedPodVolume => {

@@ -28,7 +28,12 @@ import { stringifyJson } from '../util/json.js';
 import type { BackupMaker } from '../backup/archive-checksum.js';
 import { csiRestoreTransform, type CsiRestoreContext } from './csi-restore.js';
 import { plannedHooks, withInitHooks, type PlannedHook } from '../hooks/restore-hooks.js';
-import { withRestoreWait, type FsRestoreContext, type PlannedPodVolume } from './fs-volumes.js';
+import {
+  copiedVolumeSkip,
+  withRestoreWait,
+  type FsRestoreContext,
+  type PlannedPodVolume,
+} from './fs-volumes.js';
 import { freshIfMoved, movedVolumeSkip, type MovedClaimCopy } from './moved-claims.js';
 
 export const PLAN_ACTIONS = ['create', 'update', 'unchanged', 'skip', 'conflict', 'invalid'] as const;
@@ -779,6 +784,11 @@ function restoreWaitOf(
   };
 }
 
+/** A volume whose claim's data restic holds (moved snapshot data or a pod's file-system copy). */
+function resticVolumeSkip(groupResource: string, obj: KubeObject, fs: FsRestoreContext | undefined) {
+  return movedVolumeSkip(groupResource, obj, fs) ?? copiedVolumeSkip(groupResource, obj, fs);
+}
+
 /**
  * From an archive object to the object a restore would write, in Velero's order
  * (restore.go restoreItem): reset metadata/status and run the built-in item actions
@@ -793,8 +803,8 @@ export function prepareDesiredObject(obj: KubeObject, opts: PrepareOptions): Pre
         ? csiRestoreTransform(opts.groupResource, obj, obj, opts.csi)
         : undefined;
     if (volumeSkip && 'skip' in volumeSkip) return { desired: null, skipReason: volumeSkip.skip };
-    const movedSkip = movedVolumeSkip(opts.groupResource, obj, opts.fs);
-    if (movedSkip !== undefined) return { desired: null, skipReason: movedSkip };
+    const resticSkip = resticVolumeSkip(opts.groupResource, obj, opts.fs);
+    if (resticSkip !== undefined) return { desired: null, skipReason: resticSkip };
     const sanitized = sanitizeForRestore(obj, {
       groupResource: opts.groupResource,
       restoreStatus: opts.restoreStatus,

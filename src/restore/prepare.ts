@@ -43,6 +43,7 @@ import {
   claimBinding,
   rebindPatch,
   staleClaimUid,
+  takenVolumeReason,
   volumeNameOf,
   type VolumeFacts,
 } from './volume-binding.js';
@@ -60,6 +61,7 @@ import {
 } from './csi-restore.js';
 import type { RestoreSpec } from './spec.js';
 import {
+  copiedVolumesOf,
   DEFAULT_RESTORE_WAIT_IMAGE,
   readPodVolumeRecords,
   type FsRestoreContext,
@@ -165,6 +167,7 @@ export async function prepareRestore(opts: {
             .filter((v) => v.snapshotDataMoved === true && v.pvName !== undefined)
             .map((v) => v.pvName ?? ''),
         ),
+        copiedVolumes: copiedVolumesOf(csiFiles.volumeInfos),
         image: opts.restoreWaitImage ?? DEFAULT_RESTORE_WAIT_IMAGE,
       },
     };
@@ -556,9 +559,10 @@ async function decideAll(o: {
 
 /**
  * Claims and volumes (volume-binding.ts): a surviving Released volume reserved for a restored
- * claim is bound again; a restored claim keeps or loses volumeName; both get a note or a
- * warning. Volumes are decided before claims (the cluster-scoped pass comes first), so the live
- * volumes read for them are at hand; a claim's volume outside the restore is read once.
+ * claim is bound again; a live volume that belongs to another claim is not written; a restored
+ * claim keeps or loses volumeName; both get a note or a warning. Volumes are decided before
+ * claims (the cluster-scoped pass comes first), so the live volumes read for them are at hand;
+ * a claim's volume outside the restore is read once.
  */
 function volumeBinder(o: {
   kube: KubeClient;
@@ -578,6 +582,7 @@ function volumeBinder(o: {
         .filter((d) => d.base.groupResource === PVS && d.skipReason !== undefined)
         .map((d) => [d.base.name, d.skipReason ?? '']),
     ),
+    copiedVolumes: ctx.fs.copiedVolumes ?? new Set(),
   };
   const liveVolumes = new Map<string, Promise<KubeObject | null>>();
   const liveVolume = (name: string): Promise<KubeObject | null> => {
@@ -594,6 +599,12 @@ function volumeBinder(o: {
     if (!desired) return;
     if (draft.base.groupResource === PVS) {
       liveVolumes.set(draft.base.name, Promise.resolve(input.live));
+      const taken = takenVolumeReason(desired, input.live);
+      if (taken !== undefined) {
+        input.desired = null;
+        input.skipReason = taken;
+        return;
+      }
       const uid = staleClaimUid(desired, input.live, restoredClaims);
       if (uid === undefined) return;
       const ref = (desired.spec as { claimRef: { namespace?: string; name?: string } }).claimRef;

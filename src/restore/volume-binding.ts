@@ -9,6 +9,17 @@
 //     cleared (a plan `update`), which makes it Available to that claim alone;
 //   - volumeName is cleared only when the claim's volume is gone for good and a storage class
 //     can provision a new one; otherwise the claim keeps it and waits, never taking another's.
+// Issue 13 (ADR 0038): a claim restored into a mapped namespace while the original claim still
+// holds the volume waited Pending forever. Now, as Velero does (restore.go: a volume with a pod
+// volume backup is "dynamically re-provisioned"):
+//   - a claim whose data a file-system copy (restic) holds gets a new volume from its storage
+//     class, which the restore fills from the copy; its old volume is neither restored nor
+//     updated, wherever it is;
+//   - a claim whose volume belongs to another claim in the cluster gets a new, empty volume from
+//     its storage class (a warning: no copy of its data), and the volume is never taken from
+//     that claim, not even under the `update` policy;
+//   - without a storage class nothing can provision: the claim keeps volumeName and the plan
+//     warns that it stays Pending, naming it.
 // Every claim and volume gets a note or a warning in the plan saying which of these happens.
 import type { KubeObject } from '../kube/types.js';
 import { isJsonMap } from './strategic-merge.js';
@@ -18,6 +29,8 @@ export interface VolumeFacts {
   restoredVolumes: ReadonlySet<string>;
   /** Name → why the restore does not write that PersistentVolume (sanitize's skip). */
   skippedVolumes: ReadonlyMap<string, string>;
+  /** Names of the PersistentVolumes whose claim's data a completed file-system copy holds. */
+  copiedVolumes: ReadonlySet<string>;
 }
 
 export interface ClaimBinding {
@@ -54,29 +67,52 @@ export function volumeNameOf(claim: KubeObject): string | undefined {
   return name === '' ? undefined : name;
 }
 
+/** `namespace/name` of the claim a live volume is bound or reserved to, when not `ns`/`name`. */
+function otherClaimOf(pv: KubeObject | null, ns: string, name: string): string | undefined {
+  const ref = claimRefOf(pv);
+  if (ref === undefined || (ref.namespace === ns && ref.name === name)) return undefined;
+  return `${ref.namespace ?? ''}/${ref.name ?? ''}`;
+}
+
 /** What happens to a restored claim (`claim`, in its target namespace) and its volume. */
 export function claimBinding(claim: KubeObject, livePv: KubeObject | null, facts: VolumeFacts): ClaimBinding {
   const volume = volumeNameOf(claim);
   if (volume === undefined) return { keepVolumeName: false };
   const ns = claim.metadata.namespace ?? '';
   const name = claim.metadata.name ?? '';
+  const storageClass = specString(claim, 'storageClassName');
+  // '' asks for no class (static volumes only); absent asks for the cluster's default class.
+  const provisions = storageClass !== '';
+  const classText = storageClass ?? '(the default)';
+  const other = otherClaimOf(livePv, ns, name);
+  if (facts.copiedVolumes.has(volume) && provisions) {
+    const stays = other ? `, and stays with claim ${other}` : livePv ? ', and is left as it is' : '';
+    return {
+      keepVolumeName: false,
+      note: `its data comes from a file-system copy (restic): storage class ${classText} provisions a new volume, which the restore fills from the copy; its volume ${volume} is not restored${stays}`,
+    };
+  }
   if (livePv) {
-    const ref = claimRefOf(livePv);
-    if (ref === undefined) {
+    if (other !== undefined) {
+      return provisions
+        ? {
+            keepVolumeName: false,
+            warning: `its volume ${volume} belongs to claim ${other}, which keeps it: storage class ${classText} provisions a new, empty volume for claim ${ns}/${name} (the backup holds no copy of its data)`,
+          }
+        : {
+            keepVolumeName: true,
+            warning: `its volume ${volume} belongs to claim ${other}, and without a storage class nothing provisions another: claim ${ns}/${name} stays Pending`,
+          };
+    }
+    if (claimRefOf(livePv) === undefined) {
       return { keepVolumeName: true, note: `binds to volume ${volume}, which is Available in the cluster` };
     }
-    if (ref.namespace === ns && ref.name === name) {
-      return phaseOf(livePv) === 'Released'
-        ? {
-            keepVolumeName: true,
-            note: `binds again to its surviving volume ${volume} (Released; the restore clears its stale claimRef.uid)`,
-          }
-        : { keepVolumeName: true, note: `binds to volume ${volume}, which the cluster keeps for this claim` };
-    }
-    return {
-      keepVolumeName: true,
-      warning: `its volume ${volume} now belongs to claim ${ref.namespace ?? ''}/${ref.name ?? ''}: this claim stays Pending rather than take another volume`,
-    };
+    return phaseOf(livePv) === 'Released'
+      ? {
+          keepVolumeName: true,
+          note: `binds again to its surviving volume ${volume} (Released; the restore clears its stale claimRef.uid)`,
+        }
+      : { keepVolumeName: true, note: `binds to volume ${volume}, which the cluster keeps for this claim` };
   }
   if (facts.restoredVolumes.has(volume)) {
     return { keepVolumeName: true, note: `binds to its volume ${volume}, restored from the backup` };
@@ -85,17 +121,31 @@ export function claimBinding(claim: KubeObject, livePv: KubeObject | null, facts
   const gone = why
     ? `its volume ${volume} is not restored (${why})`
     : `its volume ${volume} is neither in this restore nor in the cluster`;
-  const storageClass = specString(claim, 'storageClassName');
-  if (storageClass === '') {
+  if (!provisions) {
     return {
       keepVolumeName: true,
-      warning: `${gone}, and without a storage class nothing provisions another: the claim stays Pending until a volume ${volume} exists`,
+      warning: `${gone}, and without a storage class nothing provisions another: claim ${ns}/${name} stays Pending until a volume ${volume} exists`,
     };
   }
   return {
     keepVolumeName: false,
-    warning: `${gone}: storage class ${storageClass ?? '(the default)'} provisions a new, empty volume`,
+    warning: `${gone}: storage class ${classText} provisions a new, empty volume`,
   };
+}
+
+/**
+ * Why a backed-up volume must not be written over its live twin: the live volume is bound or
+ * reserved to another claim than the one the restored volume names (after namespace mapping,
+ * the original claim in the source namespace). Under `update`, writing claimRef would take the
+ * volume from that claim, which then turns Lost. Undefined when nothing is taken.
+ */
+export function takenVolumeReason(desiredPv: KubeObject, livePv: KubeObject | null): string | undefined {
+  const wanted = claimRefOf(desiredPv);
+  if (!livePv || !wanted) return undefined;
+  const other = otherClaimOf(livePv, wanted.namespace ?? '', wanted.name ?? '');
+  return other === undefined
+    ? undefined
+    : `it belongs to claim ${other} in the cluster: the restore does not take it from that claim`;
 }
 
 /**

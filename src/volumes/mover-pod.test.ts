@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { moverName, moverPod, pendingReason } from './mover-pod.js';
+import { HELPER_UID } from './pod-security.js';
 
 describe('moverName', () => {
   const base = { kind: 'backup' as const, owner: 'nightly-1', namespace: 'shop', claim: 'data' };
@@ -49,6 +50,28 @@ describe('moverPod', () => {
       containers: [{ image: 'img', volumeMounts: [{ name: 'data', mountPath: '/data', readOnly: true }] }],
       volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'tmp-claim', readOnly: true } }],
     });
+  });
+
+  it('passes the restricted Pod Security level: non-root, no escalation, no capabilities, RuntimeDefault', () => {
+    const pod = moverPod({
+      namespace: 'shop',
+      name: 'm',
+      claim: 'c',
+      image: 'img',
+      readOnly: false,
+      labels: {},
+      annotations: {},
+    });
+    expect(pod.spec).toMatchObject({
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: HELPER_UID,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [{ securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+    });
+    // fsGroup would make the kubelet change the group of every file of the claim at mount.
+    expect(pod.spec).not.toHaveProperty('securityContext.fsGroup');
   });
 });
 

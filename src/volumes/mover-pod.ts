@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { KubeClient } from '../kube/client.js';
 import { PERSISTENT_VOLUME_CLAIM } from '../kube/snapshots.js';
 import type { KubeObject, ResourceInfo } from '../kube/types.js';
+import { restrictedContainerContext, restrictedPodContext } from './pod-security.js';
 
 export const PODS: ResourceInfo = {
   group: '',
@@ -43,7 +44,11 @@ export function moverName(o: {
   return `lifeboat-move-${hash.slice(0, 20)}`;
 }
 
-/** A pod that mounts `claim` and sleeps; never restarted, no API token, killed at once. */
+/**
+ * A pod that mounts `claim` and sleeps; never restarted, no API token, killed at once. It passes
+ * the restricted Pod Security level (pod-security.ts): it runs as a non-root user and only holds
+ * the mount; the agent on the node does the I/O.
+ */
 export function moverPod(o: {
   namespace: string;
   name: string;
@@ -61,12 +66,14 @@ export function moverPod(o: {
       restartPolicy: 'Never',
       terminationGracePeriodSeconds: 0,
       automountServiceAccountToken: false,
+      securityContext: restrictedPodContext(),
       containers: [
         {
           name: 'hold',
           image: o.image,
           imagePullPolicy: 'IfNotPresent',
           command: ['sh', '-c', 'while true; do sleep 3600; done'],
+          securityContext: restrictedContainerContext(),
           volumeMounts: [{ name: MOVER_VOLUME, mountPath: '/data', readOnly: o.readOnly }],
         },
       ],

@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { restoreWaitContainer } from './restore-wait.js';
 
+const ctx = { runAsNonRoot: true, runAsUser: 65532 };
+
 describe('restoreWaitContainer', () => {
   it('waits for the marker of this restore in every restored volume', () => {
-    expect(restoreWaitContainer({ restoreName: 'r1', volumes: ['data', 'claim'], image: 'img' })).toEqual({
+    expect(
+      restoreWaitContainer({
+        restoreName: 'r1',
+        volumes: ['data', 'claim'],
+        image: 'img',
+        securityContext: ctx,
+      }),
+    ).toEqual({
       name: 'lifeboat-restore-wait',
       image: 'img',
       command: [
@@ -15,12 +24,13 @@ describe('restoreWaitContainer', () => {
         { name: 'data', mountPath: '/restore/0' },
         { name: 'claim', mountPath: '/restore/1' },
       ],
+      securityContext: ctx,
     });
   });
 
   it('refuses a restore name that is not an object name (it becomes a file name)', () => {
-    expect(() => restoreWaitContainer({ restoreName: '../x', volumes: ['d'], image: 'i' })).toThrow(
-      'restore name "../x" is not a valid object name',
-    );
+    expect(() =>
+      restoreWaitContainer({ restoreName: '../x', volumes: ['d'], image: 'i', securityContext: ctx }),
+    ).toThrow('restore name "../x" is not a valid object name');
   });
 });

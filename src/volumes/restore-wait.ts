@@ -3,6 +3,7 @@
 // agent has filled and verified each of those volumes and left the marker
 // <volume>/.lifeboat-restore/<restore name>. The workload starts only on complete data.
 import { RESTORE_MARKER_DIR } from './agent.js';
+import type { SecurityContext } from './pod-security.js';
 
 export const RESTORE_WAIT_CONTAINER = 'lifeboat-restore-wait';
 
@@ -11,13 +12,18 @@ export interface InitContainer {
   image: string;
   command: string[];
   volumeMounts: { name: string; mountPath: string }[];
+  securityContext: SecurityContext;
 }
 
-/** The init container for `volumes` of a pod restored by `restoreName`; image: lifeboat's (has sh). */
+/**
+ * The init container for `volumes` of a pod restored by `restoreName`; image: lifeboat's (has
+ * sh); securityContext: pod-security.ts restoreWaitContext of the pod.
+ */
 export function restoreWaitContainer(o: {
   restoreName: string;
   volumes: readonly string[];
   image: string;
+  securityContext: SecurityContext;
 }): InitContainer {
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.restoreName)) {
     throw new Error(`restore name ${JSON.stringify(o.restoreName)} is not a valid object name`);
@@ -31,5 +37,6 @@ export function restoreWaitContainer(o: {
     image: o.image,
     command: ['sh', '-c', `until ${tests}; do sleep 1; done`],
     volumeMounts: mounts,
+    securityContext: o.securityContext,
   };
 }
