@@ -1,6 +1,7 @@
 // Verification restores that check volume data (issue 17), on the real ground: a schedule backs
 // up a running pod whose emptyDir Velero's annotation selects (the node agent copies it into
-// restic/<namespace> of the bucket); its verify section restores that backup into a scratch
+// restic/<namespace> of the bucket) and a claim of the ground's CSI storage (a CSI snapshot,
+// no copy in the bucket: its line says the claim bound from the snapshot); its verify section restores that backup into a scratch
 // namespace, where the node agent fills the pod's volume from the SOURCE namespace's repository
 // and reads every file back (restic restore --verify); the status file has one line for the
 // volume (files and bytes against the backup's record), the metrics count it, and nothing of the
@@ -15,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../src/observe/metrics.js';
 import { POD_VOLUME_RESTORE } from '../src/volumes/pod-volume-types.js';
 import { s3Store } from './fixtures/backups.js';
-import { dataPod } from './fixtures/claim-pods.js';
+import { CLAIM_CHECKSUMS, createClaim, dataPod, runClaimPod } from './fixtures/claim-pods.js';
+import { PERSISTENT_VOLUME } from '../src/kube/snapshots.js';
 import { busyboxImage, readyPod } from './fixtures/pods.js';
 import { createPolicyRepo, FakeClock, KubeHandle, reconcilerFor } from './fixtures/policy-repo.js';
 import { createResticSecrets } from './fixtures/restic-secrets.js';
@@ -72,6 +74,13 @@ describe('a verification restore checks the data of volumes copied with restic',
       const secrets = await newNamespace('vv-sys');
       const bucket = await newBucket('vv');
       await createResticSecrets(core, secrets, { password: 'pw-verify-volumes' });
+      await createClaim(core, ns, 'logs');
+      await runClaimPod(core, {
+        namespace: ns,
+        name: 'logger',
+        claim: 'logs',
+        script: `echo started > /data/log; ${CLAIM_CHECKSUMS}`,
+      });
       await core.createNamespacedPod({
         namespace: ns,
         body: dataPod({
@@ -148,12 +157,24 @@ describe('a verification restore checks the data of volumes copied with restic',
         check: 'restore',
         namespaces: { [ns]: scratch },
         restorePhase: 'Completed',
-        volumeCounts: { checked: 1, passed: 1, failed: 0 },
+        volumeCounts: { checked: 2, passed: 2, failed: 0 },
         cleanedUp: true,
       });
       expect(passed['leftovers']).toBeUndefined();
+      const csiLine = {
+        kind: 'csi-snapshot',
+        namespace: scratch,
+        claim: 'logs',
+        checked: expect.stringMatching(
+          new RegExp(
+            `^claim made from the backup's CSI snapshot ${ns}/\\S+ and Bound; its data was not read`,
+          ),
+        ) as unknown,
+        result: 'passed',
+      };
       // 40 small files and the blob; the bytes as the backup recorded them.
       expect(passed.volumes).toEqual([
+        csiLine,
         {
           kind: 'file-system-copy',
           namespace: scratch,
@@ -167,16 +188,22 @@ describe('a verification restore checks the data of volumes copied with restic',
           expected: { files: 41, bytes: expect.any(Number) as unknown },
         },
       ]);
-      const line = passed.volumes?.[0];
+      const line = passed.volumes?.[1];
       expect(line?.bytes).toBe(line?.expected?.bytes);
       expect(line?.bytes).toBeGreaterThan(2_097_152);
       let text = await metrics.registry.metrics();
-      expect(text).toContain(`lifeboat_verification_volumes{schedule="${schedule}",result="passed"} 1`);
+      expect(text).toContain(`lifeboat_verification_volumes{schedule="${schedule}",result="passed"} 2`);
       expect(text).toContain(`lifeboat_verification_volumes{schedule="${schedule}",result="failed"} 0`);
       expect(text).toContain(`lifeboat_verification_failing{schedule="${schedule}"} 0`);
-      // Nothing of the run is left: the scratch namespace is gone, and so are its PodVolumeRestores.
-      expect(await client.get(nsInfo, '', scratch)).toBeNull();
-      expect((await client.list(POD_VOLUME_RESTORE, { namespace: agentNs })).items).toEqual([]);
+      // Nothing of the run is left: the scratch namespace, its claim's volume, its PodVolumeRestores.
+      const leftovers = async () => ({
+        namespace: await client.get(nsInfo, '', scratch),
+        podVolumeRestores: (await client.list(POD_VOLUME_RESTORE, { namespace: agentNs })).items,
+        volumes: (await client.list(PERSISTENT_VOLUME, {})).items.filter(
+          (pv) => (pv.spec as { claimRef?: { namespace?: string } }).claimRef?.namespace === scratch,
+        ),
+      });
+      expect(await leftovers()).toEqual({ namespace: null, podVolumeRestores: [], volumes: [] });
 
       // Damage the repository: one byte of every pack of restic/<namespace> is changed.
       const store = s3Store(bucket);
@@ -199,10 +226,11 @@ describe('a verification restore checks the data of volumes copied with restic',
       const failed = (await statusOf()).lastRun;
       expect(failed).toMatchObject({
         phase: 'Failed',
-        volumeCounts: { checked: 1, passed: 0, failed: 1 },
+        volumeCounts: { checked: 2, passed: 1, failed: 1 },
         cleanedUp: true,
       });
       expect(failed.volumes).toEqual([
+        csiLine,
         expect.objectContaining({
           kind: 'file-system-copy',
           namespace: scratch,
@@ -211,17 +239,16 @@ describe('a verification restore checks the data of volumes copied with restic',
           result: 'failed',
         }),
       ]);
-      expect(failed.volumes?.[0]?.reason).toMatch(
+      expect(failed.volumes?.[1]?.reason).toMatch(
         new RegExp(`^volume data of pod ${scratch}/app: .*restic restore`),
       );
       expect(failed['reason']).toMatch(
-        new RegExp(`^1 of 1 volume\\(s\\) failed their check; volume data of pod ${scratch}/app: `),
+        new RegExp(`^1 of 2 volume\\(s\\) failed their check; volume data of pod ${scratch}/app: `),
       );
       text = await metrics.registry.metrics();
       expect(text).toContain(`lifeboat_verification_failing{schedule="${schedule}"} 1`);
       expect(text).toContain(`lifeboat_verification_volumes{schedule="${schedule}",result="failed"} 1`);
-      expect(await client.get(nsInfo, '', scratch)).toBeNull();
-      expect((await client.list(POD_VOLUME_RESTORE, { namespace: agentNs })).items).toEqual([]);
+      expect(await leftovers()).toEqual({ namespace: null, podVolumeRestores: [], volumes: [] });
     },
     TIMEOUT,
   );

@@ -184,3 +184,20 @@ describe('volumeCounts', () => {
     ]);
   });
 });
+
+describe('compareVolumes order', () => {
+  it('sorts field by field: a claim line (no pod) comes before the pod volumes of its namespace', () => {
+    const lines = compareVolumes(
+      input({
+        records: [record({ pod: 'app' })],
+        csiClaims: [{ namespace: 'shop', claim: 'logs', volumeSnapshot: 's' }],
+        podVolumes: [{ ...filled, pod: 'app' }],
+        claim: () => ({ phase: 'Bound', fromSnapshot: 'r' }),
+      }),
+    );
+    expect(lines.map((l) => [l.kind, l.pod, l.claim])).toEqual([
+      ['csi-snapshot', undefined, 'logs'],
+      ['file-system-copy', 'app', undefined],
+    ]);
+  });
+});

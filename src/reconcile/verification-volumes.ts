@@ -70,9 +70,13 @@ export function compareVolumes(input: VolumeComparisonInput): VolumeCheck[] {
     const target = input.mapping[c.namespace];
     if (target !== undefined) lines.push(csiLine(c, target, input));
   }
-  const key = (l: VolumeCheck) =>
-    `${l.namespace}\u0000${l.pod ?? ''}\u0000${l.volume ?? ''}\u0000${l.claim ?? ''}`;
-  return lines.sort((a, b) => key(a).localeCompare(key(b)));
+  // Field by field: localeCompare would ignore a separator character and mix the fields.
+  const fields = (l: VolumeCheck) => [l.namespace, l.pod ?? '', l.volume ?? '', l.claim ?? ''];
+  return lines.sort((a, b) => {
+    const [x, y] = [fields(a), fields(b)];
+    const i = x.findIndex((v, n) => v !== y[n]);
+    return i < 0 ? 0 : (x[i] ?? '') < (y[i] ?? '') ? -1 : 1;
+  });
 }
 
 /** How many lines passed and failed. */
