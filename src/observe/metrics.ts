@@ -27,6 +27,8 @@ export interface Metrics {
   /** 1 while a schedule's last verification failed: the alert-able one. */
   verificationFailing: Gauge<'schedule'>;
   lastSuccessfulVerification: Gauge<'schedule'>;
+  /** Volumes of a schedule's last verification restore, by result (passed, failed). */
+  verificationVolumes: Gauge<'schedule' | 'result'>;
   /** Bytes of the file-system copy of a pod volume running now (node agent): done and total. */
   podVolumeBackupBytes: Gauge<'namespace' | 'pod' | 'volume' | 'kind'>;
   /** `restic check` of a location's repositories (spec.restic.verify), by namespace and result. */
@@ -163,6 +165,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'lifeboat_verification_last_success_timestamp_seconds',
       help: 'Completion time of the last passed verification restore, per schedule',
       labelNames: ['schedule'],
+      registers,
+    }),
+    verificationVolumes: new Gauge({
+      name: 'lifeboat_verification_volumes',
+      help: "Volumes checked by the last verification restore of a schedule (files, bytes and restic's read-back; CSI claims bound), by result (passed, failed)",
+      labelNames: ['schedule', 'result'],
       registers,
     }),
     podVolumeBackupBytes: new Gauge({

@@ -138,6 +138,11 @@ export interface ReconcilerDeps {
   restoreWaitImage?: string;
   /** Policy files read by earlier passes (`lifeboat run`): unchanged ones are not parsed again. */
   policyCache?: PolicyFileCache;
+  /**
+   * Where the reconciler makes the node agent's work objects (PodVolumeBackups and
+   * PodVolumeRestores); lifeboat's own namespace by default, which the agent watches.
+   */
+  agentNamespace?: string;
 }
 
 export type { PassEvent } from './commit-summary.js';
@@ -701,12 +706,18 @@ class PassContext {
         log: this.deps.log,
         clock: this.clock,
         restoreOptions: this.archiveOptions(),
+        // Volumes copied with restic are filled by the agent as in any restore of this location.
+        ...this.fsRestoreOptions(loc.name),
       },
     );
     this.verifications.set(name, { ...result, nextRun: o.nextRun.toISOString() });
     const m = this.deps.metrics;
     m?.verificationsTotal.inc({ schedule: name, result: result.phase });
     m?.verificationFailing.set({ schedule: name }, result.phase === 'Passed' ? 0 : 1);
+    if (result.volumeCounts) {
+      m?.verificationVolumes.set({ schedule: name, result: 'passed' }, result.volumeCounts.passed);
+      m?.verificationVolumes.set({ schedule: name, result: 'failed' }, result.volumeCounts.failed);
+    }
     if (result.phase === 'Passed') {
       m?.lastSuccessfulVerification.set({ schedule: name }, Date.parse(result.completionTimestamp) / 1000);
     }
@@ -886,7 +897,8 @@ class PassContext {
       const repository = locationRepository({ name: doc.metadata.name, spec: doc.spec }, LIFEBOAT_NAMESPACE);
       // snapshotMoveData's short-lived pod only waits, like the restore-wait container.
       const image = this.deps.restoreWaitImage;
-      return { repository, namespace: LIFEBOAT_NAMESPACE, ...(image ? { moverImage: image } : {}) };
+      const namespace = this.deps.agentNamespace ?? LIFEBOAT_NAMESPACE;
+      return { repository, namespace, ...(image ? { moverImage: image } : {}) };
     } catch (err) {
       this.deps.log.warn({ location: locationName }, (err as Error).message);
       return undefined;

@@ -35,6 +35,8 @@ export interface MovedClaimFill {
   snapshotId: string;
   files?: number;
   bytes?: number;
+  /** restic read the filled files back and they matched the snapshot (FsRestoreConfig.verify). */
+  verified?: boolean;
 }
 
 export interface FillMovedClaimsOptions {
@@ -126,6 +128,7 @@ async function fillOne(
       result: 'succeeded',
       ...(restored.files !== undefined ? { files: restored.files } : {}),
       ...(restored.bytes !== undefined ? { bytes: restored.bytes } : {}),
+      ...(restored.verified ? { verified: true } : {}),
     };
   } catch (err) {
     return fail(text(err));

@@ -42,6 +42,11 @@ export interface FsRestoreConfig {
   /** How long a pod may take to be scheduled and a volume to be restored (default 4h, Velero's). */
   timeoutMs?: number;
   pollMs?: number;
+  /**
+   * Ask the agent to read every restored file back and check it against the snapshot's content
+   * hashes (PodVolumeRestore spec.verify): verification restores do; it reads each volume twice.
+   */
+  verify?: boolean;
 }
 
 export interface PodVolumeRestoreOutcome {
@@ -54,6 +59,8 @@ export interface PodVolumeRestoreOutcome {
   error?: string;
   files?: number;
   bytes?: number;
+  /** The agent read the restored files back and they matched the snapshot (config.verify). */
+  verified?: boolean;
 }
 
 export interface RestorePodVolumesOptions {
@@ -158,6 +165,7 @@ async function restorePod(
             repository: { ...config.repository, volumeNamespace: v.sourceNamespace },
             snapshotID: v.snapshotId,
             expected: { files: v.files, dirs: v.dirs, bytes: v.bytes },
+            ...(config.verify ? { verify: true } : {}),
           },
         });
         const ended = await waitForEnd(
@@ -180,6 +188,7 @@ async function restorePod(
           result: 'succeeded',
           ...(ended.status.files !== undefined ? { files: ended.status.files } : {}),
           ...(ended.status.bytes !== undefined ? { bytes: ended.status.bytes } : {}),
+          ...(ended.status.verified === true ? { verified: true } : {}),
         };
       } catch (err) {
         return fail(v, errorText(err));

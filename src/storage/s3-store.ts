@@ -21,6 +21,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { failProducer, feedFrom } from './feed.js';
 import { guardStalls } from './stall-guard.js';
+import { describeNetworkFailure } from './network-failure.js';
 import { resumingDownload } from './resume-download.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { ObjectLockedError, ReadOnlyStoreError, StoreError, StoreNotFoundError } from './store.js';
@@ -156,16 +157,6 @@ const CREDENTIAL_ERRORS = new Set([
   'InvalidToken',
   'ExpiredToken',
   'TokenRefreshRequired',
-]);
-const NETWORK_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
 ]);
 
 /** Added to every PutObject and CreateMultipartUpload. */
@@ -650,14 +641,6 @@ export class S3Store implements BackupStore {
         { cause: err },
       );
     }
-    if (name === 'TimeoutError') {
-      const attempts = (e.$metadata as { attempts?: number } | undefined)?.attempts;
-      return new StoreError(
-        `S3 endpoint ${this.endpointText} did not answer in time (${attempts ? `${attempts} attempt(s)` : 'timed out'}: ` +
-          `${(e.message ?? '').replace(/^@smithy\/node-http-handler - (\[ERROR\] )?/, '')}) while ${action}`,
-        { cause: err },
-      );
-    }
     if (e.code && TLS_TRUST_ERRORS.has(e.code)) {
       return new StoreError(
         `the TLS certificate of S3 endpoint ${this.endpointText} is not trusted (${e.code}) while ${action}: ` +
@@ -665,14 +648,19 @@ export class S3Store implements BackupStore {
         { cause: err },
       );
     }
-    if (e.code && NETWORK_ERRORS.has(e.code)) {
-      return new StoreError(
-        `cannot reach S3 endpoint ${this.endpointText} (${e.code ?? name}) while ${action}`,
-        {
-          cause: err,
-        },
-      );
-    }
+    // A reset, a refusal, DNS, TLS and a real timeout, each worded for what it is (network-failure.ts).
+    const attempts = (e.$metadata as { attempts?: number } | undefined)?.attempts;
+    const network = describeNetworkFailure(
+      // An Error's message is not enumerable: named, not spread.
+      {
+        ...(e.name !== undefined ? { name: e.name } : {}),
+        ...(e.code !== undefined ? { code: e.code } : {}),
+        ...(e.message !== undefined ? { message: e.message } : {}),
+        ...(attempts !== undefined ? { attempts } : {}),
+      },
+      { endpoint: this.endpointText, action },
+    );
+    if (network !== undefined) return new StoreError(network, { cause: err });
     if (name === 'CredentialsProviderError') {
       return new StoreError(
         `${this.describe}: no S3 credentials found (give credentials, a profile, or AWS_* environment variables) while ${action}`,

@@ -336,6 +336,7 @@ export class NodeAgent {
       ...this.o.restic,
       snapshotId: spec.snapshotID,
       target: dir,
+      ...(spec.verify === true ? { verify: true } : {}),
       onProgress: this.progressWriter('restore', item),
     }).catch((err: unknown) => {
       throw new Error(explainRestoreFailure(errorText(err)));
@@ -359,6 +360,8 @@ export class NodeAgent {
       phase: 'Completed',
       ...(expected ? { files: expected.files, dirs: expected.dirs } : {}),
       bytes: summary.bytes,
+      // restic exits non-zero when a file read back differs, so reaching here means it matched.
+      ...(spec.verify === true ? { verified: true } : {}),
       progress: { bytesDone: summary.bytes, totalBytes: summary.bytes },
     };
   }

@@ -79,6 +79,11 @@ export interface PodVolumeStatus {
   files?: number;
   dirs?: number;
   bytes?: number;
+  /**
+   * A restore with spec.verify: restic read every restored file back and each chunk matched the
+   * snapshot's content hash (`restic restore --verify`).
+   */
+  verified?: boolean;
 }
 
 export interface PodVolumeBackupSpec {
@@ -115,6 +120,11 @@ export interface PodVolumeRestoreSpec {
   snapshotID: string;
   /** What the backup recorded: the restore is verified against it. */
   expected?: { files: number; dirs: number; bytes: number };
+  /**
+   * Read the restored files back and check their contents against the snapshot's hashes
+   * (`restic restore --verify`): verification restores ask for it; it reads the volume twice.
+   */
+  verify?: boolean;
 }
 
 export interface PodVolumeBackup extends KubeObject {

@@ -174,17 +174,23 @@ export async function backupDirectory(
   return summary;
 }
 
-/** `restic restore <snapshot>` into target (the volume's directory). */
+/** `restic restore <snapshot>` into target (the volume's directory), optionally read back (verify). */
 export async function restoreSnapshot(
   repo: ResticRepository,
   o: {
     snapshotId: string;
     target: string;
+    /**
+     * `--verify`: after writing, restic reads every restored file back and compares each chunk
+     * with the content hash the snapshot holds for it; any difference fails the restore.
+     */
+    verify?: boolean;
     onProgress?: (p: ResticProgress) => void;
   } & ResticOptions,
 ): Promise<ResticRestoreSummary> {
   let summary: ResticRestoreSummary | undefined;
-  const r = await runRestic(['restore', '--json', o.snapshotId, '--target', o.target], repo, {
+  const verify = o.verify ? ['--verify'] : [];
+  const r = await runRestic(['restore', '--json', ...verify, o.snapshotId, '--target', o.target], repo, {
     ...o,
     onLine: (line) => {
       const m = parseResticLine(line);
