@@ -25,22 +25,26 @@ async function refusal(p: Promise<unknown>): Promise<KubeApiError> {
 describe('createOnly', () => {
   let kube: KubeClient;
   let infos: Map<string, ResourceInfo>;
-  const info = (resource: string): ResourceInfo => {
-    const found = infos.get(resource);
-    if (!found) throw new Error(`the ground serves no ${resource}`);
+  // Keyed by group and resource: other test files on the shared ground serve `widgets` too, in
+  // groups of their own.
+  const byGroupResource = (rs: ResourceInfo[]): Map<string, ResourceInfo> =>
+    new Map(rs.map((r) => [`${r.group}/${r.resource}`, r]));
+  const info = (resource: string, group = ''): ResourceInfo => {
+    const found = infos.get(`${group}/${resource}`);
+    if (!found) throw new Error(`the ground serves no ${resource} in group "${group}"`);
     return found;
   };
 
   beforeAll(async () => {
     kube = await KubeClient.create({ kubeconfig: ground().kubeconfigPath });
-    infos = new Map((await discoverResources(kube)).map((r) => [r.resource, r]));
-    if (!infos.has('namespaces')) throw new Error('no namespaces resource');
+    infos = byGroupResource(await discoverResources(kube));
+    if (!infos.has('/namespaces')) throw new Error('no namespaces resource');
     if ((await kube.get(info('namespaces'), '', ns)) === null) {
       await kube.createOnly(info('namespaces'), namespace(ns));
     }
-    if (!infos.has(widget.plural)) {
+    if (!infos.has(`${widget.group}/${widget.plural}`)) {
       await createCustomType(kube, widget);
-      infos = new Map((await discoverResources(kube)).map((r) => [r.resource, r]));
+      infos = byGroupResource(await discoverResources(kube));
     }
   });
   afterAll(() => kube.close());
@@ -72,9 +76,9 @@ describe('createOnly', () => {
   it('creates a custom resource and reports its AlreadyExists', async () => {
     const name = 'w-1';
     const obj = customObject(widget, { namespace: ns, name, spec: { size: 3 } });
-    await kube.createOnly(info(widget.plural), obj);
-    expect(await kube.get(info(widget.plural), ns, name)).toMatchObject({ spec: { size: 3 } });
-    const err = await refusal(kube.createOnly(info(widget.plural), obj));
+    await kube.createOnly(info(widget.plural, widget.group), obj);
+    expect(await kube.get(info(widget.plural, widget.group), ns, name)).toMatchObject({ spec: { size: 3 } });
+    const err = await refusal(kube.createOnly(info(widget.plural, widget.group), obj));
     expect(err.status).toBe(409);
     expect(err.reason).toBe('AlreadyExists');
     expect(err.message).toContain(`"${name}" already exists`);
