@@ -31,11 +31,11 @@ import { startNodeAgent, type RunningAgent } from './ground/agent.js';
 import { resticBinary } from './ground/restic.js';
 import { ground, kubeConfig, newBucket, newNamespace, tempDir } from './ground/world.js';
 import { createResticSecrets } from './fixtures/restic-secrets.js';
-import { createClaim, dataPod } from './fixtures/claim-pods.js';
+import { createClaim, dataPod, RESTORED_CHECKSUMS } from './fixtures/claim-pods.js';
 
 const TIMEOUT = 900_000;
 const PASSWORD = 'pw-git-flow-move';
-const SUMS = 'cd /data && find . -type f ! -path "./.lifeboat-restore/*" | sort | xargs sha256sum';
+const SUMS = RESTORED_CHECKSUMS;
 const WRITE =
   'head -c 3145728 /dev/urandom > /data/blob; mkdir -p /data/small; ' +
   'for i in $(seq 1 60); do echo "file $i $RANDOM" > /data/small/f$i; done';

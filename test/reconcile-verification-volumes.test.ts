@@ -16,7 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../src/observe/metrics.js';
 import { POD_VOLUME_RESTORE } from '../src/volumes/pod-volume-types.js';
 import { s3Store } from './fixtures/backups.js';
-import { CLAIM_CHECKSUMS, createClaim, dataPod, runClaimPod } from './fixtures/claim-pods.js';
+import {
+  CLAIM_CHECKSUMS,
+  createClaim,
+  dataPod,
+  runClaimPod,
+  RESTORED_CHECKSUMS,
+} from './fixtures/claim-pods.js';
 import { PERSISTENT_VOLUME } from '../src/kube/snapshots.js';
 import { busyboxImage, readyPod } from './fixtures/pods.js';
 import { createPolicyRepo, FakeClock, KubeHandle, reconcilerFor } from './fixtures/policy-repo.js';
@@ -27,7 +33,7 @@ import { resticBinary } from './ground/restic.js';
 import { ground, kubeConfig, newBucket, newNamespace, tempDir } from './ground/world.js';
 
 const TIMEOUT = 1_200_000;
-const SUMS = 'cd /data && find . -type f ! -path "./.lifeboat-restore/*" | sort | xargs sha256sum';
+const SUMS = RESTORED_CHECKSUMS;
 const WRITE =
   'head -c 2097152 /dev/urandom > /data/blob; mkdir -p /data/small; ' +
   'for i in $(seq 1 40); do echo "file $i $RANDOM" > /data/small/f$i; done';

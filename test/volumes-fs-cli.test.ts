@@ -16,10 +16,10 @@ import { deleteNamespaces, runCli } from './fixtures/restore-fixtures.js';
 import { resticBinary } from './ground/restic.js';
 import { ground, kubeConfig, newBucket, newNamespace } from './ground/world.js';
 import { createResticSecrets } from './fixtures/restic-secrets.js';
-import { dataPod } from './fixtures/claim-pods.js';
+import { dataPod, RESTORED_CHECKSUMS } from './fixtures/claim-pods.js';
 
 const TIMEOUT = 900_000;
-const SUMS = 'cd /data && find . -type f ! -path "./.lifeboat-restore/*" | sort | xargs sha256sum';
+const SUMS = RESTORED_CHECKSUMS;
 const WRITE =
   'head -c 1048576 /dev/urandom > /data/blob; mkdir -p /data/small; ' +
   'for i in $(seq 1 30); do echo "file $i $RANDOM" > /data/small/f$i; done';

@@ -15,13 +15,13 @@ import { applyRestore, planRestore } from '../src/restore/engine.js';
 import type { FsBackupConfig } from '../src/volumes/phase.js';
 import { startNodeAgent, type RunningAgent } from './ground/agent.js';
 import { groundKube, s3Store } from './fixtures/backups.js';
-import { createClaim, dataPod, runClaimPod } from './fixtures/claim-pods.js';
+import { createClaim, dataPod, runClaimPod, RESTORED_CHECKSUMS } from './fixtures/claim-pods.js';
 import { eventually, readyPod } from './fixtures/pods.js';
 import { ground, kubeConfig, newBucket, newNamespace } from './ground/world.js';
 import { createResticSecrets, groundRepository } from './fixtures/restic-secrets.js';
 
 const TIMEOUT = 1_200_000;
-const SUMS = 'cd /data && find . -type f ! -path "./.lifeboat-restore/*" | sort | xargs sha256sum';
+const SUMS = RESTORED_CHECKSUMS;
 const WRITE =
   'head -c 3145728 /dev/urandom > /data/blob; mkdir -p /data/small/deep; ' +
   'for i in $(seq 1 30); do echo "file $i $RANDOM" > /data/small/f$i; done; echo x > /data/small/deep/x';

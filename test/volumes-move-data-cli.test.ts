@@ -17,11 +17,11 @@ import { busyboxImage, readyPod } from './fixtures/pods.js';
 import { deleteNamespaces, runCli } from './fixtures/restore-fixtures.js';
 import { ground, kubeConfig, newBucket, newNamespace } from './ground/world.js';
 import { createResticSecrets } from './fixtures/restic-secrets.js';
-import { createClaim, dataPod } from './fixtures/claim-pods.js';
+import { createClaim, dataPod, RESTORED_CHECKSUMS } from './fixtures/claim-pods.js';
 
 const TIMEOUT = 900_000;
 const PASSWORD = 'pw-move-data-cli';
-const SUMS = 'cd /data && find . -type f ! -path "./.lifeboat-restore/*" | sort | xargs sha256sum';
+const SUMS = RESTORED_CHECKSUMS;
 const WRITE =
   'head -c 2097152 /dev/urandom > /data/blob; mkdir -p /data/small; ' +
   'for i in $(seq 1 40); do echo "file $i $RANDOM" > /data/small/f$i; done';

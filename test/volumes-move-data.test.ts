@@ -25,13 +25,13 @@ import { applyRestore, planRestore } from '../src/restore/engine.js';
 import { deleteNamespaces } from './fixtures/restore-fixtures.js';
 import { startNodeAgent, type RunningAgent } from './ground/agent.js';
 import { archiveEntries, groundKube, s3Store, unversioned } from './fixtures/backups.js';
-import { createClaim, runClaimPod } from './fixtures/claim-pods.js';
+import { createClaim, runClaimPod, RESTORED_CHECKSUMS } from './fixtures/claim-pods.js';
 import { busyboxImage, eventually, readyPod } from './fixtures/pods.js';
 import { ground, kubeConfig, newBucket, newNamespace } from './ground/world.js';
 import { createResticSecrets, groundRepository } from './fixtures/restic-secrets.js';
 
 const TIMEOUT = 900_000;
-const SUMS = 'cd /data && find . -type f ! -path "./.lifeboat-restore/*" | sort | xargs sha256sum';
+const SUMS = RESTORED_CHECKSUMS;
 /** 4 MB of random bytes and 300 small files in nested directories, then their sums. */
 const WRITE =
   'head -c 4194304 /dev/urandom > /data/blob; mkdir -p /data/small/a /data/small/b; ' +
