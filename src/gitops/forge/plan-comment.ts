@@ -2,9 +2,23 @@
 // edited on every re-plan, never a new one) and the lifeboat/plan commit status. Pure: the
 // reconciler posts what these return. Built from the plan, whose reasons buildPlan has already
 // scrubbed of Secret values, so no Secret value reaches the forge either.
-import type { PlanItem, RestorePlan } from '../../restore/plan.js';
-import { PLAN_ACTIONS } from '../../restore/plan.js';
+import type { PlanItem, RestorePlan, PLAN_ACTIONS as PLANNED_ACTIONS } from '../../restore/plan.js';
 import type { CommitStatus } from './forge.js';
+
+/**
+ * The plan's actions in its column order. A copy, not an import: importing restore/plan.js
+ * would load the restore planner (about twenty modules) into every reconcile pass and every
+ * `lifeboat validate`, which use this file for their commit statuses only. The type below does
+ * not compile when the copy differs from the plan's list, in content or order.
+ */
+const PLAN_ACTIONS = ['create', 'update', 'unchanged', 'skip', 'conflict', 'invalid'] as const;
+const samePlanActions: [typeof PLAN_ACTIONS, typeof PLANNED_ACTIONS] extends [
+  typeof PLANNED_ACTIONS,
+  typeof PLAN_ACTIONS,
+]
+  ? true
+  : never = true;
+void samePlanActions;
 
 export const PLAN_STATUS_CONTEXT = 'lifeboat/plan';
 export const APPLY_STATUS_CONTEXT = 'lifeboat/apply';
