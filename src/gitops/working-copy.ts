@@ -116,6 +116,8 @@ export class WorkingCopy {
   #pushRetries = 0;
   #checkedOut: string | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** The remote-tracking refs as last read; dropped by every Git command that may move them. */
+  #refs: Map<string, string> | undefined;
 
   constructor(options: WorkingCopyOptions) {
     if (options.remoteUrl.trim() === '') throw new Error('WorkingCopy: remoteUrl must not be empty');
@@ -356,6 +358,7 @@ export class WorkingCopy {
       ])
     ).trim();
     try {
+      this.#refs = undefined; // a push may update the remote-tracking ref too
       await this.#git.raw(['push', 'origin', `${sha}:refs/heads/${branch}`]);
     } catch (err) {
       if (isPushRace(err)) return { done: false };
@@ -445,7 +448,16 @@ export class WorkingCopy {
     return sha;
   }
 
+  /**
+   * Remote branch → commit. Read once per change: a pass asks three times or more (checkout,
+   * the status branch, review branches), and each read is a Git process (~15 ms of CPU).
+   */
   async #remoteRefs(): Promise<Map<string, string>> {
+    this.#refs ??= await this.#readRemoteRefs();
+    return this.#refs;
+  }
+
+  async #readRemoteRefs(): Promise<Map<string, string>> {
     const out = await this.#raw('for-each-ref', [
       'for-each-ref',
       '--format=%(refname)%00%(objectname)',
@@ -496,6 +508,7 @@ export class WorkingCopy {
   }
 
   async #raw(operation: string, args: string[]): Promise<string> {
+    if (!KEEPS_REMOTE_REFS.has(args[0] ?? '')) this.#refs = undefined;
     try {
       return await this.#git.raw(args);
     } catch (err) {
@@ -510,6 +523,23 @@ export class WorkingCopy {
     return run;
   }
 }
+
+/**
+ * Git commands that never move a remote-tracking ref (refs/remotes/…): the refs read before
+ * them stay valid. Every other command (fetch, push, update-ref, remote, clone) drops them.
+ */
+const KEEPS_REMOTE_REFS = new Set([
+  'for-each-ref',
+  'ls-tree',
+  'ls-files',
+  'log',
+  'cat-file',
+  'rev-parse',
+  'merge-base',
+  'checkout',
+  'clean',
+  'reset',
+]);
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
