@@ -1,6 +1,7 @@
 // Schedules on a fake clock, end to end: the first pass of a schedule backs up at once, a quiet
 // pass commits nothing, several missed slots make one catch-up backup, a paused schedule never
 // runs and skipImmediately waits for the first slot. Everything is read back from the remote.
+import { readdirSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -231,5 +232,30 @@ describe('schedules on a fake clock', () => {
     expect((await storedBackups(dataDir)).filter((b) => b.startsWith('paused-'))).toEqual([
       'paused-20250601080000',
     ]);
+  });
+
+  it('a pass says it will work before it backs up, and a quiet pass never says so', async () => {
+    const { repo, dataDir } = await world();
+    const clock = new FakeClock('2025-03-10T10:00:00Z');
+    // What the location held each time the pass said it would work (reconcile --once turns
+    // V8's optimizing compiler back on there, ADR 0045).
+    const saidBefore: string[][] = [];
+    const beforeWork = () => {
+      try {
+        saidBefore.push(readdirSync(join(dataDir, 'backups', 'backups')).sort());
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        saidBefore.push([]);
+      }
+    };
+    const r = await reconcilerFor(repo, { dataDir, kube, clock, deps: { beforeWork } });
+
+    const first = await r.pass();
+    expect(first.events.map((e) => e.subject)).toEqual(['nightly-20250310100000']);
+    expect(saidBefore).toEqual([[]]); // once, before the backup was written
+
+    const quiet = await r.pass();
+    expect(quiet.events).toEqual([]);
+    expect(saidBefore).toHaveLength(1);
   });
 });

@@ -143,6 +143,12 @@ export interface ReconcilerDeps {
    * PodVolumeRestores); lifeboat's own namespace by default, which the agent watches.
    */
   agentNamespace?: string;
+  /**
+   * Called before the pass does more than observe, decide and write status: an action, a
+   * verification restore or a repository check. `reconcile --once` runs the quiet part without
+   * V8's optimizing compiler and turns it back on here (ADR 0045).
+   */
+  beforeWork?: () => void;
 }
 
 export type { PassEvent } from './commit-summary.js';
@@ -196,6 +202,7 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassReport> {
   const decision = decideWithNotes(await ctx.decideInput());
   for (const note of decision.notes) deps.log.debug({ subject: note.subject }, note.message);
   ctx.holdLocked(decision.locked);
+  if (decision.actions.length > 0) deps.beforeWork?.();
   for (const action of decision.actions) await ctx.act(action);
   await ctx.verifySchedules();
   await ctx.checkRepositories();
@@ -331,6 +338,7 @@ class PassContext {
         now: this.now,
       });
       if (!due.due) continue;
+      this.deps.beforeWork?.();
       const log = this.deps.log.child({ location: doc.metadata.name });
       try {
         const checks = await checkLocationRepositories({
@@ -676,6 +684,7 @@ class PassContext {
         );
         continue;
       }
+      this.deps.beforeWork?.();
       await this.verifyOne({ name, loc, backup, slot: due.scheduledFor, nextRun: due.nextRun, verify });
     }
   }

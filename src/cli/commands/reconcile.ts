@@ -21,6 +21,7 @@ import { act } from '../action.js';
 import type { CliContext } from '../context.js';
 import { render, UsageError } from '../output.js';
 import { EXIT } from '../exit-codes.js';
+import { pauseOptimizingCompiler, resumeOptimizingCompiler } from '../../util/optimizing-compiler.js';
 
 interface RepoFlags extends ForgeFlags {
   repo: string;
@@ -168,8 +169,13 @@ Examples:
     );
   cmd.action(
     act<[RepoFlags]>(cmd, async (ctx, format, flags) => {
+      // One pass and exit: a quiet one ends before optimized code would pay back its compiling.
+      pauseOptimizingCompiler();
       const wc = workingCopy(flags);
-      const report = await reconcileOnce(reconcilerDeps(ctx, flags, wc));
+      const report = await reconcileOnce({
+        ...reconcilerDeps(ctx, flags, wc),
+        beforeWork: resumeOptimizingCompiler,
+      });
       process.stdout.write(
         render(report, format, () => {
           const lines = [
