@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lastChangeLookup, type FileChange } from './observe.js';
+import { lastChangeLookup, policyHistory, type FileChange } from './observe.js';
 
 describe('lastChangeLookup', () => {
   // Newest first, as `git log` lists it.
@@ -26,5 +26,23 @@ describe('lastChangeLookup', () => {
     expect(lastChange(['README.md'])).toBeUndefined();
     expect(lastChange([])).toBeUndefined();
     expect(lastChangeLookup([])(['schedules/a.yaml'])).toBeUndefined();
+  });
+});
+
+describe('policyHistory', () => {
+  it('keeps the commits that changed the policy files, with those files only, newest first', () => {
+    // Every commit that changed a person's files, as one `git log` lists them.
+    const log: FileChange[] = [
+      { sha: 'c4', files: ['README.md'] },
+      { sha: 'c3', files: ['README.md', 'schedules/a.yaml'] },
+      { sha: 'c2', files: ['schedules/gone.yaml', 'schedules/b.yaml'] },
+      { sha: 'c1', files: ['schedules/a.yaml'] },
+    ];
+    expect(policyHistory(log, ['schedules/b.yaml', 'schedules/a.yaml', 'schedules/a.yaml'])).toEqual([
+      { sha: 'c3', files: ['schedules/a.yaml'] },
+      { sha: 'c2', files: ['schedules/b.yaml'] },
+      { sha: 'c1', files: ['schedules/a.yaml'] },
+    ]);
+    expect(policyHistory(log, [])).toEqual([]);
   });
 });
