@@ -112,6 +112,23 @@ function ownTar(fields: TarFileFields, files: readonly TestFile[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * The same tar with each ustar header written by encodeUstarInto, in place, over bytes that
+ * are not zero (the archive writer reuses its blocks); encode() for the paths it refuses.
+ */
+function ownTarInPlace(fields: TarFileFields, files: readonly TestFile[]): Buffer {
+  const headers = new TarFileHeaders(fields);
+  const parts: Buffer[] = [];
+  for (const f of files) {
+    const block = Buffer.alloc(TAR_BLOCK + 7, 0xa5);
+    if (headers.encodeUstarInto(block, 7, f.path, f.content.length)) parts.push(block.subarray(7));
+    else parts.push(Buffer.from(headers.encode(f.path, f.content.length)));
+    parts.push(f.content, Buffer.alloc(paddingOf(f.content.length)));
+  }
+  parts.push(Buffer.alloc(2 * TAR_BLOCK));
+  return Buffer.concat(parts);
+}
+
 function randomFiles(next: () => number, count: number, unicode: boolean): TestFile[] {
   return Array.from({ length: count }, () => {
     const size = randomSize(next);
@@ -138,6 +155,7 @@ describe('TarFileHeaders', () => {
       const expected = await tarStreamTar(fields, files);
       const actual = ownTar(fields, files);
       expect(firstDifference(actual, expected)).toBe(-1);
+      expect(firstDifference(ownTarInPlace(fields, files), expected)).toBe(-1);
       // The random paths reach every case: ustar name only, name + prefix, and pax.
       const kinds = new Set(files.map((f) => kindOf(f.path)));
       expect([...kinds].sort()).toEqual(['name', 'pax', 'prefix']);
@@ -171,6 +189,7 @@ describe('TarFileHeaders', () => {
         const files = [{ path, content: Buffer.alloc(size, 0x61) }];
         const expected = await tarStreamTar(fields, files);
         expect(firstDifference(ownTar(fields, files), expected)).toBe(-1);
+        expect(firstDifference(ownTarInPlace(fields, files), expected)).toBe(-1);
       }
     },
     120_000,
@@ -182,6 +201,25 @@ describe('TarFileHeaders', () => {
     expect(ustarSplit(`a/${'b'.repeat(100)}/c`)).toEqual({ name: 'c', prefix: `a/${'b'.repeat(100)}` });
     expect(ustarSplit('é')).toBeUndefined();
     expect(ustarSplit('x'.repeat(101))).toBeUndefined();
+  });
+
+  it('writes in place exactly the paths that fit a ustar header, and refuses the others', () => {
+    const headers = new TarFileHeaders({
+      mode: 0o644,
+      mtime: new Date(0),
+      uid: 0,
+      gid: 0,
+      uname: '',
+      gname: '',
+    });
+    const block = Buffer.alloc(TAR_BLOCK);
+    const next = random(11);
+    for (const f of randomFiles(next, 500, true)) {
+      const fits = headers.encodeUstarInto(block, 0, f.path, f.content.length);
+      expect(fits).toBe(kindOf(f.path) !== 'pax');
+      if (fits) expect(block.equals(headers.encode(f.path, f.content.length))).toBe(true);
+    }
+    expect(() => headers.encodeUstarInto(block, 0, 'a', 8 ** 11)).toThrow('tar header: size');
   });
 
   it('writes pax lengths that count their own digits', () => {

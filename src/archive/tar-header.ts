@@ -119,24 +119,56 @@ export class TarFileHeaders {
     return this.scratch.subarray(0, total);
   }
 
+  /**
+   * The header of a regular file of `size` bytes at `path` written straight into `target` at
+   * `at` (which must have a block's room), the same bytes as encode(): saves the archive writer
+   * a copy and a native call per entry. Returns false, with the block at `at` left undefined,
+   * for a path that needs a pax header; the caller then uses encode().
+   */
+  encodeUstarInto(target: Buffer, at: number, path: string, size: number): boolean {
+    checkRange('size', size, MAX_OCTAL_11);
+    if (path.length > NAME_BYTES) {
+      const split = ustarSplit(path);
+      if (!split) return false;
+      this.writeHeaderAt(target, at, { name: split.name, prefix: split.prefix, size, typeflag: TYPE_FILE });
+      return true;
+    }
+    // The common case, a name of at most 100 characters, in one pass: ASCII check, copy, sum.
+    this.template.copy(target, at);
+    let sum = this.templateSum + TYPE_FILE;
+    for (let i = 0; i < path.length; i++) {
+      const c = path.charCodeAt(i);
+      if (c > 0x7f) return false;
+      target[at + i] = c;
+      sum += c;
+    }
+    sum += writeOctal(target, at + OFFSET.size, size, 11);
+    target[at + OFFSET.typeflag] = TYPE_FILE;
+    writeOctal(target, at + OFFSET.checksum, sum, 6);
+    return true;
+  }
+
   /** One ustar block at `at` of the scratch buffer; `name` and `prefix` are ASCII. */
   private writeHeader(
     at: number,
     block: { name: string; prefix: string; size: number; typeflag: number },
   ): void {
+    this.writeHeaderAt(this.scratch, at, block);
+  }
+
+  /** One ustar block at `at` of `b`; `name` and `prefix` are ASCII. */
+  private writeHeaderAt(
+    b: Buffer,
+    at: number,
+    block: { name: string; prefix: string; size: number; typeflag: number },
+  ): void {
     const { name, prefix, size, typeflag } = block;
-    const b = this.scratch;
     this.template.copy(b, at);
     b.write(name, at + OFFSET.name, 'latin1');
     if (prefix !== '') b.write(prefix, at + OFFSET.prefix, 'latin1');
-    writeOctal(b, at + OFFSET.size, size, 11);
+    const sizeSum = writeOctal(b, at + OFFSET.size, size, 11);
     b[at + OFFSET.typeflag] = typeflag;
-    const sum =
-      this.templateSum +
-      asciiSum(name) +
-      asciiSum(prefix) +
-      byteSum(b, at + OFFSET.size, at + OFFSET.size + 12) +
-      typeflag;
+    const sum = this.templateSum + asciiSum(name) + asciiSum(prefix) + sizeSum + typeflag;
     writeOctal(b, at + OFFSET.checksum, sum, 6);
   }
 }
@@ -187,14 +219,21 @@ function byteSum(b: Buffer, start: number, end: number): number {
   return sum;
 }
 
-/** `value` as `digits` zero-padded octal digits and a space (the byte after stays as it was). */
-function writeOctal(b: Buffer, at: number, value: number, digits: number): void {
+/**
+ * `value` as `digits` zero-padded octal digits and a space (the byte after stays as it was).
+ * Returns the sum of the bytes written, for the checksum.
+ */
+function writeOctal(b: Buffer, at: number, value: number, digits: number): number {
   let v = value;
+  let sum = SPACE;
   b[at + digits] = SPACE;
   for (let i = at + digits - 1; i >= at; i--) {
-    b[i] = DIGIT_0 + (v % 8);
+    const digit = DIGIT_0 + (v % 8);
+    b[i] = digit;
+    sum += digit;
     v = Math.floor(v / 8);
   }
+  return sum;
 }
 
 function writeOwnerName(b: Buffer, at: number, field: string, value: string): void {

@@ -120,10 +120,12 @@ export function createArchiveWriter(opts: ArchiveWriterOptions = {}): ArchiveWri
     for (const { path, content } of files) {
       if (failure) throw failure;
       const body = typeof content === 'string' ? Buffer.from(content) : content;
-      // Copied: the headers are a view of a buffer the next encode() overwrites.
-      blocks.copy(headers.encode(path, body.length));
-      blocks.write(body);
-      blocks.write(END_OF_TAR, paddingOf(body.length));
+      if (!blocks.entry(headers, path, body)) {
+        // Copied: the headers are a view of a buffer the next encode() overwrites.
+        blocks.copy(headers.encode(path, body.length));
+        blocks.write(body);
+        blocks.write(END_OF_TAR, paddingOf(body.length));
+      }
       if (blocks.behind) await blocks.caughtUp();
     }
     if (failure) throw failure;
@@ -232,6 +234,27 @@ class GzipBlocks {
       offset += copied;
       if (this.filled === this.size) this.flush();
     }
+  }
+
+  /**
+   * A whole entry — header, body, padding — written in place when it fits in a block and its
+   * path in a ustar header; a block with too little room left is sent first (zlib's output
+   * does not depend on where its input is cut). Returns false, having written nothing, for the
+   * caller to write the entry piece by piece (a pax header, a body of about a block or more).
+   */
+  entry(headers: TarFileHeaders, path: string, body: Buffer): boolean {
+    if (this.failure) return true;
+    const padding = paddingOf(body.length);
+    const bytes = TAR_BLOCK + body.length + padding;
+    if (bytes > this.size) return false;
+    if (this.size - this.filled < bytes) this.flush();
+    const at = this.filled;
+    if (!headers.encodeUstarInto(this.block, at, path, body.length)) return false;
+    const end = at + TAR_BLOCK + body.copy(this.block, at + TAR_BLOCK);
+    this.block.fill(0, end, end + padding);
+    this.filled = end + padding;
+    if (this.filled === this.size) this.flush();
+    return true;
   }
 
   /** Write what the last block holds and end gzip's input. */

@@ -34,7 +34,7 @@ import {
   type BackupPhase,
   type VeleroBackup,
 } from './velero-backup.js';
-import { discover } from './discover.js';
+import { discover, type Discovery } from './discover.js';
 import { unavailableGroupIssues, type UnavailableGroupIssues } from './unavailable-groups.js';
 import { selectResources, type BackupSelection } from './selection.js';
 import { ResourceListSpool } from './resource-list.js';
@@ -185,14 +185,9 @@ export async function runBackup(req: BackupRequest, deps: BackupDeps): Promise<B
   const { store, kube } = deps;
   if (store.readOnly)
     throw new Error(`${store.describe} is a read-only location: cannot write backup ${req.name}`);
-  await store.check();
-  if (await store.exists(backupLayout.metadata(req.name)))
-    throw new BackupExistsError(req.name, store.describe);
-
   // Discovery and filter validation happen before any byte is written: a bad filter (unknown
   // resource, invalid selector) is a clear error, and nothing is shown as a backup.
-  const api = await discover(kube);
-  const clusterNamespaces = await kube.countNamespaces();
+  const { api, clusterNamespaces } = await checkStoreAndDiscover(req.name, store, kube);
   const selection = selectResources(
     req.spec,
     api.resources,
@@ -240,6 +235,29 @@ export async function runBackup(req: BackupRequest, deps: BackupDeps): Promise<B
       return failBackup({ req, deps, start, runLog, reason, sealer });
     }
   }
+}
+
+/**
+ * The store's checks (the bucket is there, the backup is not) and discovery. The store's two
+ * requests wait on S3 while discovery waits on the API server: made at once, they cost no
+ * round trip of their own. Their answers still come first: a missing bucket, then an existing
+ * backup, then a discovery failure.
+ */
+async function checkStoreAndDiscover(
+  name: string,
+  store: BackupStore,
+  kube: KubeClient,
+): Promise<{ api: Discovery; clusterNamespaces: number | undefined }> {
+  const [checked, existing, discovered] = await Promise.allSettled([
+    store.check(),
+    store.exists(backupLayout.metadata(name)),
+    (async () => ({ api: await discover(kube), clusterNamespaces: await kube.countNamespaces() }))(),
+  ]);
+  if (checked.status === 'rejected') throw checked.reason;
+  if (existing.status === 'rejected') throw existing.reason;
+  if (existing.value) throw new BackupExistsError(name, store.describe);
+  if (discovered.status === 'rejected') throw discovered.reason;
+  return discovered.value;
 }
 
 interface AttemptContext {
@@ -293,6 +311,8 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
   state.errors.push(...ctx.unavailable.errors);
   state.warnings.push(...ctx.unavailable.warnings);
   let volumes: VolumePhaseResult | undefined;
+  /** The side files' writes, when they go alongside the archive's upload. */
+  const early: { sideFiles?: Promise<void> } = {};
   try {
     await writer.addFile(METADATA_VERSION_PATH, `${BACKUP_FORMAT_VERSION}\n`);
     try {
@@ -323,22 +343,13 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
     state.errors.push(...podHooks.errors);
     state.warnings.push(...podHooks.warnings);
     state.hooks.push(...podHooks.runs);
-    const digest = await writer.finish();
-    await upload;
-    const result = await completeBackup({
-      ctx,
-      revision,
-      state,
-      digest,
-      volumes,
-      ...(stored ? { storedDigest: stored.digest() } : {}),
-      completion: clock(),
-    });
-    return result;
+    return await finishBackup({ ctx, revision, state, volumes, writer, upload, stored, early });
   } catch (err) {
     writer.abort(err instanceof Error ? err : new Error(String(err)));
     await upload.catch(() => undefined);
-    await store.delete([backupLayout.archive(req.name)]).catch(() => undefined);
+    await early.sideFiles?.catch(() => undefined);
+    const written = early.sideFiles && volumes ? sideFileKeys(req.name, volumes) : [];
+    await store.delete([backupLayout.archive(req.name), ...written]).catch(() => undefined);
     // A backup that is not kept must not keep its snapshots either.
     if (volumes) await discardSnapshots(kube, volumes.outcomes);
     throw err;
@@ -346,6 +357,47 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
     // Closing a temporary file must not hide why the backup failed.
     await state.names.close().catch(() => undefined);
   }
+}
+
+/**
+ * End the archive, wait for its upload and store the rest, the metadata last. The side files'
+ * writes are kept in `early` when they start before the upload ends, for the caller to undo
+ * them if the backup fails.
+ */
+async function finishBackup(o: {
+  ctx: AttemptContext;
+  revision: string;
+  state: ListingState;
+  volumes: VolumePhaseResult;
+  writer: ArchiveWriter;
+  upload: Promise<void>;
+  stored: { digest: () => { sha256: string; bytes: number } } | undefined;
+  early: { sideFiles?: Promise<void> };
+}): Promise<BackupResult> {
+  const { ctx, revision, state, volumes, early } = o;
+  const digest = await o.writer.finish();
+  const phase = recordOutcome(ctx, state, revision, digest);
+  // The resource list, the log and the volume side files need nothing of the archive's
+  // upload: without object lock they are stored while it completes, which takes a round trip
+  // to S3 off every backup. With object lock they wait, to be written locked after the
+  // archive's retention (completeBackup).
+  if (!ctx.deps.store.objectLock) {
+    early.sideFiles = writeSideFiles({ ctx, state, volumes, locked: {} });
+    early.sideFiles.catch(() => undefined);
+  }
+  await o.upload;
+  await early.sideFiles;
+  return completeBackup({
+    ctx,
+    revision,
+    state,
+    digest,
+    volumes,
+    phase,
+    sideFilesWritten: early.sideFiles !== undefined,
+    ...(o.stored ? { storedDigest: o.stored.digest() } : {}),
+    completion: (ctx.deps.clock ?? (() => new Date()))(),
+  });
 }
 
 /** Everything learned while listing: counts, names per kind (for the resource list), errors. */
@@ -630,16 +682,17 @@ async function completeBackup(opts: {
   state: ListingState;
   digest: { sha256: string; bytes: number };
   volumes: VolumePhaseResult;
+  phase: BackupPhase;
+  /** Whether the resource list, log and volume side files are stored already (writeSideFiles). */
+  sideFilesWritten: boolean;
   /** Of the archive as stored, when encrypted (`digest` is of the tar.gz inside). */
   storedDigest?: { sha256: string; bytes: number };
   completion: Date;
 }): Promise<BackupResult> {
-  const { ctx, revision, state, digest, volumes, completion } = opts;
+  const { ctx, revision, state, digest, volumes, phase, completion } = opts;
   const { sealer } = ctx;
-  const { req, deps, runLog } = ctx;
+  const { req, deps } = ctx;
   const { store } = deps;
-  const phase: BackupPhase = state.errors.length > 0 ? 'PartiallyFailed' : 'Completed';
-  runLog.add('info', `backup ${phase}`, { items: state.totalItems, revision, sha256: digest.sha256 });
 
   const metadata = buildVeleroBackup({
     name: req.name,
@@ -672,22 +725,7 @@ async function completeBackup(opts: {
   const retainUntil = store.objectLock ? lockDate(metadata.status.expiration) : undefined;
   const locked = retainUntil ? { retainUntil } : {};
   if (retainUntil) await store.retain?.(backupLayout.archive(req.name), retainUntil);
-  // Independent of each other; both must be stored before the metadata below.
-  await Promise.all([
-    store.put(
-      backupLayout.resourceList(req.name),
-      sealStream(await state.names.gzipped(), sealer, 'resource-list'),
-      locked,
-    ),
-    store.put(
-      backupLayout.log(req.name),
-      sealer ? await sealer.encrypt('log', runLog.gzip()) : runLog.gzip(),
-      locked,
-    ),
-    // Volume side files name snapshots and handles, no data: they stay readable without the
-    // key, as velero-backup.json does, so snapshots can be found and expired without it.
-    ...volumeSideFileWrites(req.name, volumes).map((f) => store.put(f.key, f.body, locked)),
-  ]);
+  if (!opts.sideFilesWritten) await writeSideFiles({ ctx, state, volumes, locked });
   // Written last: its presence means the backup is complete (ARCHITECTURE.md).
   await store.put(backupLayout.metadata(req.name), JSON.stringify(metadata, null, 2), {
     contentType: 'application/json',
@@ -712,6 +750,61 @@ async function completeBackup(opts: {
     podVolumes: volumes.podVolumes,
     ...(state.hooks.length > 0 ? { hooks: state.hooks } : {}),
   };
+}
+
+/** The backup's phase, from the errors gathered, and the log's last line, which says it. */
+function recordOutcome(
+  ctx: AttemptContext,
+  state: ListingState,
+  revision: string,
+  digest: { sha256: string },
+): BackupPhase {
+  const phase: BackupPhase = state.errors.length > 0 ? 'PartiallyFailed' : 'Completed';
+  ctx.runLog.add('info', `backup ${phase}`, { items: state.totalItems, revision, sha256: digest.sha256 });
+  return phase;
+}
+
+/**
+ * The resource list, the log and the volume side files: independent of each other, and all
+ * stored before the metadata.
+ */
+async function writeSideFiles(opts: {
+  ctx: AttemptContext;
+  state: ListingState;
+  volumes: VolumePhaseResult;
+  locked: { retainUntil?: Date };
+}): Promise<void> {
+  const { ctx, state, volumes, locked } = opts;
+  const { req, deps, runLog, sealer } = ctx;
+  const { store } = deps;
+  const key = backupLayout.resourceList(req.name);
+  await Promise.all([
+    // As one buffer (one plain PUT) unless its names went to disk: then streamed.
+    state.names
+      .gzippedInMemory()
+      .then(async (list) =>
+        list
+          ? store.put(key, sealer ? await sealer.encrypt('resource-list', list) : list, locked)
+          : store.put(key, sealStream(await state.names.gzipped(), sealer, 'resource-list'), locked),
+      ),
+    store.put(
+      backupLayout.log(req.name),
+      sealer ? await sealer.encrypt('log', runLog.gzip()) : runLog.gzip(),
+      locked,
+    ),
+    // Volume side files name snapshots and handles, no data: they stay readable without the
+    // key, as velero-backup.json does, so snapshots can be found and expired without it.
+    ...volumeSideFileWrites(req.name, volumes).map((f) => store.put(f.key, f.body, locked)),
+  ]);
+}
+
+/** The keys writeSideFiles writes. */
+function sideFileKeys(name: string, volumes: VolumePhaseResult): string[] {
+  return [
+    backupLayout.resourceList(name),
+    backupLayout.log(name),
+    ...volumeSideFileWrites(name, volumes).map((f) => f.key),
+  ];
 }
 
 /** The claims whose snapshot data was moved into restic (snapshotMoveData), or failed to be. */

@@ -18,8 +18,13 @@ function spool(opts: ResourceListSpoolOptions = {}): ResourceListSpool {
   return s;
 }
 
+/** The list as gzipped() streams it; gzippedInMemory() must give the same bytes, or none once spilled. */
 async function written(s: ResourceListSpool): Promise<{ text: string; list: Record<string, string[]> }> {
-  const text = gunzipSync(await buffer(await s.gzipped())).toString('utf8');
+  const streamed = await buffer(await s.gzipped());
+  const inMemory = await s.gzippedInMemory();
+  if (s.spilled) expect(inMemory).toBeUndefined();
+  else expect(inMemory?.equals(streamed)).toBe(true);
+  const text = gunzipSync(streamed).toString('utf8');
   return { text, list: JSON.parse(text) as Record<string, string[]> };
 }
 
@@ -72,6 +77,22 @@ describe('ResourceListSpool', () => {
     const { list } = await written(s);
     expect(list['v1/ConfigMap']).toHaveLength(20_000);
     expect(list['v1/ConfigMap']).toEqual(expected);
+  });
+
+  it('gives the list as one buffer while its names are in memory, and none once some went to disk', async () => {
+    const s = spool({ memoryBytes: 4096 });
+    s.add('v1/ConfigMap', ['a/one', 'b/two']);
+    const whole = await s.gzippedInMemory();
+    expect(JSON.parse(gunzipSync(whole ?? Buffer.alloc(0)).toString('utf8'))).toEqual({
+      'v1/ConfigMap': ['a/one', 'b/two'],
+    });
+    s.add(
+      'v1/ConfigMap',
+      Array.from({ length: 500 }, (_, i) => `c/n-${String(i).padStart(3, '0')}`),
+    );
+    expect(s.spilled).toBe(true);
+    expect(await s.gzippedInMemory()).toBeUndefined();
+    expect((await written(s)).list['v1/ConfigMap']).toHaveLength(502);
   });
 
   it('writes an empty object when nothing was added', async () => {

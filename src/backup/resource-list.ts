@@ -16,7 +16,8 @@
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { createGzip, gzip } from 'node:zlib';
 import { openUnlinkedFile } from '../util/unlinked-file.js';
 
 /** Names held in memory before they go to disk, in bytes (~170,000 names). */
@@ -95,6 +96,20 @@ export class ResourceListSpool {
     return source.pipe(gzip);
   }
 
+  /**
+   * The same bytes as gzipped(), as one buffer, while every name is still in memory (at most
+   * `memoryBytes` of them, so the buffer is bounded too); undefined once some went to disk. A
+   * buffer is stored with one plain PUT, where a stream goes through a multipart upload's
+   * machinery and a hop between streams for every piece.
+   */
+  async gzippedInMemory(): Promise<Buffer | undefined> {
+    if (this.file) return undefined;
+    const tail = Buffer.concat(this.pending, this.pendingBytes);
+    const parts: string[] = [];
+    for await (const text of this.json(tail)) parts.push(text);
+    return gzipBuffer(Buffer.from(parts.join('')));
+  }
+
   async close(): Promise<void> {
     await this.flushing.catch(() => undefined);
     await (await this.file?.catch(() => undefined))?.close();
@@ -169,6 +184,8 @@ export class ResourceListSpool {
     yield all.sort().map((n) => JSON.stringify(n));
   }
 }
+
+const gzipBuffer = promisify(gzip);
 
 /** The names' file (util/unlinked-file.ts), with an error that says what it was for. */
 async function openNamesFile(dir: string): Promise<FileHandle> {
