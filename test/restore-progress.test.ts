@@ -2,7 +2,7 @@
 // an interrupted restore from a running one). Each rewrite is two PUTs (log and record), so
 // after the first one, which lands as soon as something is applied, they are spaced in time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyRestore, type RestoreResult } from '../src/restore/engine.js';
+import { applyRestore, RestoreNameInUseError, type RestoreResult } from '../src/restore/engine.js';
 import { restoreLayout } from '../src/storage/layout.js';
 import type { BackupStore } from '../src/storage/store.js';
 import {
@@ -68,6 +68,13 @@ describe('the progress of a restore', () => {
     const progress = slow.records.filter((r) => r.phase === 'InProgress').map((r) => r.progress?.done);
     expect(progress).toEqual([0, 50]);
     expect(slow.records.at(-1)?.phase).toBe('Completed');
+
+    // The name is taken now: refused (planning runs meanwhile, and changes nothing), no record written.
+    const reuse = recording(world.store, name);
+    await expect(
+      applyRestore({ name, spec: { backupName: backup.name } }, world.deps({ store: reuse.store })),
+    ).rejects.toBeInstanceOf(RestoreNameInUseError);
+    expect(reuse.records).toEqual([]);
 
     // With no interval, every 50 objects may write (writes still never overlap, so some merge).
     await deleteNamespaces(world.kube, seeded.namespaces);
