@@ -247,11 +247,20 @@ async function oneRun(ctx: RunContext, id: string, run: number): Promise<VeleroR
 async function withCpu(ctx: RunContext, tool: Tool, fn: () => Promise<Omit<Timed, 'cpu'>>): Promise<Timed> {
   const before = ctx.cpu();
   const timed = await fn();
+  // lifeboat's own CPU is read before the sampler's scan of /proc (10–20 ms of this process's
+  // CPU), which is not lifeboat's; the sampler reads it after its scan, so `before` excludes it.
+  const ownAfter = ownCpuMs();
   const after = ctx.cpu();
+  const toolAfter = tool === 'lifeboat' ? ownAfter : after[tool];
   return {
     ...timed,
-    cpu: { tool: (after[tool] - before[tool]) / 1000, cluster: (after.cluster - before.cluster) / 1000 },
+    cpu: { tool: (toolAfter - before[tool]) / 1000, cluster: (after.cluster - before.cluster) / 1000 },
   };
+}
+
+function ownCpuMs(): number {
+  const own = process.cpuUsage();
+  return (own.user + own.system) / 1000;
 }
 
 /**
@@ -264,9 +273,8 @@ function cpuSampler(groundDir: string, veleroPid: number): () => Record<Tool | '
     const groups = cpuByGroup<'velero' | 'cluster'>((stat, cmdline) =>
       stat.pgrp === veleroPid ? 'velero' : cmdline.includes(groundDir) ? 'cluster' : undefined,
     );
-    const own = process.cpuUsage();
     return {
-      lifeboat: (own.user + own.system) / 1000,
+      lifeboat: ownCpuMs(),
       velero: groups.get('velero') ?? 0,
       cluster: groups.get('cluster') ?? 0,
     };

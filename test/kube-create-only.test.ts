@@ -62,6 +62,23 @@ describe('createOnly', () => {
     expect(err.details).toMatchObject({ name, kind: 'configmaps' });
   });
 
+  it('sends bodies whose characters take several bytes whole (the request length is in bytes)', async () => {
+    // Requests carry a Content-Length; counted in characters, these bodies would be cut short.
+    const data = { text: 'Grüße, ünïcödé – 東京 🚀'.repeat(50) };
+    await kube.createOnly(info('configmaps'), configMap({ namespace: ns, name: 'cm-utf8', data }));
+    expect(((await kube.get(info('configmaps'), ns, 'cm-utf8')) as { data?: unknown } | null)?.data).toEqual(
+      data,
+    );
+    const changed = { text: `${data.text} ✓` };
+    await kube.apply(info('configmaps'), configMap({ namespace: ns, name: 'cm-utf8', data: changed }), {
+      fieldManager: 'create-only-test',
+      force: true,
+    });
+    expect(((await kube.get(info('configmaps'), ns, 'cm-utf8')) as { data?: unknown } | null)?.data).toEqual(
+      changed,
+    );
+  });
+
   it('names the field of an invalid object', async () => {
     const err = await refusal(
       kube.createOnly(info('configmaps'), configMap({ namespace: ns, name: 'Not_A_Valid_Name' })),

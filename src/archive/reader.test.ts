@@ -81,6 +81,30 @@ describe('readArchive', () => {
     expect(entries[1]?.json).toEqual(JSON.parse(POD));
   });
 
+  it('parses only the item entries `parse` asks for, and does not check the others', async () => {
+    const bytes = await rawTarGz([
+      { name: 'resources/pods/namespaces/shop/web-0.json', content: POD },
+      { name: 'resources/pods/v1-preferredversion/namespaces/shop/web-0.json', content: '{"kind":' },
+    ]);
+    const asked: string[] = [];
+    const entries = await readAll(bytes, {
+      parse: (path, item) => {
+        asked.push(path);
+        return item.versionDir === '';
+      },
+    });
+    expect(asked).toEqual([
+      'resources/pods/namespaces/shop/web-0.json',
+      'resources/pods/v1-preferredversion/namespaces/shop/web-0.json',
+    ]);
+    expect(entries.map((e) => [e.item?.versionDir, e.json])).toEqual([
+      ['', JSON.parse(POD)],
+      ['v1-preferredversion', undefined],
+    ]);
+    // Asked for, the broken copy fails as it always did.
+    await expect(readAll(bytes, { parse: () => true })).rejects.toThrow(/is not valid JSON/);
+  });
+
   it('accepts an archive whose sha256 matches (case-insensitively)', async () => {
     const bytes = await rawTarGz(GOOD);
     await expect(readAll(bytes, { expectedSha256: sha256(bytes).toUpperCase() })).resolves.toHaveLength(2);

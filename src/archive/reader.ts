@@ -78,6 +78,13 @@ export interface ReadArchiveOptions {
   expectedSha256?: string;
   /** Any limit not given is DEFAULT_ARCHIVE_LIMITS'. */
   limits?: Partial<ArchiveLimits>;
+  /**
+   * Which `.json` item entries to parse (asked as each one is reached); all by default. A
+   * restore reads the archive twice and needs few of the parses: its index only the first
+   * object of each resource, its items only the copy of each object it restores. Entries not
+   * parsed have no `json`, and are not checked for valid JSON or depth.
+   */
+  parse?: (path: string, item: ItemPath) => boolean;
 }
 
 /** The bytes flowing out of gunzip, counted against the limits while they flow. */
@@ -148,7 +155,7 @@ export async function* readArchive(input: Readable, opts: ReadArchiveOptions): A
       if (expansion.declared > limits.maxTotalBytes) {
         throw tooLarge(source, limits, `at entry ${expansion.current}`);
       }
-      const entry = await readEntry(tarEntry, { source, limits });
+      const entry = await readEntry(tarEntry, { source, limits, parse: opts.parse });
       if (entry) yield entry;
     }
     await done;
@@ -206,7 +213,7 @@ function tooLarge(source: string, limits: ArchiveLimits, at: string): ArchiveErr
 
 async function readEntry(
   tarEntry: TarEntry,
-  ctx: { source: string; limits: ArchiveLimits },
+  ctx: { source: string; limits: ArchiveLimits; parse: ReadArchiveOptions['parse'] },
 ): Promise<ArchiveEntry | undefined> {
   const { header } = tarEntry;
   const path = normalizeEntryPath(header.name);
@@ -236,7 +243,11 @@ async function readEntry(
 
   const entry: ArchiveEntry = { path, content };
   if (item) entry.item = item;
-  if (path.startsWith(`${RESOURCES_DIR}/`) && path.endsWith('.json')) {
+  if (
+    path.startsWith(`${RESOURCES_DIR}/`) &&
+    path.endsWith('.json') &&
+    (!ctx.parse || !item || ctx.parse(path, item))
+  ) {
     try {
       entry.json = parseJson(content.toString('utf8'), { maxDepth: maxJsonDepth });
     } catch (err) {

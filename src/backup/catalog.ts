@@ -6,7 +6,12 @@ import { gunzipSync } from 'node:zlib';
 import type { BackupStore } from '../storage/store.js';
 import { readSmallObject, StoreNotFoundError } from '../storage/store.js';
 import { assertValidName, backupLayout, BACKUPS_DIR } from '../storage/layout.js';
-import { readArchive, type ArchiveEntry, type ArchiveLimits } from '../archive/reader.js';
+import {
+  readArchive,
+  type ArchiveEntry,
+  type ArchiveLimits,
+  type ReadArchiveOptions,
+} from '../archive/reader.js';
 import { ANNOTATION_SHA256, type VeleroBackup } from './velero-backup.js';
 import type { BackupVolumeInfo } from '../volumes/volume-info.js';
 import { keyringOf } from '../crypto/keyed-store.js';
@@ -99,7 +104,7 @@ function decrypted(
 export async function openArchive(
   store: BackupStore,
   backup: VeleroBackup,
-  opts: { limits?: Partial<ArchiveLimits> } = {},
+  opts: { limits?: Partial<ArchiveLimits>; parse?: ReadArchiveOptions['parse'] } = {},
 ): Promise<AsyncGenerator<ArchiveEntry>> {
   const name = backup.metadata.name;
   const key = backupLayout.archive(name);
@@ -109,6 +114,7 @@ export async function openArchive(
     source: `${store.describe}/${key}`,
     ...(expected ? { expectedSha256: expected } : {}),
     ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.parse ? { parse: opts.parse } : {}),
   });
 }
 

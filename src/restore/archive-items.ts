@@ -50,7 +50,10 @@ export async function indexArchive(
   const types = new Map<string, ArchiveTypeFacts>();
   let itemEntries = 0;
   let formatVersion: string | undefined;
-  for await (const entry of await openArchive(store, backup, { limits })) {
+  // Only the first object of each resource is read (for its kind and version): the pass is
+  // about the checksum and the directories, and every other parse would be thrown away.
+  const parse = (_path: string, item: { groupResource: string }) => !types.has(item.groupResource);
+  for await (const entry of await openArchive(store, backup, { limits, parse })) {
     if (entry.path === 'metadata/version') formatVersion = entry.content.toString('utf8').trim();
     if (!entry.item) continue;
     itemEntries++;
@@ -96,7 +99,13 @@ export async function* archiveItems(opts: {
   chosen: (groupResource: string) => string;
   limits?: Partial<ArchiveLimits>;
 }): AsyncGenerator<ArchiveItem> {
-  for await (const entry of await openArchive(opts.store, opts.backup, { limits: opts.limits ?? {} })) {
+  // Only the copy restored is parsed: Velero writes every object at least twice.
+  const parse = (_path: string, item: { groupResource: string; versionDir: string }) =>
+    item.versionDir === opts.chosen(item.groupResource);
+  for await (const entry of await openArchive(opts.store, opts.backup, {
+    limits: opts.limits ?? {},
+    parse,
+  })) {
     const item = entry.item;
     if (!item || entry.json === undefined) continue;
     if (item.versionDir !== opts.chosen(item.groupResource)) continue;

@@ -36,7 +36,18 @@ export function applyNamespaceMapping(
   groupResource: string,
   mapping: NamespaceMapping | undefined,
 ): KubeObject {
-  const out = structuredClone(obj);
+  return mapNamespacesInPlace(structuredClone(obj), groupResource, mapping);
+}
+
+/**
+ * applyNamespaceMapping on an object the caller owns (changed and returned): planning's objects
+ * are already sanitizing's deep copies, and a second copy of each was a few percent of a plan.
+ */
+export function mapNamespacesInPlace(
+  out: KubeObject,
+  groupResource: string,
+  mapping: NamespaceMapping | undefined,
+): KubeObject {
   if (mapping === undefined || Object.keys(mapping).length === 0) return out;
   if (out.metadata.namespace) out.metadata.namespace = mapNamespace(out.metadata.namespace, mapping);
   if (groupResource === 'namespaces' && out.metadata.name) {

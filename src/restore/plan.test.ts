@@ -421,6 +421,26 @@ describe('prepareDesiredObject', () => {
     expect('applied' in prepared && prepared.applied).toEqual(['rule 0: JSON patch (1 operation)']);
   });
 
+  it('leaves the archived object as it was: the mapping and modifiers change its copy', () => {
+    const archived: KubeObject = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'b', namespace: 'shop', labels: { team: 'a' } },
+      subjects: [{ kind: 'ServiceAccount', name: 'app', namespace: 'shop' }],
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'r' },
+    };
+    const before = structuredClone(archived);
+    const prepared = prepareDesiredObject(archived, {
+      ...opts,
+      groupResource: 'rolebindings.rbac.authorization.k8s.io',
+    });
+    expect(prepared.desired?.metadata.namespace).toBe('shop-copy');
+    expect((prepared.desired as { subjects?: unknown } | null)?.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'app', namespace: 'shop-copy' },
+    ]);
+    expect(archived).toEqual(before);
+  });
+
   it('passes on a sanitize skip', () => {
     const pod: KubeObject = {
       apiVersion: 'v1',

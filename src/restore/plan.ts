@@ -16,7 +16,7 @@ import { canonicalJsonCompact } from './canonical-json.js';
 import type { DiffEntry, FieldChange } from './diff.js';
 import { diffEntries, fieldNames, toFieldChanges } from './diff.js';
 import { applyResourceModifiers, ResourceModifierError } from './modifiers.js';
-import { applyNamespaceMapping, SYSTEM_NAMESPACES, systemNamespaceWarning } from './namespace-mapping.js';
+import { mapNamespacesInPlace, SYSTEM_NAMESPACES, systemNamespaceWarning } from './namespace-mapping.js';
 import type { Priorities } from './order.js';
 import { DEFAULT_RESTORE_PRIORITIES, restoreTiers } from './order.js';
 import { isSecret, redactEntries, redactObject, scrubText, secretValueForms } from './redact.js';
@@ -819,7 +819,8 @@ export function prepareDesiredObject(obj: KubeObject, opts: PrepareOptions): Pre
       : undefined;
     if (csi && 'skip' in csi) return { desired: null, skipReason: csi.skip };
     if (csi && 'invalid' in csi) return { desired: null, invalidReason: csi.invalid };
-    let mapped = applyNamespaceMapping(
+    // sanitizeForRestore's object is a deep copy of `obj`, this call's own: mapped in place.
+    let mapped = mapNamespacesInPlace(
       freshIfMoved(opts.groupResource, obj, sanitized.object, opts.fs),
       opts.groupResource,
       opts.spec.namespaceMapping,

@@ -525,26 +525,52 @@ async function decideAll(o: {
   const namespaceRefs: LiveRef[] = namespacesInfo
     ? targets.map((name) => ({ info: namespacesInfo, namespace: '', name }))
     : [];
-  const namespaceKeys = new Set(namespaceRefs.map(liveKey));
+  const clusterRefs = clusterScoped.map(refOf);
+  // The target namespaces first (one LIST): which of them exist decides what else is read.
   // A namespace that could not be read counts as existing: its objects are then read one by
-  // one, and each reports its own error.
+  // one, and each reports its own error. The reads of restored Namespaces are kept to decide them.
   const missing = new Set<string>();
+  const namespaceReads = new Map<string, LiveRead>();
   await forEachLiveObject({
     kube: o.kube,
-    refs: [...clusterScoped.map(refOf), ...namespaceRefs],
+    refs: namespaceRefs,
     concurrency: o.concurrency,
-    onRead: async (ref, read) => {
-      const key = liveKey(ref);
-      if (namespaceKeys.has(key) && 'object' in read && read.object === null) missing.add(ref.name);
-      const draft = byRef.get(key);
-      if (draft) await decisions(() => finish(draft, read));
+    onRead: (ref, read) => {
+      if ('object' in read && read.object === null) missing.add(ref.name);
+      if (byRef.has(liveKey(ref))) namespaceReads.set(liveKey(ref), read);
+      return Promise.resolve();
     },
   });
-  await finishAll(
-    namespaced.filter((d) => missing.has(d.base.namespace)),
-    { object: null },
-    true,
-  );
+  const clusterPass = async (): Promise<void> => {
+    await Promise.all(
+      [...namespaceReads].flatMap(([key, read]) => {
+        const draft = byRef.get(key);
+        return draft ? [decisions(() => finish(draft, read))] : [];
+      }),
+    );
+    await forEachLiveObject({
+      kube: o.kube,
+      refs: clusterRefs.filter((r) => !namespaceReads.has(liveKey(r))),
+      concurrency: o.concurrency,
+      onRead: async (ref, read) => {
+        const draft = byRef.get(liveKey(ref));
+        if (draft) await decisions(() => finish(draft, read));
+      },
+    });
+  };
+  // Objects in namespaces that do not exist need nothing from the cluster: they are decided
+  // while the cluster-scoped ones wait for their dry runs (the API server's time, not ours),
+  // with a limit of their own. Claims wait for the volumes, which are decided first.
+  const inMissing = namespaced.filter((d) => missing.has(d.base.namespace));
+  const fresh = pLimit(o.concurrency);
+  const decideMissing = () =>
+    Promise.all(inMissing.map((d) => fresh(() => finish(d, { object: null }, true))));
+  if (inMissing.some((d) => d.base.groupResource === PVCS)) {
+    await clusterPass();
+    await decideMissing();
+  } else {
+    await Promise.all([clusterPass(), decideMissing()]);
+  }
   await forEachLiveObject({
     kube: o.kube,
     refs: namespaced.filter((d) => !missing.has(d.base.namespace)).map(refOf),
