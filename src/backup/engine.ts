@@ -343,7 +343,7 @@ async function attemptBackup(ctx: AttemptContext): Promise<BackupResult> {
     state.errors.push(...podHooks.errors);
     state.warnings.push(...podHooks.warnings);
     state.hooks.push(...podHooks.runs);
-    return await finishBackup({ ctx, revision, state, volumes, writer, upload, stored, early });
+    return await finishBackup({ ctx, revision, state, volumes, writer, upload, stored, early, clock });
   } catch (err) {
     writer.abort(err instanceof Error ? err : new Error(String(err)));
     await upload.catch(() => undefined);
@@ -373,6 +373,7 @@ async function finishBackup(o: {
   upload: Promise<void>;
   stored: { digest: () => { sha256: string; bytes: number } } | undefined;
   early: { sideFiles?: Promise<void> };
+  clock: () => Date;
 }): Promise<BackupResult> {
   const { ctx, revision, state, volumes, early } = o;
   const digest = await o.writer.finish();
@@ -396,7 +397,7 @@ async function finishBackup(o: {
     phase,
     sideFilesWritten: early.sideFiles !== undefined,
     ...(o.stored ? { storedDigest: o.stored.digest() } : {}),
-    completion: (ctx.deps.clock ?? (() => new Date()))(),
+    completion: o.clock(),
   });
 }
 
