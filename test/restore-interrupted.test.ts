@@ -32,7 +32,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const kube = new KubeHandle();
 afterEach(() => kube.close());
 
-const OBJECTS = 400;
+// Enough that applying them takes seconds even on a quiet machine (about 1,000 objects a second):
+// the kill lands part-way, however late the poll notices the first progress record.
+const OBJECTS = 2_000;
 
 async function readRecord(dataDir: string): Promise<RestoreResult | undefined> {
   try {
@@ -71,7 +73,7 @@ async function killReconcilerMidRestore(opts: { remote: string; dataDir: string 
       child.kill('SIGKILL');
       return exited;
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
