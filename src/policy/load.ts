@@ -2,6 +2,7 @@
 // against its kind's schema and rules, then against the other documents. An invalid document
 // is left out with errors naming file, line, column and field; the valid ones are returned,
 // so one bad file stalls only itself (and the documents that depend on it).
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -17,6 +18,8 @@ import type { DocumentContent, PolicyRuleOptions } from './rules/document-rules.
 import { headerIssues, isPolicyKind } from './rules/header.js';
 import { createSchemaValidator } from './schema.js';
 import type { SchemaValidator } from './schema.js';
+import { TreeLocator } from './position-tree.js';
+import type { Locator, PositionTree } from './position-tree.js';
 import type { PolicyDocument, PolicyError, PolicyKind, Position } from './types.js';
 import { DocumentLocator } from './yaml-positions.js';
 
@@ -50,25 +53,35 @@ export interface LoadPolicyFilesOptions {
 }
 
 /**
- * What each policy file gave an earlier load, by file and text: `lifeboat run` loads the same
+ * What each policy file gave an earlier load, by file and content: `lifeboat run` loads the same
  * unchanged files pass after pass, and parsing and checking 500 of them costs it about half a
- * second of CPU each time. Only the work on one file is remembered (YAML, schema, the kind's
+ * second of CPU each time; `reconcile --once` keeps the same in a file between passes
+ * (policy-cache-file.ts). Only the work on one file is remembered (YAML, schema, the kind's
  * rules); the checks across documents run on every load. A load forgets the files it did not
- * see, so the cache holds at most one copy of the repository.
+ * see, so the cache holds at most one copy of the repository. Documents are remembered with
+ * their field positions as plain data (TreeLocator), not their syntax trees, where that gives
+ * the same answers; a file whose documents cannot be (YAML errors, aliases) is remembered as
+ * parsed, and never written to a cache file.
  */
 export class PolicyFileCache {
-  private entries = new Map<string, { text: string; rules: string; candidates: Candidate[] }>();
+  private entries = new Map<string, CacheEntry>();
   /** Files the last load took from the cache (for tests and debugging). */
   hits = 0;
+  /** Whether records() changed (a load read or forgot a file) since creation or fromRecords(). */
+  changed = false;
 
   /** @internal The candidates of `source`, read now or remembered; each load gets its own copy. */
   read(source: PolicySourceFile, rules: PolicyRuleOptions, readFile: () => Candidate[]): Candidate[] {
     const rulesKey = JSON.stringify(rules);
+    const digest = contentDigest(source.text);
     let entry = this.entries.get(source.file);
-    if (entry?.text === source.text && entry.rules === rulesKey) this.hits++;
+    if (entry?.digest === digest && entry.rules === rulesKey) this.hits++;
     else {
-      entry = { text: source.text, rules: rulesKey, candidates: readFile() };
+      const previous = entry;
+      entry = { digest, rules: rulesKey, ...withPlainPositions(readFile()) };
       this.entries.set(source.file, entry);
+      // What records() gives changed (a file it cannot hold, read again, changes nothing).
+      if (entry.plain || previous?.plain) this.changed = true;
     }
     // Cross-document findings are added to the copies, and a pass may change its documents:
     // neither reaches what is remembered.
@@ -87,8 +100,79 @@ export class PolicyFileCache {
 
   /** @internal End a load: forget files it did not see. */
   retain(files: ReadonlySet<string>): void {
-    for (const file of this.entries.keys()) if (!files.has(file)) this.entries.delete(file);
+    for (const [file, entry] of this.entries)
+      if (!files.has(file)) {
+        this.entries.delete(file);
+        if (entry.plain) this.changed = true;
+      }
   }
+
+  /** The entries that plain data can hold (for a cache file); structured-clone safe. */
+  records(): PolicyCacheRecord[] {
+    const out: PolicyCacheRecord[] = [];
+    for (const [file, entry] of this.entries) {
+      if (!entry.plain) continue;
+      out.push({
+        file,
+        digest: entry.digest,
+        rules: entry.rules,
+        candidates: entry.candidates.map(({ locator, ...rest }) => ({
+          ...rest,
+          tree: (locator as TreeLocator).tree,
+        })),
+      });
+    }
+    return out;
+  }
+
+  /** A cache holding `records` (read from a cache file), not yet changed. */
+  static fromRecords(records: readonly PolicyCacheRecord[]): PolicyFileCache {
+    const cache = new PolicyFileCache();
+    for (const record of records) {
+      cache.entries.set(record.file, {
+        digest: record.digest,
+        rules: record.rules,
+        plain: true,
+        candidates: record.candidates.map(({ tree, ...rest }) => ({
+          ...rest,
+          locator: new TreeLocator(tree),
+        })),
+      });
+    }
+    return cache;
+  }
+}
+
+interface CacheEntry {
+  /** contentDigest() of the file's text. */
+  digest: string;
+  /** The rule options of the load that read it, as JSON. */
+  rules: string;
+  candidates: Candidate[];
+  /** Every candidate's positions are plain data (TreeLocator). */
+  plain: boolean;
+}
+
+/** One file's entry as a cache file holds it. */
+export interface PolicyCacheRecord {
+  file: string;
+  digest: string;
+  rules: string;
+  candidates: (Omit<Candidate, 'locator'> & { tree: PositionTree })[];
+}
+
+function contentDigest(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
+}
+
+/** The candidates with TreeLocators, if every one of them can have one. */
+function withPlainPositions(candidates: Candidate[]): { candidates: Candidate[]; plain: boolean } {
+  const trees = candidates.map((c) => (c.locator instanceof DocumentLocator ? c.locator.tree() : undefined));
+  if (trees.some((tree) => tree === undefined)) return { candidates, plain: false };
+  return {
+    candidates: candidates.map((c, i) => ({ ...c, locator: new TreeLocator(trees[i] as PositionTree) })),
+    plain: true,
+  };
 }
 
 export interface LoadPolicyRepoOptions extends LoadPolicyFilesOptions {
@@ -259,10 +343,10 @@ export function loadPolicyFiles(
 }
 
 /** One YAML document on its way through the checks. */
-interface Candidate {
+export interface Candidate {
   file: string;
   index: number;
-  locator: DocumentLocator;
+  locator: Locator;
   /** The parsed content; undefined when the YAML itself is broken. */
   content: Record<string, unknown> | undefined;
   identity: { kind: string; name: string; namePosition: Position } | undefined;

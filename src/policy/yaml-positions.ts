@@ -3,12 +3,13 @@
 import { isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Document, LineCounter, Node, Pair } from 'yaml';
 import { formatFieldPath } from './field-path.js';
+import { positionTree } from './position-tree.js';
+import type { Anchor, Locator, PositionTree } from './position-tree.js';
 import type { FieldPath, Position } from './types.js';
 
-/** Point at a field's key (`ttl:`) or at its value (`0h`). */
-export type Anchor = 'key' | 'value';
+export type { Anchor } from './position-tree.js';
 
-export class DocumentLocator {
+export class DocumentLocator implements Locator {
   constructor(
     private readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
@@ -79,6 +80,11 @@ export class DocumentLocator {
     };
     visit(this.doc.contents, []);
     return out;
+  }
+
+  /** The same answers as plain data (TreeLocator), or undefined where it cannot give them. */
+  tree(): PositionTree | undefined {
+    return positionTree(this.doc, (offset) => this.position(offset));
   }
 
   private resolve(node: unknown): unknown {

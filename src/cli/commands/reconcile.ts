@@ -14,6 +14,12 @@ import type { Metrics } from '../../observe/metrics.js';
 import { readFileSync } from 'node:fs';
 import { BucketLock, defaultIdentity, LeaseLock, type Leadership } from '../../reconcile/leader.js';
 import { loadPolicyRepo, PolicyFileCache } from '../../policy/load.js';
+import {
+  policyCacheFilePath,
+  policyCacheKey,
+  readPolicyCacheFile,
+  writePolicyCacheFile,
+} from '../../policy/policy-cache-file.js';
 import { resolveStorageLocation } from '../../policy/convert.js';
 import { openLocation } from '../../reconcile/locations.js';
 import { bucketBackups } from '../../reconcile/audit-bucket.js';
@@ -172,10 +178,27 @@ Examples:
       // One pass and exit: a quiet one ends before optimized code would pay back its compiling.
       pauseOptimizingCompiler();
       const wc = workingCopy(flags);
+      // What the last pass in this workdir parsed and checked: unchanged files are not again.
+      const cacheFile = policyCacheFilePath(wc.dir);
+      const cacheKey = await policyCacheKey();
+      const policyCache = cacheKey
+        ? await readPolicyCacheFile(cacheFile, cacheKey, {
+            onIgnored: (reason) => ctx.log.debug({ file: cacheFile, reason }, 'policy cache file ignored'),
+          })
+        : undefined;
       const report = await reconcileOnce({
         ...reconcilerDeps(ctx, flags, wc),
+        ...(policyCache ? { policyCache } : {}),
         beforeWork: resumeOptimizingCompiler,
       });
+      if (cacheKey && policyCache?.changed) {
+        await writePolicyCacheFile(cacheFile, cacheKey, policyCache).catch((error: unknown) =>
+          ctx.log.warn(
+            { file: cacheFile, err: (error as Error).message },
+            'cannot write the policy cache file',
+          ),
+        );
+      }
       process.stdout.write(
         render(report, format, () => {
           const lines = [
