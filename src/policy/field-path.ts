@@ -6,12 +6,15 @@ const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 export function formatFieldPath(path: FieldPath): string {
   let out = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') out += `[${segment}]`;
-    else if (PLAIN_KEY.test(segment)) out += out === '' ? segment : `.${segment}`;
-    else out += `[${JSON.stringify(segment)}]`;
-  }
+  for (const segment of path) out = appendFieldPath(out, segment);
   return out;
+}
+
+/** formatFieldPath([...path, segment]), given formatFieldPath(path): for walks over a tree. */
+export function appendFieldPath(formatted: string, segment: string | number): string {
+  if (typeof segment === 'number') return `${formatted}[${segment}]`;
+  if (PLAIN_KEY.test(segment)) return formatted === '' ? segment : `${formatted}.${segment}`;
+  return `${formatted}[${JSON.stringify(segment)}]`;
 }
 
 /**

@@ -168,7 +168,7 @@ describe('policy cache file', () => {
     const files = sources();
     await firstPass(files);
     await firstPass(files.slice(0, 3));
-    expect(await readdir(join(dir, '.git', 'lifeboat'))).toEqual(['policy-cache.bin']);
+    expect(await readdir(join(dir, '.git', 'lifeboat-cache'))).toEqual(['policy-files.bin']);
     const cache = await readPolicyCacheFile(path, KEY);
     loadPolicyFiles(files.slice(0, 3), { cache });
     expect(cache.hits).toBe(3);

@@ -23,9 +23,12 @@ const FORMAT = 1;
  */
 export const POLICY_CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
-/** Where `reconcile --once` keeps it: inside the checkout's .git, which Git neither tracks nor cleans. */
+/**
+ * Where `reconcile --once` keeps it: inside the checkout's .git, which Git neither tracks nor
+ * cleans (not in .git/lifeboat, the commit scratch directory that each status commit empties).
+ */
 export function policyCacheFilePath(workdir: string): string {
-  return join(workdir, '.git', 'lifeboat', 'policy-cache.bin');
+  return join(workdir, '.git', 'lifeboat-cache', 'policy-files.bin');
 }
 
 /**
