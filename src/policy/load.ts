@@ -3,8 +3,8 @@
 // is left out with errors naming file, line, column and field; the valid ones are returned,
 // so one bad file stalls only itself (and the documents that depend on it).
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { LineCounter, isAlias, parseAllDocuments, visit } from 'yaml';
 import type { Document } from 'yaml';
@@ -188,7 +188,7 @@ export async function loadPolicyRepo(options: LoadPolicyRepoOptions): Promise<Po
   const errors: PolicyError[] = scan.symlinks.map((file) => fileError(file, 'symlink', SYMLINK_MESSAGE));
   for (const file of scan.files) {
     try {
-      sources.push({ file, text: await readRegularFile(join(options.dir, ...file.split('/'))) });
+      sources.push({ file, text: readRegularFile(join(options.dir, ...file.split('/'))) });
     } catch (error) {
       // ELOOP: the file became a symlink after the scan; O_NOFOLLOW refused it.
       const code = (error as NodeJS.ErrnoException).code;
@@ -232,15 +232,19 @@ function tooLarge(bytes: number): string {
   return `the file is ${bytes} bytes; a policy file may be at most ${POLICY_FILE_LIMITS.maxBytes} bytes (split it into several files)`;
 }
 
-/** Read a regular file without following a symlink at its last component, up to the size limit. */
-async function readRegularFile(path: string): Promise<string> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+/**
+ * Read a regular file without following a symlink at its last component, up to the size limit.
+ * Synchronous: policy files are small, and for 500 of them the promise API's four round trips
+ * through the thread pool per file (open, stat, read, close) cost a quiet pass about 0.1 s of CPU.
+ */
+function readRegularFile(path: string): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    const { size } = await handle.stat();
+    const { size } = fstatSync(fd);
     if (size > POLICY_FILE_LIMITS.maxBytes) throw new FileLimitError(tooLarge(size));
-    return await handle.readFile('utf8');
+    return readFileSync(fd, 'utf8');
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
