@@ -2,7 +2,7 @@
 // load without it gives, and a missing, truncated, corrupt, foreign or other build's file is
 // ignored, never trusted.
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,7 @@ const KEY = 'build-a';
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lifeboat-policy-cache-'));
+  await mkdir(join(dir, '.git'));
   path = policyCacheFilePath(dir);
 });
 afterEach(async () => {
@@ -162,6 +163,14 @@ describe('policy cache file', () => {
     expect(loadPolicyFiles(files, { cache: other })).toEqual(plain);
     expect(other.hits).toBe(0);
     expect(reasons).toEqual(['written by another build']);
+  });
+
+  it('makes no .git where there is none (no checkout, so no cache file)', async () => {
+    await rm(join(dir, '.git'), { recursive: true });
+    const cache = new PolicyFileCache();
+    loadPolicyFiles(sources(), { cache });
+    await expect(writePolicyCacheFile(path, KEY, cache)).rejects.toThrow(/ENOENT/);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('writes atomically: no temporary file is left beside it, and it replaces the old one', async () => {

@@ -110,7 +110,11 @@ export async function writePolicyCacheFile(path: string, key: string, cache: Pol
     return;
   }
   const sum = createHash('sha256').update(payload).digest();
-  await mkdir(dirname(path), { recursive: true });
+  // Only the last directory: a missing .git means there is no checkout here, and making one
+  // would make the next pass take the directory for a clone.
+  await mkdir(dirname(path)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await writeFile(temp, Buffer.concat([MAGIC, sum, payload]), { mode: 0o600 });
