@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertSafeEntryPath, UnsafeArchivePathError } from './paths.js';
+import { assertSafeEntryPath, itemDir, itemPath, itemSubpath, UnsafeArchivePathError } from './paths.js';
 
 /** The rule as first written: no absolute path, no backslash, no '..' segment. */
 function unsafeByDefinition(path: string): boolean {
@@ -36,5 +36,19 @@ describe('assertSafeEntryPath', () => {
       paths = paths.flatMap((p) => pieces.map((c) => p + c));
       for (const path of paths) expect(isRefused(path), path).toBe(unsafeByDefinition(path));
     }
+  });
+});
+
+describe('itemDir and itemSubpath', () => {
+  it.each([
+    ['configmaps', 'shop', 'web', ''],
+    ['configmaps', 'shop', 'web', 'v1-preferredversion'],
+    ['namespaces', '', 'shop', ''],
+    ['widgets.example.com', '', 'w', 'v1beta1-preferredversion'],
+  ])('join into itemPath for %s %j/%j under %j', (groupResource, namespace, name, versionDir) => {
+    expect(itemDir(groupResource, versionDir) + itemSubpath(namespace, name)).toBe(
+      itemPath({ groupResource, namespace, name, versionDir }),
+    );
+    expect(itemDir(groupResource, versionDir).endsWith('/')).toBe(true);
   });
 });

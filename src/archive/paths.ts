@@ -20,9 +20,26 @@ export interface ItemPath {
 }
 
 export function itemPath(p: ItemPath): string {
-  const scope = p.namespace === '' ? 'cluster' : `namespaces/${p.namespace}`;
-  const version = p.versionDir === '' ? '' : `${p.versionDir}/`;
-  return `${RESOURCES_DIR}/${p.groupResource}/${version}${scope}/${p.name}.json`;
+  return `${itemDir(p.groupResource, p.versionDir)}${itemSubpath(p.namespace, p.name)}`;
+}
+
+/**
+ * The directory of a resource's items, ending in '/': `resources/<gr>/` for the unversioned
+ * copy, `resources/<gr>/<versionDir>/` for the other. itemPath is this + itemSubpath.
+ */
+export function itemDir(groupResource: string, versionDir: string): string {
+  return versionDir === ''
+    ? `${RESOURCES_DIR}/${groupResource}/`
+    : `${RESOURCES_DIR}/${groupResource}/${versionDir}/`;
+}
+
+/**
+ * An item's path below its resource's directory (itemDir): `namespaces/<ns>/<name>.json`, or
+ * `cluster/<name>.json` for a cluster-scoped one ('' namespace). The same for both copies, so
+ * a backup builds it once per object (archive/writer.ts addItemPairs).
+ */
+export function itemSubpath(namespace: string, name: string): string {
+  return namespace === '' ? `cluster/${name}.json` : `namespaces/${namespace}/${name}.json`;
 }
 
 /**

@@ -9,6 +9,7 @@ import { extract as tarExtract, pack as tarPack } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { readArchive } from './reader.js';
 import {
+  headerDir,
   paddingOf,
   paxPathRecord,
   TAR_BLOCK,
@@ -220,6 +221,48 @@ describe('TarFileHeaders', () => {
       if (fits) expect(block.equals(headers.encode(f.path, f.content.length))).toBe(true);
     }
     expect(() => headers.encodeUstarInto(block, 0, 'a', 8 ** 11)).toThrow('tar header: size');
+  });
+
+  it('writes a directory and a path joined as encode() writes the whole path, when it fits a name field', () => {
+    const headers = new TarFileHeaders({
+      mode: 0o644,
+      mtime: new Date(0),
+      uid: 0,
+      gid: 0,
+      uname: '',
+      gname: '',
+    });
+    const block = Buffer.alloc(TAR_BLOCK, 0xff);
+    const next = random(12);
+    const dirs = [
+      'resources/configmaps/',
+      'resources/configmaps/v1-preferredversion/',
+      'a/',
+      `${'d'.repeat(98)}/`,
+    ];
+    let joined = 0;
+    for (const f of randomFiles(next, 500, true)) {
+      for (const text of dirs) {
+        const dir = headerDir(text);
+        const whole = text + f.path;
+        const fits = headers.encodeJoinedInto(block, 0, { dir, rest: f.path }, f.content.length);
+        // Only a name of at most 100 ASCII bytes is joined; a prefix split or pax goes the long way.
+        expect(fits).toBe(kindOf(whole) === 'name');
+        if (fits) {
+          joined++;
+          expect(firstDifference(block, headers.encode(whole, f.content.length))).toBe(-1);
+        }
+      }
+    }
+    expect(joined).toBeGreaterThan(100);
+    // A directory that cannot start a name field never joins.
+    for (const text of ['ü/', `${'d'.repeat(101)}/`]) {
+      expect(headerDir(text).short).toBe(false);
+      expect(headers.encodeJoinedInto(block, 0, { dir: headerDir(text), rest: 'x.json' }, 1)).toBe(false);
+    }
+    expect(() => headers.encodeJoinedInto(block, 0, { dir: headerDir('a/'), rest: 'b' }, 8 ** 11)).toThrow(
+      'tar header: size',
+    );
   });
 
   it('writes pax lengths that count their own digits', () => {

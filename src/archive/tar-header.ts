@@ -73,6 +73,8 @@ export class TarFileHeaders {
   private readonly templateSum: number;
   /** Where the last headers were written; grown for long pax records. */
   private scratch = Buffer.alloc(4 * TAR_BLOCK);
+  /** encodeUstarInto's path as a JoinedPath without a directory, reused. */
+  private readonly plain: JoinedPath = { dir: NO_DIR, rest: '' };
 
   constructor(fields: TarFileFields) {
     const seconds = Math.trunc(fields.mtime.getTime() / 1000);
@@ -133,13 +135,39 @@ export class TarFileHeaders {
       this.writeHeaderAt(target, at, { name: split.name, prefix: split.prefix, size, typeflag: TYPE_FILE });
       return true;
     }
-    // The common case, a name of at most 100 characters, in one pass: ASCII check, copy, sum.
+    this.plain.rest = path;
+    return this.writeShortName(target, at, this.plain, size);
+  }
+
+  /**
+   * encodeUstarInto of the path `path.dir.text + path.rest`, without making that string: a
+   * backup writes every object twice, under two directories, so the directories' bytes and
+   * sums are laid out once (headerDir) and each object's own part is written into both
+   * headers. Returns false, with the block at `at` left undefined, unless the whole path fits
+   * in the name field and is ASCII; the caller then writes the joined path another way.
+   */
+  encodeJoinedInto(target: Buffer, at: number, path: JoinedPath, size: number): boolean {
+    checkRange('size', size, MAX_OCTAL_11);
+    const { dir, rest } = path;
+    if (!dir.short || dir.bytes.length + rest.length > NAME_BYTES) return false;
+    return this.writeShortName(target, at, path, size);
+  }
+
+  /**
+   * The common case, a name of at most 100 ASCII characters, in one pass: template, then the
+   * directory's bytes and the rest's characters written and summed.
+   */
+  private writeShortName(target: Buffer, at: number, path: JoinedPath, size: number): boolean {
+    const { dir, rest } = path;
     this.template.copy(target, at);
-    let sum = this.templateSum + TYPE_FILE;
-    for (let i = 0; i < path.length; i++) {
-      const c = path.charCodeAt(i);
+    let sum = this.templateSum + TYPE_FILE + dir.sum;
+    const { bytes } = dir;
+    for (let i = 0; i < bytes.length; i++) target[at + i] = bytes[i] as number;
+    const from = at + bytes.length;
+    for (let i = 0; i < rest.length; i++) {
+      const c = rest.charCodeAt(i);
       if (c > 0x7f) return false;
-      target[at + i] = c;
+      target[from + i] = c;
       sum += c;
     }
     sum += writeOctal(target, at + OFFSET.size, size, 11);
@@ -171,6 +199,32 @@ export class TarFileHeaders {
     const sum = this.templateSum + asciiSum(name) + asciiSum(prefix) + sizeSum + typeflag;
     writeOctal(b, at + OFFSET.checksum, sum, 6);
   }
+}
+
+/** A directory for TarFileHeaders.encodeJoinedInto: its ASCII bytes and their sum. */
+export interface HeaderDir {
+  readonly text: string;
+  /** Whether the directory can start a name field: ASCII, at most 100 bytes. */
+  readonly short: boolean;
+  readonly bytes: Uint8Array;
+  readonly sum: number;
+}
+
+const NO_DIR: HeaderDir = { text: '', short: true, bytes: new Uint8Array(0), sum: 0 };
+
+/** A path as a directory and what follows it (mutable, so a caller can reuse one per directory). */
+export interface JoinedPath {
+  dir: HeaderDir;
+  rest: string;
+}
+
+/**
+ * `text` laid out for encodeJoinedInto. A directory that is not ASCII or does not fit in a
+ * name field is not `short`: every path under it goes the long way (prefix or pax).
+ */
+export function headerDir(text: string): HeaderDir {
+  if (!isAscii(text) || text.length > NAME_BYTES) return { ...NO_DIR, text, short: false };
+  return { text, short: true, bytes: Buffer.from(text, 'latin1'), sum: asciiSum(text) };
 }
 
 /**

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { extract as tarExtract, pack as tarPack } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { METADATA_VERSION_PATH, UnsafeArchivePathError, itemPath } from './paths.js';
+import { METADATA_VERSION_PATH, UnsafeArchivePathError, itemDir, itemPath, itemSubpath } from './paths.js';
 import { readArchive } from './reader.js';
 import { createArchiveWriter } from './writer.js';
 import type { ArchiveEntry } from './reader.js';
@@ -197,6 +197,79 @@ describe('createArchiveWriter', () => {
     // Where the writer cuts its input to zlib changes nothing in zlib's output.
     expect(gzipped.equals(gzipSync(expected))).toBe(true);
   }, 120_000);
+
+  it('writes item pairs as addFiles writes each item under both directories, byte for byte', async () => {
+    // Names that join into a name field, need the prefix field or a pax header (long, unicode),
+    // under directories that are short, long, or not ASCII, with bodies around the blocks.
+    let seed = 3;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const dirSets: (readonly [string, string])[] = [
+      [itemDir('configmaps', ''), itemDir('configmaps', 'v1-preferredversion')],
+      [itemDir('widgets.example.com', ''), itemDir('widgets.example.com', 'v1beta1-preferredversion')],
+      [itemDir(`${'g'.repeat(90)}.io`, ''), itemDir('ünï.example.com', 'v1-preferredversion')],
+    ];
+    const pages = Array.from({ length: 12 }, (_, p) => {
+      const paths = Array.from({ length: 150 }, (_, i) => {
+        const long = i % 31 === 0 ? 'l'.repeat(80 + (i % 60)) : i % 37 === 0 ? 'ü' : '';
+        return itemSubpath(i % 5 === 0 ? '' : `ns-${i % 7}`, `item-${p}-${i}${long}`);
+      });
+      const contents = paths.map((_, i) =>
+        Buffer.alloc(i % 50 === 49 ? 256 * 1024 - 512 * (i % 3) : Math.floor(next() * 2000), 0x61 + (i % 26)),
+      );
+      return { dirs: dirSets[p % dirSets.length] as readonly [string, string], paths, contents };
+    });
+
+    const files = createArchiveWriter();
+    const filesOut = collect(files.output);
+    for (const page of pages) {
+      await files.addFiles(
+        page.paths.flatMap((path, i) =>
+          page.dirs.map((dir) => ({ path: dir + path, content: page.contents[i] as Buffer })),
+        ),
+      );
+    }
+    const a = await files.finish();
+
+    const pairs = createArchiveWriter();
+    const pairsOut = collect(pairs.output);
+    await pairs.addItemPairs({ ...(pages[0] as (typeof pages)[number]), paths: [], contents: [] });
+    // Not awaited one by one: batches still go in call order.
+    await Promise.all(pages.map((page) => pairs.addItemPairs(page)));
+    const b = await pairs.finish();
+
+    expect(b).toEqual(a);
+    expect((await pairsOut).equals(await filesOut)).toBe(true);
+  }, 120_000);
+
+  it('refuses item pairs with an unsafe directory or path, or a directory without a slash, writing none of them', async () => {
+    const writer = createArchiveWriter();
+    const out = collect(writer.output);
+    const good = {
+      dirs: ['resources/pods/', 'resources/pods/v1-preferredversion/'] as const,
+      paths: ['namespaces/a/ok.json'],
+      contents: [Buffer.from('{}')],
+    };
+    for (const bad of [
+      {
+        ...good,
+        paths: ['namespaces/a/ok.json', '../escape.json'],
+        contents: [Buffer.from('{}'), Buffer.from('{}')],
+      },
+      { ...good, paths: ['namespaces/../x.json'] },
+      { ...good, dirs: ['resources/pods/', '/abs/'] as const },
+      { ...good, dirs: ['resources/../', 'resources/pods/'] as const },
+    ]) {
+      await expect(writer.addItemPairs(bad)).rejects.toThrow(UnsafeArchivePathError);
+    }
+    await expect(
+      writer.addItemPairs({ ...good, dirs: ['resources/pods', 'resources/pods/v1/'] }),
+    ).rejects.toThrow("must end in '/'");
+    await expect(writer.addItemPairs({ ...good, contents: [] })).rejects.toThrow(
+      '1 item paths but 0 contents',
+    );
+    await writer.finish();
+    expect(await readAllEntries(await out)).toEqual([]);
+  });
 
   it('keeps entry order when calls are not awaited one by one', async () => {
     const writer = createArchiveWriter();

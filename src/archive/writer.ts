@@ -13,7 +13,7 @@ import { pipeline, Transform, type Readable } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { constants as zlibConstants, createGzip, type Gzip } from 'node:zlib';
 import { assertSafeEntryPath } from './paths.js';
-import { paddingOf, TAR_BLOCK, TarFileHeaders } from './tar-header.js';
+import { headerDir, paddingOf, TAR_BLOCK, TarFileHeaders, type JoinedPath } from './tar-header.js';
 
 export interface ArchiveWriterOptions {
   /**
@@ -37,6 +37,20 @@ export interface ArchiveFile {
   content: string | Buffer;
 }
 
+/**
+ * A page of items, each written twice: under `dirs[0]`, then under `dirs[1]` (Velero's
+ * unversioned and preferred-version copies), with the same content. The same entries as
+ * addFiles of `dirs[k] + paths[i]` in that order; only no path string is made per entry.
+ */
+export interface ItemPairs {
+  /** Each ends in '/': `resources/configmaps/`, `resources/configmaps/v1-preferredversion/`. */
+  dirs: readonly [string, string];
+  /** Each item's path below both directories: `namespaces/<ns>/<name>.json`. */
+  paths: readonly string[];
+  /** Each item's content, as paths. */
+  contents: readonly Buffer[];
+}
+
 export interface ArchiveWriter {
   /** The tar.gz bytes. Must be consumed, or add* and finish() wait forever (backpressure). */
   readonly output: Readable;
@@ -50,6 +64,12 @@ export interface ArchiveWriter {
    * of objects). A batch with an unsafe path is refused whole, before any of it is written.
    */
   addFiles(files: readonly ArchiveFile[]): Promise<void>;
+  /**
+   * Add a page of items, each twice (ItemPairs), as one batch, like addFiles; refused whole,
+   * before any of it is written, if a directory or path is unsafe or a directory does not end
+   * in '/'.
+   */
+  addItemPairs(pairs: ItemPairs): Promise<void>;
   /** End the archive; resolves once every gzip byte has passed into `output`. */
   finish(): Promise<ArchiveDigest>;
   /** Stop writing: pending and later calls reject, and `output` is destroyed with `err`. */
@@ -115,17 +135,37 @@ export function createArchiveWriter(opts: ArchiveWriterOptions = {}): ArchiveWri
   let tail: Promise<void> = Promise.resolve();
   let finishing = false;
 
+  /** One entry, without waiting. */
+  function writeEntry(path: string | JoinedPath, body: Buffer): void {
+    if (blocks.entry(headers, path, body)) return;
+    const whole = typeof path === 'string' ? path : path.dir.text + path.rest;
+    // Copied: the headers are a view of a buffer the next encode() overwrites.
+    blocks.copy(headers.encode(whole, body.length));
+    blocks.write(body);
+    blocks.write(END_OF_TAR, paddingOf(body.length));
+  }
+
   /** Write `files` into the blocks, waiting whenever gzip is behind; no promise per entry. */
   async function writeEntries(files: readonly ArchiveFile[]): Promise<void> {
     for (const { path, content } of files) {
       if (failure) throw failure;
-      const body = typeof content === 'string' ? Buffer.from(content) : content;
-      if (!blocks.entry(headers, path, body)) {
-        // Copied: the headers are a view of a buffer the next encode() overwrites.
-        blocks.copy(headers.encode(path, body.length));
-        blocks.write(body);
-        blocks.write(END_OF_TAR, paddingOf(body.length));
-      }
+      writeEntry(path, typeof content === 'string' ? Buffer.from(content) : content);
+      if (blocks.behind) await blocks.caughtUp();
+    }
+    if (failure) throw failure;
+  }
+
+  /** writeEntries for ItemPairs: each item under both directories, in turn. */
+  async function writePairs(pairs: ItemPairs): Promise<void> {
+    const { paths, contents } = pairs;
+    const first: JoinedPath = { dir: headerDir(pairs.dirs[0]), rest: '' };
+    const second: JoinedPath = { dir: headerDir(pairs.dirs[1]), rest: '' };
+    for (let i = 0; i < paths.length; i++) {
+      if (failure) throw failure;
+      const body = contents[i] as Buffer;
+      first.rest = second.rest = paths[i] as string;
+      writeEntry(first, body);
+      writeEntry(second, body);
       if (blocks.behind) await blocks.caughtUp();
     }
     if (failure) throw failure;
@@ -136,9 +176,28 @@ export function createArchiveWriter(opts: ArchiveWriterOptions = {}): ArchiveWri
   async function addEntries(files: readonly ArchiveFile[]): Promise<void> {
     // Every path is checked before any entry of the batch is written.
     for (const f of files) assertSafeEntryPath(f.path);
-    if (finishing)
-      throw new Error(`archive writer: cannot add ${files[0]?.path ?? 'entries'} after finish()`);
-    const next = tail.then(() => writeEntries(files));
+    return enqueue(files[0]?.path, () => writeEntries(files));
+  }
+
+  async function addItemPairs(pairs: ItemPairs): Promise<void> {
+    const { dirs, paths, contents } = pairs;
+    if (paths.length !== contents.length)
+      throw new Error(`archive writer: ${paths.length} item paths but ${contents.length} contents`);
+    // A safe directory ending in '/' and a safe path below it (which cannot start with '/')
+    // join into a safe path: no segment of either is '..', and joining makes no new segment.
+    for (const dir of dirs) {
+      assertSafeEntryPath(dir);
+      if (!dir.endsWith('/'))
+        throw new Error(`archive writer: directory ${JSON.stringify(dir)} must end in '/'`);
+    }
+    for (const path of paths) assertSafeEntryPath(path);
+    return enqueue(paths[0] === undefined ? undefined : dirs[0] + paths[0], () => writePairs(pairs));
+  }
+
+  /** Run `write` after the batches before it; `first` names the batch in an error. */
+  function enqueue(first: string | undefined, write: () => Promise<void>): Promise<void> {
+    if (finishing) throw new Error(`archive writer: cannot add ${first ?? 'entries'} after finish()`);
+    const next = tail.then(write);
     tail = next.catch(ignore);
     return next;
   }
@@ -152,6 +211,7 @@ export function createArchiveWriter(opts: ArchiveWriterOptions = {}): ArchiveWri
     },
     addFile: (path, content) => addEntries([{ path, content }]),
     addFiles: addEntries,
+    addItemPairs,
     async finish() {
       finishing = true;
       await tail;
@@ -238,18 +298,23 @@ class GzipBlocks {
 
   /**
    * A whole entry — header, body, padding — written in place when it fits in a block and its
-   * path in a ustar header; a block with too little room left is sent first (zlib's output
-   * does not depend on where its input is cut). Returns false, having written nothing, for the
-   * caller to write the entry piece by piece (a pax header, a body of about a block or more).
+   * path in a ustar header (a JoinedPath: in the name field alone); a block with too little
+   * room left is sent first (zlib's output does not depend on where its input is cut). Returns
+   * false, having written nothing, for the caller to write the entry piece by piece (a pax
+   * header, a prefix split of a JoinedPath, a body of about a block or more).
    */
-  entry(headers: TarFileHeaders, path: string, body: Buffer): boolean {
+  entry(headers: TarFileHeaders, path: string | JoinedPath, body: Buffer): boolean {
     if (this.failure) return true;
     const padding = paddingOf(body.length);
     const bytes = TAR_BLOCK + body.length + padding;
     if (bytes > this.size) return false;
     if (this.size - this.filled < bytes) this.flush();
     const at = this.filled;
-    if (!headers.encodeUstarInto(this.block, at, path, body.length)) return false;
+    const encoded =
+      typeof path === 'string'
+        ? headers.encodeUstarInto(this.block, at, path, body.length)
+        : headers.encodeJoinedInto(this.block, at, path, body.length);
+    if (!encoded) return false;
     const end = at + TAR_BLOCK + body.copy(this.block, at + TAR_BLOCK);
     this.block.fill(0, end, end + padding);
     this.filled = end + padding;

@@ -13,9 +13,16 @@ import type { KubeObject, ResourceInfo } from '../kube/types.js';
 import { groupResource } from '../kube/types.js';
 import type { BackupStore } from '../storage/store.js';
 import { assertValidName, backupLayout } from '../storage/layout.js';
-import { createArchiveWriter, type ArchiveFile, type ArchiveWriter } from '../archive/writer.js';
 import {
+  createArchiveWriter,
+  type ArchiveFile,
+  type ArchiveWriter,
+  type ItemPairs,
+} from '../archive/writer.js';
+import {
+  itemDir,
   itemPath,
+  itemSubpath,
   METADATA_VERSION_PATH,
   BACKUP_FORMAT_VERSION,
   PREFERRED_VERSION_SUFFIX,
@@ -438,29 +445,31 @@ class ListingState {
     const gr = groupResource(info);
     const listKey = `${info.group === '' ? info.version : `${info.group}/${info.version}`}/${info.kind}`;
     const names: string[] = [];
-    const versionDir = `${info.version}${PREFERRED_VERSION_SUFFIX}`;
-    const files: ArchiveFile[] = [];
+    // Velero writes each item twice: unversioned (for old readers) and under the preferred
+    // version directory (pkg/backup/item_backupper.go). Both paths end in the same subpath,
+    // made once per object; the writer joins them as it writes the headers.
+    const dirs = [itemDir(gr, ''), itemDir(gr, `${info.version}${PREFERRED_VERSION_SUFFIX}`)] as const;
+    const paths: string[] = [];
+    const contents: Buffer[] = [];
+    // Claims are written by the volume phase, with their snapshot's name (collect.ts).
+    const held = this.volumes.holdsEntries(info);
     for (const index of kept) {
       const obj = page.items[index] as KubeObject;
       this.volumes.observe(info, obj);
       const ns = obj.metadata.namespace ?? '';
       const name = obj.metadata.name ?? '';
-      // Velero writes each item twice: unversioned (for old readers) and under the preferred
-      // version directory (pkg/backup/item_backupper.go). The JSON is the API server's own,
-      // compact like Velero's json.Marshal: serializing again was the largest cost of writing
-      // a backup.
+      // The JSON is the API server's own, compact like Velero's json.Marshal: serializing
+      // again was the largest cost of writing a backup.
       const json = page.itemJson(index);
-      // Claims are written by the volume phase, with their snapshot's name (collect.ts).
-      if (this.volumes.holdsEntries(info)) this.volumes.hold(obj, json);
-      else
-        files.push(
-          { path: itemPath({ groupResource: gr, namespace: ns, name, versionDir: '' }), content: json },
-          { path: itemPath({ groupResource: gr, namespace: ns, name, versionDir }), content: json },
-        );
+      if (held) this.volumes.hold(obj, json);
+      else {
+        paths.push(itemSubpath(ns, name));
+        contents.push(json);
+      }
       names.push(ns === '' ? name : `${ns}/${name}`);
     }
     this.names.add(listKey, names);
-    return { groupResource: gr, files, items: kept.length };
+    return { groupResource: gr, pairs: { dirs, paths, contents }, items: kept.length };
   }
 
   /** Entries of listed objects the volume phase held back and completed (claims): counted already. */
@@ -506,7 +515,8 @@ class ListingState {
       `${info.group === '' ? info.version : `${info.group}/${info.version}`}/${info.kind}`,
       names,
     );
-    await this.writeBatch({ groupResource: gr, files, items: objects.length });
+    await this.writer.addFiles(files);
+    this.count(gr, objects.length);
   }
 
   /**
@@ -515,16 +525,20 @@ class ListingState {
    * another, in call order.
    */
   async writeBatch(batch: PageBatch): Promise<void> {
-    await this.writer.addFiles(batch.files);
-    this.counts[batch.groupResource] = (this.counts[batch.groupResource] ?? 0) + batch.items;
-    this.totalItems += batch.items;
+    if (batch.pairs.paths.length > 0) await this.writer.addItemPairs(batch.pairs);
+    this.count(batch.groupResource, batch.items);
+  }
+
+  private count(gr: string, items: number): void {
+    this.counts[gr] = (this.counts[gr] ?? 0) + items;
+    this.totalItems += items;
   }
 }
 
-/** One page of objects, serialized into archive entries. */
+/** One page of objects, serialized into archive entries (held claims have none). */
 interface PageBatch {
   groupResource: string;
-  files: ArchiveFile[];
+  pairs: ItemPairs;
   items: number;
 }
 
@@ -658,9 +672,9 @@ async function listType(opts: {
       pageNumber++;
       // Decided here, in page order: keepObject records dependencies as it goes.
       const kept: number[] = [];
-      page.items.forEach((o, index) => {
-        if (ctx.selection.keepObject(info, o)) kept.push(index);
-      });
+      for (let index = 0; index < page.items.length; index++) {
+        if (ctx.selection.keepObject(info, page.items[index] as KubeObject)) kept.push(index);
+      }
       continueToken = page.continueToken;
       // Made into entries before waiting for the previous page's write, so that only the
       // JSON of this page is held meanwhile, not its parsed objects.

@@ -104,10 +104,51 @@ export class ResourceListSpool {
    */
   async gzippedInMemory(): Promise<Buffer | undefined> {
     if (this.file) return undefined;
-    const tail = Buffer.concat(this.pending, this.pendingBytes);
-    const parts: string[] = [];
-    for await (const text of this.json(tail)) parts.push(text);
-    return gzipBuffer(Buffer.from(parts.join('')));
+    return gzipBuffer(this.jsonInMemory(Buffer.concat(this.pending, this.pendingBytes)));
+  }
+
+  /**
+   * json() as one buffer, from the names' bytes as they are held (every name in `tail`): a key's
+   * pages are its lines joined, so the lines are copied as they are and their newlines made
+   * commas, instead of each name turned into a string and back. JSON escapes a newline inside
+   * a key or name, so every newline byte is one between two names.
+   */
+  private jsonInMemory(tail: Buffer): Buffer {
+    const parts: Buffer[] = [];
+    const keys = [...this.keys.keys()].sort();
+    for (const [i, key] of keys.entries()) {
+      const state = this.keys.get(key) as KeyState;
+      parts.push(Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(key)}:[`));
+      if (!state.sorted) {
+        // As sortedNames: the names parsed, sorted, and written again.
+        const names = state.chunks.flatMap(({ offset, length }) =>
+          tail
+            .toString('utf8', offset, offset + length)
+            .split('\n')
+            .slice(0, -1)
+            .map((line) => JSON.parse(line) as string),
+        );
+        parts.push(
+          Buffer.from(
+            names
+              .sort()
+              .map((n) => JSON.stringify(n))
+              .join(','),
+          ),
+        );
+      } else {
+        // Each chunk ends in a newline; the key's last one has nothing after it.
+        const last = state.chunks.length - 1;
+        state.chunks.forEach(({ offset, length }, c) =>
+          parts.push(tail.subarray(offset, offset + length - (c === last ? 1 : 0))),
+        );
+      }
+      parts.push(CLOSE_KEY);
+    }
+    parts.push(keys.length === 0 ? EMPTY_OBJECT : CLOSE_OBJECT);
+    const json = Buffer.concat(parts);
+    for (let at = json.indexOf(NEWLINE); at >= 0; at = json.indexOf(NEWLINE, at + 1)) json[at] = COMMA;
+    return json;
   }
 
   async close(): Promise<void> {
@@ -186,6 +227,11 @@ export class ResourceListSpool {
 }
 
 const gzipBuffer = promisify(gzip);
+const NEWLINE = 0x0a;
+const COMMA = 0x2c;
+const CLOSE_KEY = Buffer.from(']');
+const CLOSE_OBJECT = Buffer.from('}');
+const EMPTY_OBJECT = Buffer.from('{}');
 
 /** The names' file (util/unlinked-file.ts), with an error that says what it was for. */
 async function openNamesFile(dir: string): Promise<FileHandle> {

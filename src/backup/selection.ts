@@ -105,13 +105,21 @@ export function selectResources(
   const selectors = filter.listSelectors();
   const single = selectors.length === 1 ? selectors[0] : undefined;
 
+  // keepObject is asked about every listed object, a page of one type at a time: the type's
+  // name is made once per page, not once per object.
+  let lastInfo: ResourceInfo | undefined;
+  let lastGr = '';
   return {
     types,
     filter,
     ...(single ? { serverLabelSelector: single } : {}),
     warnings: [],
     keepObject(info, obj) {
-      const gr = groupResource(info);
+      if (info !== lastInfo) {
+        lastInfo = info;
+        lastGr = groupResource(info);
+      }
+      const gr = lastGr;
       if (info.namespaced) {
         if (!filter.includesNamespace(obj.metadata.namespace ?? '') || !filter.includesObject(obj))
           return false;
