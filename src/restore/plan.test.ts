@@ -223,6 +223,32 @@ describe('buildPlan: actions', () => {
     expect(result?.warnings?.[0]).toMatch(/already exists/);
   });
 
+  it("leaves a new namespace's plain default ServiceAccount to the controller, and creates one that holds more", () => {
+    const labels = { 'lifeboat.dev/restore-name': 'r-1', 'velero.io/backup-name': 'b-1' };
+    const plain: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'default', namespace: 'shop', labels },
+    };
+    const [left] = buildPlan(input([item(plain, null, { namespaceNew: true })])).items;
+    expect(left?.action).toBe('skip');
+    expect(left?.reason).toMatch(/service account controller/);
+    // The namespace exists: the account may be missing for good, so it is created as before.
+    const [existing] = buildPlan(input([item(plain, null)])).items;
+    expect(existing?.action).toBe('create');
+    const pulling: KubeObject = { ...plain, imagePullSecrets: [{ name: 'registry' }] };
+    const labelled: KubeObject = {
+      ...plain,
+      metadata: { ...plain.metadata, labels: { ...labels, team: 'shop' } },
+    };
+    const annotated: KubeObject = { ...plain, metadata: { ...plain.metadata, annotations: { a: 'b' } } };
+    const other: KubeObject = { ...plain, metadata: { ...plain.metadata, name: 'api' } };
+    for (const desired of [pulling, labelled, annotated, other]) {
+      const [created] = buildPlan(input([item(desired, null, { namespaceNew: true })])).items;
+      expect(created?.action, JSON.stringify(desired)).toBe('create');
+    }
+  });
+
   it('warns about a create or update in a system namespace, and about no other action', () => {
     const inKubeSystem = cm('settings', { mode: 'fast' }, 'kube-system');
     const [created] = buildPlan(input([item(inKubeSystem, null)])).items;

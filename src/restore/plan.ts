@@ -20,7 +20,7 @@ import { mapNamespacesInPlace, SYSTEM_NAMESPACES, systemNamespaceWarning } from 
 import type { Priorities } from './order.js';
 import { DEFAULT_RESTORE_PRIORITIES, restoreTiers } from './order.js';
 import { isSecret, redactEntries, redactObject, scrubText, secretValueForms } from './redact.js';
-import { SanitizeError, sanitizeForRestore } from './sanitize.js';
+import { RESTORE_LABELS, SanitizeError, sanitizeForRestore } from './sanitize.js';
 import { gitopsTrackingOf, stripGitopsTracking, trackingMessage } from './gitops-tracking.js';
 import type { RestoreSpec } from './spec.js';
 import { groupOfApiVersion } from './strategic-merge.js';
@@ -67,6 +67,11 @@ export interface PlanInputItem {
   staleClaimUid?: string;
   /** A pod's volumes the backup copied with restic (fs-volumes.ts withRestoreWait). */
   podVolumes?: PlannedPodVolume[];
+  /**
+   * The object's namespace does not exist in the cluster: the restore creates it, and the
+   * cluster's controllers then add what every new namespace gets (see serverMadeReason).
+   */
+  namespaceNew?: boolean;
 }
 
 export interface PlanInput {
@@ -359,7 +364,7 @@ function decideAction(item: PlanInputItem, spec: RestoreSpec): Decision {
     return { action: 'invalid', reason: item.invalidReason, warnings: [], entries: [] };
   }
   if (desired === null) return { action: 'skip', reason: item.skipReason, warnings: [], entries: [] };
-  const managed = clusterManagedReason(item);
+  const managed = clusterManagedReason(item) ?? (live === null ? serverMadeReason(item, desired) : undefined);
   if (managed !== undefined) return { action: 'skip', reason: managed, warnings: [], entries: [] };
 
   if (item.staleClaimUid !== undefined && live !== null) return rebind({ ...item, desired }, live, spec);
@@ -466,6 +471,30 @@ function clusterManagedReason(item: PlanInputItem): string | undefined {
     return "written by the kube-apiserver at start-up with the new cluster's client CAs";
   }
   return undefined;
+}
+
+/** What the service account controller writes into every new namespace's `default` ServiceAccount. */
+const DEFAULT_ACCOUNT_METADATA = new Set(['name', 'namespace', 'labels']);
+const RESTORE_LABEL_KEYS = new Set<string>(RESTORE_LABELS);
+
+/**
+ * The `default` ServiceAccount of a namespace this restore creates, when the backed-up one holds
+ * nothing but its name (and the restore's labels): the service account controller creates exactly
+ * that with the namespace, so a create of it only races the controller (a 409 and an apply in
+ * about half the namespaces, ADR 0036) to write what is there anyway. Velero, which loses the same
+ * race, then leaves it as it is. One that holds more (imagePullSecrets, labels, annotations) is
+ * still created or, after the race, applied (createWarnings).
+ */
+function serverMadeReason(item: PlanInputItem, desired: KubeObject): string | undefined {
+  if (!item.namespaceNew || item.groupResource !== 'serviceaccounts' || item.name !== 'default')
+    return undefined;
+  const plain =
+    Object.keys(desired).every((k) => k === 'apiVersion' || k === 'kind' || k === 'metadata') &&
+    Object.keys(desired.metadata).every((k) => DEFAULT_ACCOUNT_METADATA.has(k)) &&
+    Object.keys(desired.metadata.labels ?? {}).every((k) => RESTORE_LABEL_KEYS.has(k));
+  return plain
+    ? "created by the cluster's service account controller with the new namespace; the backed-up one holds nothing more"
+    : undefined;
 }
 
 function createWarnings(item: PlanInputItem): string[] {

@@ -69,6 +69,7 @@ import {
 } from './fs-volumes.js';
 import { movedClaimsOf, movedCopyOf, type MovedClaimCopy } from './moved-claims.js';
 import type { ArchiveLimits } from '../archive/reader.js';
+import { ADMISSION_RESOURCES, namespaceCreateInterceptors } from './namespace-admission.js';
 
 export interface PreparedRestore {
   /** Every selected object, decided (plan.ts decideItem); in no particular order. */
@@ -476,13 +477,26 @@ async function decideAll(o: {
   const bindVolumes = volumeBinder({ kube: o.kube, drafts, ctx });
   const keepClusterIps = clusterIpChecker({ kube: o.kube, ctx });
   const claimVolumes = claimVolumeChecker({ kube: o.kube, drafts, ctx });
+  // Asked once, when the first Namespace create is decided (namespace-admission.ts).
+  let namespaceChecks: Promise<boolean> | undefined;
+  const namespaceDryRuns = (): Promise<boolean> =>
+    (namespaceChecks ??= namespaceCreatesNeedDryRuns(o.kube, ctx.served));
   const finish = async (
     draft: Draft,
     live: LiveRead | undefined,
     namespaceMissing = false,
   ): Promise<void> => {
     const desired = draft.spooled ? ((await ctx.spool.get(draft.key)) ?? null) : null;
-    const input = await planInput({ draft, desired, live, namespaceMissing, crdsRestored, o, dryRuns });
+    const input = await planInput({
+      draft,
+      desired,
+      live,
+      namespaceMissing,
+      crdsRestored,
+      o,
+      dryRuns,
+      namespaceDryRuns,
+    });
     if (draft.podVolumes && input.desired) input.podVolumes = draft.podVolumes;
     if (input.desired && input.invalidReason === undefined) {
       const warnings = await backendWarnings(draft.base.groupResource, input.desired);
@@ -859,6 +873,8 @@ async function planInput(a: {
   crdsRestored: Set<string>;
   o: { kube: KubeClient; ctx: DraftContext; dryRun: boolean };
   dryRuns: ReturnType<typeof pLimit>;
+  /** Whether a Namespace create can be refused by more than what the archive shows. */
+  namespaceDryRuns: () => Promise<boolean>;
 }): Promise<PlanInputItem> {
   const { draft, desired } = a;
   const { base } = draft;
@@ -887,12 +903,68 @@ async function planInput(a: {
   // A create into a namespace that does not exist yet is refused by the dry run (the namespace
   // comes in an earlier tier), which tells nothing; the apiserver also holds each such request
   // 50 ms waiting for the namespace to appear (NamespaceLifecycle admission), so none is sent.
+  // A Namespace create is dry-run only where a webhook or policy could refuse it, or the
+  // restore may not create namespaces (namespace-admission.ts): otherwise each answers what
+  // the archive already shows, a hundred requests for a restore of a hundred namespaces.
+  const unchecked =
+    base.groupResource === 'namespaces' && live === null && a.o.dryRun && !(await a.namespaceDryRuns());
   const dryRunError =
-    a.o.dryRun && !a.namespaceMissing
+    a.o.dryRun && !a.namespaceMissing && !unchecked
       ? await a.dryRuns(() => dryRunFor({ kube: a.o.kube, info, desired, live, spec: a.o.ctx.spec }))
       : undefined;
-  return { ...base, desired, live, ...(dryRunError ? { dryRunError } : {}) };
+  return {
+    ...base,
+    desired,
+    live,
+    ...(dryRunError ? { dryRunError } : {}),
+    ...(a.namespaceMissing ? { namespaceNew: true } : {}),
+  };
 }
+
+/**
+ * Whether the plan must dry-run its Namespace creates: true when this client may not create
+ * namespaces (the dry runs then say so per namespace), when a webhook or admission policy can
+ * see a Namespace create, or when either cannot be found out. One access review and a LIST per
+ * admission resource the cluster serves.
+ */
+async function namespaceCreatesNeedDryRuns(
+  kube: KubeClient,
+  served: Map<string, ResourceInfo>,
+): Promise<boolean> {
+  try {
+    const [answer, ...lists] = await Promise.all([
+      kube.create(SELF_SUBJECT_ACCESS_REVIEWS, {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        metadata: {},
+        spec: { resourceAttributes: { verb: 'create', group: '', version: 'v1', resource: 'namespaces' } },
+      }),
+      ...ADMISSION_RESOURCES.flatMap((gr) => {
+        const info = served.get(gr);
+        return info ? [kube.list(info, {})] : [];
+      }),
+    ]);
+    const allowed = (answer.status as { allowed?: unknown } | undefined)?.allowed === true;
+    // More than a page of webhooks and policies: not worth reading further; dry-run instead.
+    if (!allowed || lists.some((page) => page.continueToken)) return true;
+    return namespaceCreateInterceptors(lists.flatMap((page) => page.items)).length > 0;
+  } catch {
+    return true;
+  }
+}
+
+/** Create-only, so discovery's listable resources leave it out; authorization.k8s.io/v1 since 1.6. */
+const SELF_SUBJECT_ACCESS_REVIEWS: ResourceInfo = {
+  group: 'authorization.k8s.io',
+  version: 'v1',
+  resource: 'selfsubjectaccessreviews',
+  kind: 'SelfSubjectAccessReview',
+  namespaced: false,
+  verbs: ['create'],
+  shortNames: [],
+  singularName: 'selfsubjectaccessreview',
+  preferredVersion: 'v1',
+};
 
 /**
  * The resource at the version the object is written in. Velero creates each object through its
