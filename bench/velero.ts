@@ -154,6 +154,7 @@ export async function benchVelero(opts: VeleroBenchOptions = {}): Promise<Velero
         state,
         seeded: seededNow,
         deleteAll: () => deleteNamespaces(kube, info('namespaces'), seeded.namespaces),
+        settled: () => controllersDone(kube, info, seeded.namespaces),
         cpu: cpuSampler(dirname(ground.info.kubeconfigPath), velero.pid),
         log,
       };
@@ -208,6 +209,8 @@ interface RunContext {
   state: () => Promise<SeededState>;
   seeded: SeededState;
   deleteAll: () => Promise<void>;
+  /** Resolves once the controllers' objects of every seeded namespace exist. */
+  settled: () => Promise<void>;
   /** CPU milliseconds so far of lifeboat (this process), Velero and the ground. */
   cpu: () => Record<Tool | 'cluster', number>;
   log: (line: string) => void;
@@ -220,6 +223,7 @@ async function oneRun(ctx: RunContext, id: string, run: number): Promise<VeleroR
   const restores = {} as Record<Tool, Timed>;
   const names: Record<Tool, string> = { lifeboat: `lb-${id}`, velero: `vl-${id}` };
   for (const tool of order) {
+    await ctx.settled();
     ctx.log(`run ${id}: ${tool} backs up ${ctx.objects} objects…`);
     backups[tool] = await withCpu(ctx, tool, () =>
       tool === 'lifeboat' ? lifeboatBackup(ctx, names.lifeboat) : veleroBackup(ctx, names.velero),
@@ -435,6 +439,35 @@ export function restorable(obj: KubeObject): string {
     sortedData,
     type ?? null,
   ]);
+}
+
+/**
+ * Waits until each namespace holds what the cluster's controllers add to a new one: the
+ * `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap. A backup taken right after
+ * seeding or a restore would otherwise hold fewer items than one taken a moment later, and
+ * both tools must back up, and so restore, the same items.
+ */
+async function controllersDone(
+  kube: KubeClient,
+  info: (resource: string) => ResourceInfo,
+  namespaces: string[],
+): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  const has = async (resource: string, name: string): Promise<Set<string>> =>
+    new Set(
+      (await kube.list(info(resource), {})).items
+        .filter((o) => o.metadata.name === name)
+        .map((o) => o.metadata.namespace ?? ''),
+    );
+  for (;;) {
+    const accounts = await has('serviceaccounts', 'default');
+    const roots = await has('configmaps', 'kube-root-ca.crt');
+    const missing = namespaces.filter((n) => !accounts.has(n) || !roots.has(n));
+    if (missing.length === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`${missing.length} namespaces still lack their controllers' objects after 5 minutes`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 async function deleteNamespaces(kube: KubeClient, info: ResourceInfo, names: string[]): Promise<void> {
