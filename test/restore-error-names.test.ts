@@ -16,6 +16,7 @@ import {
   eventually,
   infoFor,
   localWorld,
+  refuseNamespaceCreate,
   secretValue,
   uniqueName,
   type RestoreWorld,
@@ -28,39 +29,6 @@ afterEach(async () => {
   for (const s of cleanup.splice(0)) if (world) await deleteAndWait(world.kube, s);
   world?.close();
 });
-
-const ADMISSION = 'admissionregistration.k8s.io/v1';
-
-function refuseNamespace(name: string): Seeded[] {
-  return [
-    {
-      gr: 'validatingadmissionpolicies.admissionregistration.k8s.io',
-      obj: {
-        apiVersion: ADMISSION,
-        kind: 'ValidatingAdmissionPolicy',
-        metadata: { name },
-        spec: {
-          failurePolicy: 'Fail',
-          matchConstraints: {
-            resourceRules: [
-              { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['namespaces'] },
-            ],
-          },
-          validations: [{ expression: `object.metadata.name != '${name}'`, message: 'reserved name' }],
-        },
-      },
-    },
-    {
-      gr: 'validatingadmissionpolicybindings.admissionregistration.k8s.io',
-      obj: {
-        apiVersion: ADMISSION,
-        kind: 'ValidatingAdmissionPolicyBinding',
-        metadata: { name },
-        spec: { policyName: name, validationActions: ['Deny'] },
-      },
-    },
-  ];
-}
 
 describe('restore errors', () => {
   it('name the namespace even when a token Secret holds its name as a value', async () => {
@@ -94,7 +62,7 @@ describe('restore errors', () => {
     const backup = await backupOf(w, { includedNamespaces: [ns] });
     await deleteNamespaces(w.kube, [ns]);
 
-    const policy = refuseNamespace(ns);
+    const policy = refuseNamespaceCreate(ns);
     await createAll(w.kube, policy);
     cleanup.push(...policy.reverse());
     const namespaces = await infoFor(w.kube, 'namespaces');

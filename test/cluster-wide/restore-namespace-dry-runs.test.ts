@@ -17,6 +17,7 @@ import {
   eventually,
   infoFor,
   localWorld,
+  refuseNamespaceCreate,
   read,
   uniqueName,
   type RestoreWorld,
@@ -32,37 +33,19 @@ afterEach(async () => {
   world?.close();
 });
 
-const ADMISSION = 'admissionregistration.k8s.io/v1';
-
-function refuseNamespace(name: string): Seeded[] {
-  return [
-    {
-      gr: 'validatingadmissionpolicies.admissionregistration.k8s.io',
-      obj: {
-        apiVersion: ADMISSION,
-        kind: 'ValidatingAdmissionPolicy',
-        metadata: { name },
-        spec: {
-          failurePolicy: 'Fail',
-          matchConstraints: {
-            resourceRules: [
-              { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['namespaces'] },
-            ],
-          },
-          validations: [{ expression: `object.metadata.name != '${name}'`, message: 'reserved name' }],
-        },
-      },
-    },
-    {
-      gr: 'validatingadmissionpolicybindings.admissionregistration.k8s.io',
-      obj: {
-        apiVersion: ADMISSION,
-        kind: 'ValidatingAdmissionPolicyBinding',
-        metadata: { name },
-        spec: { policyName: name, validationActions: ['Deny'] },
-      },
-    },
-  ];
+/** Whether the API server would now accept the create of Namespace `ns` (a dry run of it). */
+async function namespaceDryRun(w: RestoreWorld, ns: string): Promise<'accepted' | 'refused' | 'failed'> {
+  const namespaces = await infoFor(w.kube, 'namespaces');
+  try {
+    await w.kube.create(
+      namespaces,
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+      { dryRun: true },
+    );
+    return 'accepted';
+  } catch (err) {
+    return err instanceof KubeApiError ? 'refused' : 'failed';
+  }
 }
 
 /** Counts the Namespace dry runs sent through this client from now on. */
@@ -106,24 +89,13 @@ describe('Namespace creates in a restore plan', () => {
     expect(sa?.action).toBe('skip');
     expect(sa?.reason).toMatch(/service account controller/);
 
-    const policy = refuseNamespace(ns);
+    const policy = refuseNamespaceCreate(ns);
     await createAll(w.kube, policy);
     cleanup.push(...policy.reverse());
-    const namespaces = await infoFor(w.kube, 'namespaces');
-    await eventually(async () => {
-      try {
-        await w.kube.create(
-          namespaces,
-          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
-          {
-            dryRun: true,
-          },
-        );
-        return undefined;
-      } catch (err) {
-        return err instanceof KubeApiError ? true : undefined;
-      }
-    }, 'the admission policy to refuse the namespace');
+    await eventually(
+      async () => ((await namespaceDryRun(w, ns)) === 'refused' ? true : undefined),
+      'the admission policy to refuse the namespace',
+    );
     dryRuns.count = 0;
     const refused = await planRestore({ name: uniqueName('nsdry'), spec }, w.deps());
     expect(dryRuns.count).toBe(1);
@@ -133,20 +105,10 @@ describe('Namespace creates in a restore plan', () => {
 
     // Without the policy the restore creates the namespace; the controller makes its account.
     for (const s of cleanup.splice(0)) await deleteAndWait(w.kube, s);
-    await eventually(async () => {
-      try {
-        await w.kube.create(
-          namespaces,
-          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
-          {
-            dryRun: true,
-          },
-        );
-        return true;
-      } catch {
-        return undefined;
-      }
-    }, 'the API server to let the admission policy go');
+    await eventually(
+      async () => ((await namespaceDryRun(w, ns)) === 'accepted' ? true : undefined),
+      'the API server to let the admission policy go',
+    );
     const result = await applyRestore({ name: uniqueName('nsdry'), spec }, w.deps());
     expect(result.phase).toBe('Completed');
     expect((await read(w.kube, configMap(ns, 'settings', {})))?.data).toEqual({ color: 'blue' });
