@@ -67,12 +67,17 @@ describe('KubeClient.watch', () => {
     const kube = await KubeClient.create({ kubeconfig: ground().kubeconfigPath });
     const namespace = await newNamespace('watch');
     try {
-      await kube.create(CONFIG_MAP, configMap(namespace, 'listed', {}));
-      const { resourceVersion } = await kube.list(CONFIG_MAP, { namespace });
-      await kube.create(CONFIG_MAP, configMap(namespace, 'later', {}));
+      // Only this test's ConfigMaps: the cluster's root CA ConfigMap may land in the new
+      // namespace after the list.
+      const labelSelector = 'app=watched';
+      await kube.create(CONFIG_MAP, configMap(namespace, 'listed', { app: 'watched' }));
+      const { resourceVersion } = await kube.list(CONFIG_MAP, { namespace, labelSelector });
+      await kube.create(CONFIG_MAP, configMap(namespace, 'later', { app: 'watched' }));
       const events: WatchEvent[] = [];
       // The server ends this watch after a second; the call then resolves.
-      await kube.watch(CONFIG_MAP, { namespace, resourceVersion, timeoutSeconds: 1 }, (e) => events.push(e));
+      await kube.watch(CONFIG_MAP, { namespace, labelSelector, resourceVersion, timeoutSeconds: 1 }, (e) =>
+        events.push(e),
+      );
       expect(seen(events)).toEqual(['ADDED later']);
     } finally {
       kube.close();
