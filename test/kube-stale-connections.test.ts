@@ -16,12 +16,17 @@ import { ground, tempDir, uniqueName } from './ground/world.js';
 
 const SOCKETS = 8;
 
-describe('writes on connections the server closed while idle', () => {
+// Over HTTP/2 (the default) the pooled connection is one, carrying all the streams; over
+// HTTP/1.1 there are SOCKETS of them.
+describe.each([
+  { transport: 'HTTP/2', http2: true },
+  { transport: 'HTTP/1.1', http2: false },
+])('writes on connections the server closed while idle, over $transport', ({ http2 }) => {
   let proxy: TcpProxy;
   let kube: KubeClient;
   let direct: KubeClient;
   let configmaps: ResourceInfo;
-  const ns = uniqueName('stale-conn');
+  const ns = uniqueName(`stale-conn-${http2 ? 'h2' : 'h1'}`);
 
   beforeAll(async () => {
     const server = new URL(ground().apiserverUrl);
@@ -29,7 +34,7 @@ describe('writes on connections the server closed while idle', () => {
     const kubeconfig = join(await tempDir('stale-conn-'), 'config');
     const original = await readFile(ground().kubeconfigPath, 'utf8');
     await writeFile(kubeconfig, original.replace(ground().apiserverUrl, proxy.url));
-    kube = await KubeClient.create({ kubeconfig, maxSockets: SOCKETS });
+    kube = await KubeClient.create({ kubeconfig, maxSockets: SOCKETS, http2 });
     direct = await KubeClient.create({ kubeconfig: ground().kubeconfigPath });
     configmaps = await resourceInfo(direct, 'configmaps');
     await direct.createOnly(await resourceInfo(direct, 'namespaces'), namespace(ns));

@@ -8,6 +8,9 @@ import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } fro
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { createSecureContext } from 'node:tls';
 import { resolveKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
+import { TimeoutError } from './timeout-error.js';
+import { Http2Connection, UnsentRequestError } from './http2-connection.js';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { itemJsonOf } from './list-items.js';
 import {
   AGGREGATED_DISCOVERY_ACCEPT,
@@ -30,6 +33,11 @@ export interface KubeClientOptions {
   maxSockets?: number;
   /** Credentials are read again on a 401 at most this often; 30 s by default. */
   credentialRefreshIntervalMs?: number;
+  /**
+   * Requests go as streams of one HTTP/2 connection when the API server offers it (ADR 0052);
+   * false: HTTP/1.1, one connection per request in flight. Watches always use HTTP/1.1.
+   */
+  http2?: boolean;
   /** Timeouts and retries of each request; DEFAULT_KUBE_NETWORK for what is not given. */
   network?: Partial<KubeNetworkOptions>;
 }
@@ -70,15 +78,6 @@ export class KubeApiError extends Error {
   ) {
     super(message);
     this.name = 'KubeApiError';
-  }
-}
-
-/** A request that waited too long (KubeNetworkOptions). */
-class TimeoutError extends Error {
-  readonly code = 'timeout';
-  constructor(message: string) {
-    super(message);
-    this.name = 'TimeoutError';
   }
 }
 
@@ -182,6 +181,15 @@ interface RequestSpec {
   accept?: string;
 }
 
+/** One request as it goes out, over either protocol; `what` names it in errors. */
+interface Outgoing {
+  url: URL;
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  what: string;
+}
+
 /** The legacy discovery documents of `/api` and `/apis`. */
 interface LegacyCore {
   versions: string[];
@@ -205,6 +213,14 @@ const DEFAULT_CREDENTIAL_REFRESH_INTERVAL_MS = 30_000;
 export class KubeClient {
   readonly server: string;
   private agent: HttpsAgent | HttpAgent;
+  /** HTTP/2 unless asked not to or the server is plain HTTP (h2c is rarely served). */
+  private readonly useHttp2: boolean;
+  /** Absent: HTTP/1.1 only (asked for, a plain-HTTP server, or one that does not offer h2). */
+  private http2: Http2Connection | undefined;
+  /** Connections replaced by a credential refresh: they close once their streams end. */
+  private readonly retiredHttp2: Http2Connection[] = [];
+  /** Streams in flight on the HTTP/2 connection, as many as the HTTP/1.1 agent has sockets. */
+  private readonly http2Limit: LimitFunction;
   /** Agents replaced by a credential refresh; closed with the client (requests may still use them). */
   private readonly retiredAgents: (HttpsAgent | HttpAgent)[] = [];
   private baseOptions: RequestOptions;
@@ -224,6 +240,7 @@ export class KubeClient {
     source?: KubeconfigOptions;
     refreshIntervalMs?: number;
     network?: Partial<KubeNetworkOptions>;
+    http2?: boolean;
   }) {
     this.network = { ...DEFAULT_KUBE_NETWORK, ...definedOnly(o.network ?? {}) };
     this.server = o.server.replace(/\/$/, '');
@@ -232,6 +249,9 @@ export class KubeClient {
     this.source = o.source;
     this.refreshIntervalMs = o.refreshIntervalMs ?? DEFAULT_CREDENTIAL_REFRESH_INTERVAL_MS;
     this.agent = this.newAgent();
+    this.http2Limit = pLimit(this.maxSockets);
+    this.useHttp2 = o.http2 !== false && this.server.startsWith('https:');
+    this.http2 = this.newHttp2();
   }
 
   static async create(opts: KubeClientOptions = {}): Promise<KubeClient> {
@@ -251,12 +271,15 @@ export class KubeClient {
         ? {}
         : { refreshIntervalMs: opts.credentialRefreshIntervalMs }),
       ...(opts.network ? { network: opts.network } : {}),
+      ...(opts.http2 === undefined ? {} : { http2: opts.http2 }),
     });
   }
 
   close(): void {
     this.agent.destroy();
     for (const agent of this.retiredAgents) agent.destroy();
+    this.http2?.destroy();
+    for (const connection of this.retiredHttp2) connection.destroy();
   }
 
   /**
@@ -328,48 +351,82 @@ export class KubeClient {
       // not chunked: chunk framing is more to write here and to decode in the API server.
       headers['content-length'] = String(Buffer.byteLength(body));
     }
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const what = `${spec.method} ${url.pathname}`;
+    const http2 = this.http2;
+    if (http2) {
+      const answer = await this.http2Limit(() =>
+        this.sendHttp2(http2, { url, method: spec.method, headers, body, what }),
+      );
+      if (answer !== 'http/1.1') return { ...answer, path: url.pathname };
+      // The server offered only HTTP/1.1 (ALPN): this request and all after go that way.
+      if (this.http2 === http2) this.http2 = undefined;
+    }
+    const answer = await this.sendHttp1({ url, method: spec.method, headers, body, what });
+    return { ...answer, path: url.pathname };
+  }
+
+  private async sendHttp2(
+    connection: Http2Connection,
+    { url, method, headers, body, what }: Outgoing,
+  ): Promise<{ status: number; body: Buffer } | 'http/1.1'> {
     const { responseTimeoutMs, idleTimeoutMs } = this.network;
-    const { status, body: answer } = await new Promise<{ status: number; body: Buffer }>(
-      (resolve, reject) => {
-        let answered = false;
-        const fail = (err: Error): void => {
-          const unreachable = new KubeUnreachableError(this.server, err, what);
-          const code = (err as { code?: string }).code;
-          unreachable.staleConnection =
-            req.reusedSocket && !answered && (code === 'ECONNRESET' || code === 'EPIPE');
-          reject(unreachable);
-        };
-        const req = send(
-          url,
-          { ...this.baseOptions, method: spec.method, headers, agent: this.agent },
-          (res) => {
-            answered = true;
-            clearTimeout(responseTimer);
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-            // A response cut short (the server went away, or the idle timeout below).
-            res.on('error', fail);
-            res.on('aborted', () => fail(new Error('response aborted')));
-          },
-        );
-        const responseTimer = setTimeout(() => {
-          req.destroy(new TimeoutError(`no response in ${responseTimeoutMs} ms`));
-        }, responseTimeoutMs);
-        // Idle: no byte for this long while connecting, sending or receiving the body.
-        req.setTimeout(idleTimeoutMs, () => {
-          req.destroy(new TimeoutError(`no data for ${idleTimeoutMs} ms`));
-        });
-        req.on('error', (err) => {
-          clearTimeout(responseTimer);
-          fail(err);
-        });
-        req.end(body);
-      },
-    );
-    return { status, body: answer, path: url.pathname };
+    try {
+      return await connection.request({
+        method,
+        path: url.pathname + url.search,
+        headers,
+        body,
+        responseTimeoutMs,
+        idleTimeoutMs,
+      });
+    } catch (err) {
+      const unreachable = new KubeUnreachableError(this.server, err, what);
+      unreachable.staleConnection = err instanceof UnsentRequestError;
+      throw unreachable;
+    }
+  }
+
+  private sendHttp1({
+    url,
+    method,
+    headers,
+    body,
+    what,
+  }: Outgoing): Promise<{ status: number; body: Buffer }> {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const { responseTimeoutMs, idleTimeoutMs } = this.network;
+    return new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+      let answered = false;
+      const fail = (err: Error): void => {
+        const unreachable = new KubeUnreachableError(this.server, err, what);
+        const code = (err as { code?: string }).code;
+        unreachable.staleConnection =
+          req.reusedSocket && !answered && (code === 'ECONNRESET' || code === 'EPIPE');
+        reject(unreachable);
+      };
+      const req = send(url, { ...this.baseOptions, method, headers, agent: this.agent }, (res) => {
+        answered = true;
+        clearTimeout(responseTimer);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        // A response cut short (the server went away, or the idle timeout below).
+        res.on('error', fail);
+        res.on('aborted', () => fail(new Error('response aborted')));
+      });
+      const responseTimer = setTimeout(() => {
+        req.destroy(new TimeoutError(`no response in ${responseTimeoutMs} ms`));
+      }, responseTimeoutMs);
+      // Idle: no byte for this long while connecting, sending or receiving the body.
+      req.setTimeout(idleTimeoutMs, () => {
+        req.destroy(new TimeoutError(`no data for ${idleTimeoutMs} ms`));
+      });
+      req.on('error', (err) => {
+        clearTimeout(responseTimer);
+        fail(err);
+      });
+      req.end(body);
+    });
   }
 
   /**
@@ -391,6 +448,11 @@ export class KubeClient {
           if (tlsChanged) {
             this.retiredAgents.push(this.agent);
             this.agent = this.newAgent();
+            if (this.http2) {
+              this.http2.close();
+              this.retiredHttp2.push(this.http2);
+              this.http2 = this.newHttp2();
+            }
           }
         } finally {
           this.lastRefresh = Date.now();
@@ -400,6 +462,22 @@ export class KubeClient {
     }
     await this.refreshing.catch(() => undefined);
     return true;
+  }
+
+  private newHttp2(): Http2Connection | undefined {
+    if (!this.useHttp2) return undefined;
+    const tlsOptions = pickTls(this.baseOptions);
+    const { rejectUnauthorized, servername, ...material } = tlsOptions;
+    return new Http2Connection({
+      authority: this.server,
+      tls: {
+        secureContext: createSecureContext(material),
+        ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized: rejectUnauthorized as boolean }),
+        ...(servername === undefined ? {} : { servername: servername as string }),
+      },
+      idleMs: IDLE_CONNECTION_MS,
+      connectTimeoutMs: this.network.idleTimeoutMs,
+    });
   }
 
   private newAgent(): HttpsAgent | HttpAgent {
