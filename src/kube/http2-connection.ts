@@ -207,7 +207,7 @@ export class Http2Connection {
       const fail = (err: Error): void => {
         if (settled) return;
         settle();
-        reject(unsent(err, answered, quietSince()) ? new UnsentRequestError(err) : err);
+        reject(unsent(err, stream.rstCode, answered, quietSince()) ? new UnsentRequestError(err) : err);
       };
       const responseTimer = setTimeout(() => {
         fail(new TimeoutError(`no response in ${r.responseTimeoutMs} ms`));
@@ -261,10 +261,12 @@ function streamClosedError(rstCode: number): Error {
  * or started above a GOAWAY's last stream), or reset with no answer to it, on a connection that
  * answered before and has answered nothing since it was sent.
  */
-function unsent(err: Error, answered: boolean, quietSince: boolean): boolean {
+function unsent(err: Error, rstCode: number | undefined, answered: boolean, quietSince: boolean): boolean {
   if (answered) return false;
-  const e = err as { code?: string; rstCode?: number };
-  if (e.code === 'REFUSED_STREAM' || e.rstCode === constants.NGHTTP2_REFUSED_STREAM) return true;
+  // nghttp2 closes the streams above a GOAWAY's last stream id with REFUSED_STREAM.
+  if (rstCode === constants.NGHTTP2_REFUSED_STREAM) return true;
+  const e = err as { code?: string };
+  if (e.code === 'REFUSED_STREAM') return true;
   if (e.code === 'ERR_HTTP2_GOAWAY_SESSION' || e.code === 'ERR_HTTP2_INVALID_SESSION') return true;
   if (!quietSince) return false;
   return e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.code === 'ERR_HTTP2_STREAM_CANCEL';
