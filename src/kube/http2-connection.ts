@@ -261,7 +261,12 @@ function streamClosedError(rstCode: number): Error {
  * or started above a GOAWAY's last stream), or reset with no answer to it, on a connection that
  * answered before and has answered nothing since it was sent.
  */
-function unsent(err: Error, rstCode: number | undefined, answered: boolean, quietSince: boolean): boolean {
+export function unsent(
+  err: Error,
+  rstCode: number | undefined,
+  answered: boolean,
+  quietSince: boolean,
+): boolean {
   if (answered) return false;
   // nghttp2 closes the streams above a GOAWAY's last stream id with REFUSED_STREAM.
   if (rstCode === constants.NGHTTP2_REFUSED_STREAM) return true;
