@@ -1,9 +1,10 @@
 // The only module that talks to the Kubernetes API. @kubernetes/client-node loads the
 // kubeconfig and applies its credentials (tokens, client certificates, exec plugins), in a
-// worker thread (kubeconfig.ts); the requests themselves go over one keep-alive HTTPS agent as
-// raw JSON, because lifeboat works on every resource generically (like client-node's
-// KubernetesObjectApi) and the typed (de)serializers would cost more than the listing itself
-// on large clusters.
+// worker thread (kubeconfig.ts); the requests themselves go as raw JSON, because lifeboat works
+// on every resource generically (like client-node's KubernetesObjectApi) and the typed
+// (de)serializers would cost more than the listing itself on large clusters. They are streams of
+// one HTTP/2 connection when the server offers it (http2-connection.ts, ADR 0052), else requests
+// on a keep-alive HTTP/1.1 agent; watches always use the agent.
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { createSecureContext } from 'node:tls';
