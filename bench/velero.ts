@@ -50,6 +50,8 @@ export interface VeleroBenchOptions {
   namespaces?: number;
   /** Each tool backs up and restores this many times per size; medians are reported. Default 2. */
   runs?: number;
+  /** lifeboat's client over HTTP/1.1 instead of HTTP/2 (ADR 0052's A/B); Velero is not touched. */
+  http1?: boolean;
   log?: (line: string) => void;
 }
 
@@ -97,7 +99,10 @@ export async function benchVelero(opts: VeleroBenchOptions = {}): Promise<Velero
   const log = opts.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const ground = await startGround({ log: (l) => log(`  [ground] ${l}`) });
   const veleroDir = await mkdtemp(join(tmpdir(), 'lifeboat-bench-velero-'));
-  const kube = await KubeClient.create({ kubeconfig: ground.info.kubeconfigPath });
+  const kube = await KubeClient.create({
+    kubeconfig: ground.info.kubeconfigPath,
+    ...(opts.http1 ? { http2: false } : {}),
+  });
   let velero: Velero | undefined;
   try {
     await createBucket(ground);
@@ -548,7 +553,7 @@ function summary(results: VeleroSizeResult[], log: (line: string) => void): void
 
 export const veleroBenchmark: Benchmark = {
   description:
-    'lifeboat vs the real Velero server: backup and restore of the same objects to one S3 server (--objects 1000,10000, --namespaces, --runs)',
+    'lifeboat vs the real Velero server: backup and restore of the same objects to one S3 server (--objects 1000,10000, --namespaces, --runs, --http1: lifeboat over HTTP/1.1)',
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -556,6 +561,7 @@ export const veleroBenchmark: Benchmark = {
         objects: { type: 'string', default: '1000,10000' },
         namespaces: { type: 'string', default: '100' },
         runs: { type: 'string', default: '2' },
+        http1: { type: 'boolean', default: false },
       },
     });
     const int = (flag: string, value: string | undefined): number => {
@@ -568,6 +574,7 @@ export const veleroBenchmark: Benchmark = {
       sizes: (values.objects ?? '').split(',').map((v) => int('objects', v.trim())),
       namespaces: int('namespaces', values.namespaces),
       runs: int('runs', values.runs),
+      http1: values.http1 === true,
     });
     return results.every((r) => r.backupRatio >= TARGET_RATIO && r.restoreRatio >= TARGET_RATIO) ? 0 : 1;
   },

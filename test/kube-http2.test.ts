@@ -4,7 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, request as httpsRequest, type Server } from 'node:https';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KubeClient } from '../src/kube/client.js';
 import type { ResourceInfo } from '../src/kube/types.js';
 import { configMap, namespace } from './fixtures/seed.js';
@@ -58,11 +58,19 @@ describe('requests to an API server that speaks HTTP/2', () => {
   afterAll(() => proxy?.close());
 
   it.each([
-    ['over one connection by default', undefined, (n: number) => n === 1] as const,
-    ['over a connection each with http2: false', false, (n: number) => n > 1] as const,
-  ])(`go, ${AT_ONCE} at once, %s`, async (_how, http2, opened) => {
+    ['over one connection by default', undefined, '', (n: number) => n === 1] as const,
+    ['over a connection each with http2: false', false, '', (n: number) => n > 1] as const,
+    [
+      'over a connection each with DISABLE_HTTP2 set, as for kubectl',
+      undefined,
+      '1',
+      (n: number) => n > 1,
+    ] as const,
+  ])(`go, ${AT_ONCE} at once, %s`, async (_how, http2, disable, opened) => {
     const kubeconfig = await kubeconfigFor(proxy.url);
+    vi.stubEnv('DISABLE_HTTP2', disable);
     const kube = await KubeClient.create(http2 === undefined ? { kubeconfig } : { kubeconfig, http2 });
+    vi.unstubAllEnvs();
     try {
       const ns = await newNamespace();
       const before = proxy.connections();

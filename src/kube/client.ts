@@ -37,6 +37,7 @@ export interface KubeClientOptions {
   /**
    * Requests go as streams of one HTTP/2 connection when the API server offers it (ADR 0052);
    * false: HTTP/1.1, one connection per request in flight. Watches always use HTTP/1.1.
+   * Unset: HTTP/2 unless the environment variable DISABLE_HTTP2 is set (as client-go reads it).
    */
   http2?: boolean;
   /** Timeouts and retries of each request; DEFAULT_KUBE_NETWORK for what is not given. */
@@ -272,7 +273,9 @@ export class KubeClient {
         ? {}
         : { refreshIntervalMs: opts.credentialRefreshIntervalMs }),
       ...(opts.network ? { network: opts.network } : {}),
-      ...(opts.http2 === undefined ? {} : { http2: opts.http2 }),
+      // DISABLE_HTTP2 set and not empty: HTTP/1.1, as client-go (kubectl) reads the same variable;
+      // the way out for a proxy on the path that offers h2 and then mishandles it.
+      http2: opts.http2 ?? !process.env.DISABLE_HTTP2,
     });
   }
 
