@@ -50,8 +50,8 @@ export interface VeleroBenchOptions {
   namespaces?: number;
   /** Each tool backs up and restores this many times per size; medians are reported. Default 2. */
   runs?: number;
-  /** lifeboat's client over HTTP/1.1 instead of HTTP/2 (ADR 0052's A/B); Velero is not touched. */
-  http1?: boolean;
+  /** lifeboat's client over HTTP/2 instead of HTTP/1.1 (ADR 0052's A/B); Velero is not touched. */
+  http2?: boolean;
   log?: (line: string) => void;
 }
 
@@ -101,7 +101,7 @@ export async function benchVelero(opts: VeleroBenchOptions = {}): Promise<Velero
   const veleroDir = await mkdtemp(join(tmpdir(), 'lifeboat-bench-velero-'));
   const kube = await KubeClient.create({
     kubeconfig: ground.info.kubeconfigPath,
-    ...(opts.http1 ? { http2: false } : {}),
+    http2: opts.http2 === true,
   });
   let velero: Velero | undefined;
   try {
@@ -553,7 +553,7 @@ function summary(results: VeleroSizeResult[], log: (line: string) => void): void
 
 export const veleroBenchmark: Benchmark = {
   description:
-    'lifeboat vs the real Velero server: backup and restore of the same objects to one S3 server (--objects 1000,10000, --namespaces, --runs, --http1: lifeboat over HTTP/1.1)',
+    'lifeboat vs the real Velero server: backup and restore of the same objects to one S3 server (--objects 1000,10000, --namespaces, --runs, --http2: lifeboat over HTTP/2)',
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -561,7 +561,7 @@ export const veleroBenchmark: Benchmark = {
         objects: { type: 'string', default: '1000,10000' },
         namespaces: { type: 'string', default: '100' },
         runs: { type: 'string', default: '2' },
-        http1: { type: 'boolean', default: false },
+        http2: { type: 'boolean', default: false },
       },
     });
     const int = (flag: string, value: string | undefined): number => {
@@ -574,7 +574,7 @@ export const veleroBenchmark: Benchmark = {
       sizes: (values.objects ?? '').split(',').map((v) => int('objects', v.trim())),
       namespaces: int('namespaces', values.namespaces),
       runs: int('runs', values.runs),
-      http1: values.http1 === true,
+      http2: values.http2 === true,
     });
     return results.every((r) => r.backupRatio >= TARGET_RATIO && r.restoreRatio >= TARGET_RATIO) ? 0 : 1;
   },
