@@ -7,15 +7,13 @@
 //
 // These tests stop and restart servers, so they run on a ground of their own, not the shared
 // one other test files use.
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBackup } from '../src/backup/engine.js';
 import { readBackupLog } from '../src/backup/catalog.js';
 import { KubeClient } from '../src/kube/client.js';
 import { LocalDirStore } from '../src/storage/local-store.js';
 import { startGround, type Ground } from './ground/ground.js';
-import { tempDir, uniqueName } from './ground/world.js';
+import { kubeconfigFor, tempDir, uniqueName } from './ground/world.js';
 import { archiveEntries, resourceInfo } from './fixtures/backups.js';
 import { seedNamespaces, type Seeded } from './fixtures/seed.js';
 import { startTcpProxy } from './fixtures/tcp-proxy.js';
@@ -127,9 +125,7 @@ describe('a backup whose connection to the API server freezes in the middle of a
     // the listing and passes them again a few seconds later, once the requests have timed out.
     const server = new URL(own.info.apiserverUrl);
     const proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port), scheme: 'https' });
-    const kubeconfig = join(await tempDir('outage-kubeconfig-'), 'config');
-    const original = await readFile(own.info.kubeconfigPath, 'utf8');
-    await writeFile(kubeconfig, original.replace(own.info.apiserverUrl, proxy.url));
+    const kubeconfig = await kubeconfigFor(proxy.url, own.info);
     const kube = await KubeClient.create({
       kubeconfig,
       network: { responseTimeoutMs: 2_000, idleTimeoutMs: 1_000, attempts: 2, baseDelayMs: 100 },

@@ -2,7 +2,7 @@
 // streams of one HTTP/2 connection, not one TLS connection each as over HTTP/1.1 (the default);
 // behind a server that offers only HTTP/1.1 in the TLS handshake (a proxy, a load balancer) they
 // go over HTTP/1.1 even so.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, request as httpsRequest, type Server } from 'node:https';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,17 +11,9 @@ import type { ResourceInfo } from '../src/kube/types.js';
 import { configMap, namespace } from './fixtures/seed.js';
 import { resourceInfo } from './fixtures/backups.js';
 import { startTcpProxy, type TcpProxy } from './fixtures/tcp-proxy.js';
-import { ground, tempDir, uniqueName } from './ground/world.js';
+import { ground, kubeconfigFor, uniqueName } from './ground/world.js';
 
 const AT_ONCE = 64;
-
-/** A kubeconfig like the ground's, for a server at `url`. */
-async function kubeconfigFor(url: string): Promise<string> {
-  const path = join(await tempDir('kube-http2-'), 'config');
-  const original = await readFile(ground().kubeconfigPath, 'utf8');
-  await writeFile(path, original.replace(ground().apiserverUrl, url));
-  return path;
-}
 
 /** AT_ONCE ConfigMaps created at once through `kube`, then read back by `direct`. */
 async function createAtOnce(kube: KubeClient, direct: KubeClient, configmaps: ResourceInfo, ns: string) {

@@ -4,15 +4,13 @@
 // the client's 64 connections lost namespace creates to ECONNRESET and ended PartiallyFailed.
 // The proxy here resets each pooled connection when its client next sends, without passing a
 // byte on: the race of a server's idle close with the client's next request, every time.
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../src/kube/client.js';
 import type { ResourceInfo } from '../src/kube/types.js';
 import { configMap, namespace } from './fixtures/seed.js';
 import { resourceInfo } from './fixtures/backups.js';
 import { startTcpProxy, type TcpProxy } from './fixtures/tcp-proxy.js';
-import { ground, tempDir, uniqueName } from './ground/world.js';
+import { ground, kubeconfigFor, uniqueName } from './ground/world.js';
 
 const SOCKETS = 8;
 
@@ -31,9 +29,7 @@ describe.each([
   beforeAll(async () => {
     const server = new URL(ground().apiserverUrl);
     proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port), scheme: 'https' });
-    const kubeconfig = join(await tempDir('stale-conn-'), 'config');
-    const original = await readFile(ground().kubeconfigPath, 'utf8');
-    await writeFile(kubeconfig, original.replace(ground().apiserverUrl, proxy.url));
+    const kubeconfig = await kubeconfigFor(proxy.url);
     kube = await KubeClient.create({ kubeconfig, maxSockets: SOCKETS, http2 });
     direct = await KubeClient.create({ kubeconfig: ground().kubeconfigPath });
     configmaps = await resourceInfo(direct, 'configmaps');

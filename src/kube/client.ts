@@ -8,7 +8,7 @@
 // agent.
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { resolveKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
 import { TimeoutError } from './timeout-error.js';
 import { Http2Connection, UnsentRequestError } from './http2-connection.js';
@@ -469,15 +469,9 @@ export class KubeClient {
 
   private newHttp2(): Http2Connection | undefined {
     if (!this.useHttp2) return undefined;
-    const tlsOptions = pickTls(this.baseOptions);
-    const { rejectUnauthorized, servername, ...material } = tlsOptions;
     return new Http2Connection({
       authority: this.server,
-      tls: {
-        secureContext: createSecureContext(material),
-        ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized: rejectUnauthorized as boolean }),
-        ...(servername === undefined ? {} : { servername: servername as string }),
-      },
+      tls: sharedTls(pickTls(this.baseOptions)),
       idleMs: IDLE_CONNECTION_MS,
       connectTimeoutMs: this.network.idleTimeoutMs,
     });
@@ -493,12 +487,7 @@ export class KubeClient {
       ...tlsOptions,
     };
     if (!this.server.startsWith('https:')) return new HttpAgent(agentOptions);
-    // One TLS context for all of the agent's connections. Without it, tls.connect builds a new
-    // one from the PEM texts for every connection it opens (parsing the CA bundle, the client
-    // certificate and key each time): a few ms of CPU per connection, 64 connections at once in
-    // a restore. rejectUnauthorized and servername stay per connection options.
-    const { rejectUnauthorized: _r, servername: _s, ...material } = tlsOptions;
-    return new HttpsAgent({ ...agentOptions, secureContext: createSecureContext(material) });
+    return new HttpsAgent({ ...agentOptions, ...sharedTls(tlsOptions) });
   }
 
   /**
@@ -872,6 +861,21 @@ function pickTls(o: RequestOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out;
+}
+
+/**
+ * One TLS context for all of a client's connections. Without it, tls.connect builds a new one
+ * from the PEM texts for every connection it opens (parsing the CA bundle, the client
+ * certificate and key each time): a few ms of CPU per connection, 64 connections at once in a
+ * restore. rejectUnauthorized and servername stay per connection options.
+ */
+function sharedTls(tlsOptions: Record<string, unknown>): ConnectionOptions {
+  const { rejectUnauthorized, servername, ...material } = tlsOptions;
+  return {
+    secureContext: createSecureContext(material),
+    ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized: rejectUnauthorized as boolean }),
+    ...(servername === undefined ? {} : { servername: servername as string }),
+  };
 }
 
 function toApiError(status: number, text: string, what: string): KubeApiError {

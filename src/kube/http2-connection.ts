@@ -6,7 +6,7 @@
 // The connection is opened on first use and again after the server sends GOAWAY, after it
 // fails, or after it has been idle (IDLE_MS). A server that does not offer HTTP/2 in the TLS
 // handshake (ALPN), such as a proxy in front of the API server, makes the client use HTTP/1.1
-// from then on (`connect()` answers 'http/1.1').
+// from then on (`request()` answers 'http/1.1').
 import {
   connect as http2Connect,
   constants,
@@ -85,11 +85,6 @@ export class Http2Connection {
       connectTimeoutMs: number;
     },
   ) {}
-
-  /** Whether the server was found to speak only HTTP/1.1. */
-  get speaksHttp1Only(): boolean {
-    return this.http1;
-  }
 
   /** The answer, or 'http/1.1' when the server does not offer HTTP/2 (nothing was sent). */
   async request(r: Http2Request): Promise<Http2Answer | 'http/1.1'> {
@@ -253,7 +248,7 @@ const CONNECTION_HEADERS = new Set([
 
 function streamClosedError(rstCode: number): Error {
   const code = rstCode === constants.NGHTTP2_REFUSED_STREAM ? 'REFUSED_STREAM' : 'ECONNRESET';
-  return Object.assign(new Error(`stream closed (HTTP/2 error code ${rstCode})`), { code, rstCode });
+  return Object.assign(new Error(`stream closed (HTTP/2 error code ${rstCode})`), { code });
 }
 
 /**
@@ -271,7 +266,6 @@ export function unsent(
   // nghttp2 closes the streams above a GOAWAY's last stream id with REFUSED_STREAM.
   if (rstCode === constants.NGHTTP2_REFUSED_STREAM) return true;
   const e = err as { code?: string };
-  if (e.code === 'REFUSED_STREAM') return true;
   if (e.code === 'ERR_HTTP2_GOAWAY_SESSION' || e.code === 'ERR_HTTP2_INVALID_SESSION') return true;
   if (!quietSince) return false;
   return e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.code === 'ERR_HTTP2_STREAM_CANCEL';

@@ -1,7 +1,7 @@
 // An isolated world per test: its own namespace(s), its own bucket, its own Git remote,
 // all on the real servers started by global-setup.ts.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -60,6 +60,20 @@ export async function newNamespace(prefix = 'ns'): Promise<string> {
 }
 
 /** A temporary directory of this test's own. */
+/**
+ * A copy of a ground's kubeconfig whose server is `url` (a proxy in front of the API server);
+ * the ground of this test run unless another is given.
+ */
+export async function kubeconfigFor(
+  url: string,
+  from: Pick<GroundInfo, 'kubeconfigPath' | 'apiserverUrl'> = ground(),
+): Promise<string> {
+  const path = join(await tempDir('kubeconfig-'), 'config');
+  const original = await readFile(from.kubeconfigPath, 'utf8');
+  await writeFile(path, original.replace(from.apiserverUrl, url));
+  return path;
+}
+
 export async function tempDir(prefix = 'lifeboat-'): Promise<string> {
   return mkdtemp(join(ground().workDir, prefix));
 }
