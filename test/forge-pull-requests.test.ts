@@ -8,7 +8,7 @@ import { GiteaForge } from '../src/gitops/forge/gitea.js';
 import { planMarker, resultMarker } from '../src/gitops/forge/plan-comment.js';
 import { configMap, createAll, deleteNamespaces } from './fixtures/restore-fixtures.js';
 import { KubeHandle, localLocation, restoreDoc, scheduleDoc } from './fixtures/policy-repo.js';
-import { cloneAs, forgeReconciler, type ApiPull } from './fixtures/forge-people.js';
+import { cloneAs, forgeReconciler, mergeWhenReady, type ApiPull } from './fixtures/forge-people.js';
 import { startTcpProxy } from './fixtures/tcp-proxy.js';
 import type { ForgeInfo, ForgeUser } from './ground/context.js';
 import { createForgeRepo, forgeApi, startForge, type Forge } from './ground/forge.js';
@@ -107,13 +107,12 @@ describe('restore pull requests on Gitea', () => {
     expect(
       (await api('POST', `/pulls/${pr.number}/reviews`, { event: 'APPROVED', body: 'ok' }, bob)).status,
     ).toBe(200);
-    // Gitea checks mergeability in the background and answers 405 until it has: ask again.
-    let merged = await api('POST', `/pulls/${pr.number}/merge`, { Do: 'squash' }, bob);
-    for (let i = 0; i < 120 && merged.status === 405; i++) {
-      await new Promise((done) => setTimeout(done, 1000));
-      merged = await api('POST', `/pulls/${pr.number}/merge`, { Do: 'squash' }, bob);
-    }
-    expect(merged.status).toBe(200);
+    // The whole answer, so that a refusal shows Gitea's reason.
+    expect(
+      await mergeWhenReady(() => api('POST', `/pulls/${pr.number}/merge`, { Do: 'squash' }, bob)),
+    ).toMatchObject({
+      status: 200,
+    });
     const applied = await r.pass();
     expect(applied.events).toContainEqual({ action: 'apply-restore', subject: 'shop', outcome: 'Completed' });
     const results = (await api<{ body: string }[]>('GET', `/issues/${pr.number}/comments`)).body.filter((c) =>

@@ -226,9 +226,7 @@ describe('a stale approved plan on Gitea', () => {
       expect(
         (await api('POST', `/pulls/${number}/reviews`, bob, { event: 'APPROVED', body: 'ok' })).status,
       ).toBe(200);
-      return mergeWhenReady(() => api('POST', `/pulls/${number}/merge`, bob, { Do: 'squash' }), {
-        tries: 60,
-      });
+      return mergeWhenReady(() => api('POST', `/pulls/${number}/merge`, bob, { Do: 'squash' }));
     };
     const [first] = await openPulls();
     expect(first?.head.ref).toBe('restore/copy');

