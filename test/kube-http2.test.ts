@@ -1,11 +1,10 @@
-// How KubeClient reaches the API server (ADR 0052): with http2: true its requests in flight are
-// streams of one HTTP/2 connection, not one TLS connection each as over HTTP/1.1 (the default);
-// behind a server that offers only HTTP/1.1 in the TLS handshake (a proxy, a load balancer) they
-// go over HTTP/1.1 even so.
+// How KubeClient reaches the API server (ADR 0052): its requests in flight are streams of one
+// HTTP/2 connection, not one TLS connection each; with http2: false, or behind a server that
+// offers only HTTP/1.1 in the TLS handshake (a proxy, a load balancer), they go over HTTP/1.1.
 import { readFile } from 'node:fs/promises';
 import { createServer, request as httpsRequest, type Server } from 'node:https';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KubeClient } from '../src/kube/client.js';
 import type { ResourceInfo } from '../src/kube/types.js';
 import { configMap, namespace } from './fixtures/seed.js';
@@ -51,11 +50,19 @@ describe('requests to an API server that speaks HTTP/2', () => {
   afterAll(() => proxy?.close());
 
   it.each([
-    ['over one connection with http2: true', true, (n: number) => n === 1] as const,
-    ['over a connection each by default', undefined, (n: number) => n > 1] as const,
-  ])(`go, ${AT_ONCE} at once, %s`, async (_how, http2, opened) => {
+    ['over one connection by default', undefined, '', (n: number) => n === 1] as const,
+    ['over a connection each with http2: false', false, '', (n: number) => n > 1] as const,
+    [
+      'over a connection each with DISABLE_HTTP2 set, as for kubectl',
+      undefined,
+      '1',
+      (n: number) => n > 1,
+    ] as const,
+  ])(`go, ${AT_ONCE} at once, %s`, async (_how, http2, disable, opened) => {
     const kubeconfig = await kubeconfigFor(proxy.url);
+    vi.stubEnv('DISABLE_HTTP2', disable);
     const kube = await KubeClient.create(http2 === undefined ? { kubeconfig } : { kubeconfig, http2 });
+    vi.unstubAllEnvs();
     try {
       const ns = await newNamespace();
       const before = proxy.connections();
@@ -108,8 +115,8 @@ describe('requests through a proxy that offers only HTTP/1.1', () => {
   });
   afterAll(() => new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve())));
 
-  it('go over HTTP/1.1 with http2: true, and every one is answered', async () => {
-    const kube = await KubeClient.create({ kubeconfig: await kubeconfigFor(url), http2: true });
+  it('go over HTTP/1.1, and every one is answered', async () => {
+    const kube = await KubeClient.create({ kubeconfig: await kubeconfigFor(url) });
     try {
       const ns = await newNamespace();
       const { names, live } = await createAtOnce(kube, direct, configmaps, ns);

@@ -2,10 +2,9 @@
 // kubeconfig and applies its credentials (tokens, client certificates, exec plugins), in a
 // worker thread (kubeconfig.ts); the requests themselves go as raw JSON, because lifeboat works
 // on every resource generically (like client-node's KubernetesObjectApi) and the typed
-// (de)serializers would cost more than the listing itself on large clusters. They go on a
-// keep-alive HTTP/1.1 agent, or, when asked (http2: true), as streams of one HTTP/2 connection
-// (http2-connection.ts; ADR 0052 says why that is not the default yet); watches always use the
-// agent.
+// (de)serializers would cost more than the listing itself on large clusters. They are streams of
+// one HTTP/2 connection when the server offers it (http2-connection.ts, ADRs 0052 and 0053), else requests
+// on a keep-alive HTTP/1.1 agent; watches always use the agent.
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
@@ -36,9 +35,9 @@ export interface KubeClientOptions {
   /** Credentials are read again on a 401 at most this often; 30 s by default. */
   credentialRefreshIntervalMs?: number;
   /**
-   * true: requests go as streams of one HTTP/2 connection when the API server offers it.
-   * Default false, HTTP/1.1 with one connection per request in flight: in the Velero benchmark
-   * HTTP/2 measured no faster (ADR 0052). Watches always use HTTP/1.1.
+   * Requests go as streams of one HTTP/2 connection when the API server offers it (ADR 0052);
+   * false: HTTP/1.1, one connection per request in flight. Watches always use HTTP/1.1.
+   * Unset: HTTP/2 unless the environment variable DISABLE_HTTP2 is set (as client-go reads it).
    */
   http2?: boolean;
   /** Timeouts and retries of each request; DEFAULT_KUBE_NETWORK for what is not given. */
@@ -216,7 +215,7 @@ const DEFAULT_CREDENTIAL_REFRESH_INTERVAL_MS = 30_000;
 export class KubeClient {
   readonly server: string;
   private agent: HttpsAgent | HttpAgent;
-  /** HTTP/2 when asked for and the server is not plain HTTP (h2c is rarely served). */
+  /** HTTP/2 unless asked not to or the server is plain HTTP (h2c is rarely served). */
   private readonly useHttp2: boolean;
   /** Absent: HTTP/1.1 only (asked for, a plain-HTTP server, or one that does not offer h2). */
   private http2: Http2Connection | undefined;
@@ -253,7 +252,7 @@ export class KubeClient {
     this.refreshIntervalMs = o.refreshIntervalMs ?? DEFAULT_CREDENTIAL_REFRESH_INTERVAL_MS;
     this.agent = this.newAgent();
     this.http2Limit = pLimit(this.maxSockets);
-    this.useHttp2 = o.http2 === true && this.server.startsWith('https:');
+    this.useHttp2 = o.http2 !== false && this.server.startsWith('https:');
     this.http2 = this.newHttp2();
   }
 
@@ -274,7 +273,9 @@ export class KubeClient {
         ? {}
         : { refreshIntervalMs: opts.credentialRefreshIntervalMs }),
       ...(opts.network ? { network: opts.network } : {}),
-      http2: opts.http2 === true,
+      // DISABLE_HTTP2 set and not empty: HTTP/1.1, as client-go (kubectl) reads the same variable;
+      // the way out for a proxy on the path that offers h2 and then mishandles it.
+      http2: opts.http2 ?? !process.env.DISABLE_HTTP2,
     });
   }
 

@@ -74,10 +74,16 @@ export interface GroundOptions {
   dir?: string;
   /** How often the apiserver compacts etcd. Short in tests, so the 410 path is real. */
   compactionInterval?: string;
+  /** More kube-apiserver flags, after the ground's own (e.g. `--goaway-chance=0.02`). */
+  apiserverArgs?: string[];
   log?: (line: string) => void;
 }
 
 const repoRoot = join(here, '..', '..');
+
+function apiserverExtraArgs(options: GroundOptions): string[] {
+  return options.apiserverArgs ?? [];
+}
 
 function cacheDir(): string {
   return process.env.LIFEBOAT_CACHE ?? join(homedir(), '.cache', 'lifeboat');
@@ -314,6 +320,7 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
         // The kubelet serves on the machine's address (a loopback --node-ip is refused).
         '--kubelet-preferred-address-types=InternalIP',
         '--v=1',
+        ...apiserverExtraArgs(options),
       ],
     });
     procs.push(apiserver);
