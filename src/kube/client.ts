@@ -3,8 +3,8 @@
 // worker thread (kubeconfig.ts); the requests themselves go as raw JSON, because lifeboat works
 // on every resource generically (like client-node's KubernetesObjectApi) and the typed
 // (de)serializers would cost more than the listing itself on large clusters. They are streams of
-// one HTTP/2 connection when the server offers it (http2-connection.ts, ADRs 0052 and 0053), else requests
-// on a keep-alive HTTP/1.1 agent; watches always use the agent.
+// one HTTP/2 connection when the server offers it (http2-connection.ts, ADRs 0052 and 0053),
+// else requests on a keep-alive HTTP/1.1 agent; watches always use the agent.
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { createSecureContext, type ConnectionOptions } from 'node:tls';

@@ -59,7 +59,6 @@ export async function newNamespace(prefix = 'ns'): Promise<string> {
   return name;
 }
 
-/** A temporary directory of this test's own. */
 /**
  * A copy of a ground's kubeconfig whose server is `url` (a proxy in front of the API server);
  * the ground of this test run unless another is given.
@@ -74,6 +73,7 @@ export async function kubeconfigFor(
   return path;
 }
 
+/** A temporary directory of this test's own. */
 export async function tempDir(prefix = 'lifeboat-'): Promise<string> {
   return mkdtemp(join(ground().workDir, prefix));
 }
