@@ -223,6 +223,13 @@ export class Http2Connection {
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         if (settled) return;
+        // Node ends a stream closed with NO_ERROR before its answer came (RST_STREAM from the
+        // server, or a connection torn down under it) as if it were complete: a failure, not
+        // an answer of status 0.
+        if (!answered) {
+          fail(streamClosedError(stream.rstCode ?? constants.NGHTTP2_NO_ERROR, false));
+          return;
+        }
         settle();
         resolve({ status, body: Buffer.concat(chunks) });
       });
@@ -230,7 +237,7 @@ export class Http2Connection {
       // Closed with neither an end nor an error: reset by the server (RST_STREAM) or by the
       // session going away.
       stream.on('close', () => {
-        if (!settled) fail(streamClosedError(stream.rstCode));
+        if (!settled) fail(streamClosedError(stream.rstCode, answered));
       });
       if (r.body !== undefined) stream.end(r.body);
     });
@@ -246,9 +253,10 @@ const CONNECTION_HEADERS = new Set([
   'host',
 ]);
 
-function streamClosedError(rstCode: number): Error {
+function streamClosedError(rstCode: number, answered: boolean): Error {
   const code = rstCode === constants.NGHTTP2_REFUSED_STREAM ? 'REFUSED_STREAM' : 'ECONNRESET';
-  return Object.assign(new Error(`stream closed (HTTP/2 error code ${rstCode})`), { code });
+  const when = answered ? 'before its answer ended' : 'with no answer';
+  return Object.assign(new Error(`stream closed ${when} (HTTP/2 error code ${rstCode})`), { code });
 }
 
 /**
