@@ -4,7 +4,6 @@
 // kube-stale-connections a create came back as "HTTP 0" that way instead of being sent again.
 // Here an HTTP/2 reverse proxy in front of the real API server closes one chosen request's stream
 // with NO_ERROR instead of passing it on; every other request goes through to the API server.
-import { readFile } from 'node:fs/promises';
 import {
   connect as http2Connect,
   constants,
@@ -14,13 +13,12 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient, KubeUnreachableError } from '../src/kube/client.js';
 import type { ResourceInfo } from '../src/kube/types.js';
 import { configMap, namespace } from './fixtures/seed.js';
 import { resourceInfo } from './fixtures/backups.js';
-import { ground, kubeconfigFor, uniqueName } from './ground/world.js';
+import { apiserverCertificate, ground, kubeconfigFor, uniqueName } from './ground/world.js';
 
 interface ClosingProxy {
   url: string;
@@ -32,12 +30,7 @@ interface ClosingProxy {
 }
 
 async function startClosingProxy(): Promise<ClosingProxy> {
-  // The API server's own certificate, so the kubeconfig's CA trusts the proxy.
-  const certs = join(dirname(ground().kubeconfigPath), 'certs');
-  const [cert, key] = await Promise.all([
-    readFile(join(certs, 'apiserver.crt')),
-    readFile(join(certs, 'apiserver.key')),
-  ]);
+  const { cert, key } = await apiserverCertificate();
   const upstream: ClientHttp2Session = http2Connect(ground().apiserverUrl, { ca: cert });
   const passed: string[] = [];
   let closeMethod: string | undefined;

@@ -1,16 +1,14 @@
 // How KubeClient reaches the API server (ADR 0052): its requests in flight are streams of one
 // HTTP/2 connection, not one TLS connection each; with http2: false, or behind a server that
 // offers only HTTP/1.1 in the TLS handshake (a proxy, a load balancer), they go over HTTP/1.1.
-import { readFile } from 'node:fs/promises';
 import { createServer, request as httpsRequest, type Server } from 'node:https';
-import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KubeClient } from '../src/kube/client.js';
 import type { ResourceInfo } from '../src/kube/types.js';
 import { configMap, namespace } from './fixtures/seed.js';
 import { resourceInfo } from './fixtures/backups.js';
 import { startTcpProxy, type TcpProxy } from './fixtures/tcp-proxy.js';
-import { ground, kubeconfigFor, uniqueName } from './ground/world.js';
+import { apiserverCertificate, ground, kubeconfigFor, uniqueName } from './ground/world.js';
 
 const AT_ONCE = 64;
 
@@ -84,11 +82,7 @@ describe('requests through a proxy that offers only HTTP/1.1', () => {
     // A TLS-terminating reverse proxy with the API server's own certificate (so the kubeconfig's
     // CA trusts it) and no ALPN, as an HTTP/1.1-only load balancer; it forwards every request
     // to the real API server.
-    const certs = join(dirname(ground().kubeconfigPath), 'certs');
-    const [cert, key] = await Promise.all([
-      readFile(join(certs, 'apiserver.crt')),
-      readFile(join(certs, 'apiserver.key')),
-    ]);
+    const { cert, key } = await apiserverCertificate();
     const target = new URL(ground().apiserverUrl);
     proxy = createServer({ cert, key }, (req, res) => {
       versions.push(req.httpVersion);

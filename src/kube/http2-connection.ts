@@ -222,20 +222,16 @@ export class Http2Connection {
       });
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        if (settled) return;
         // Node ends a stream closed with NO_ERROR before its answer came (RST_STREAM from the
-        // server, or a connection torn down under it) as if it were complete: a failure, not
-        // an answer of status 0.
-        if (!answered) {
-          fail(streamClosedError(stream.rstCode ?? constants.NGHTTP2_NO_ERROR, false));
-          return;
-        }
+        // server, or a connection torn down under it) as if it were complete: not an answer (of
+        // status 0) but a failure, which the 'close' that follows reports.
+        if (settled || !answered) return;
         settle();
         resolve({ status, body: Buffer.concat(chunks) });
       });
       stream.on('error', fail);
-      // Closed with neither an end nor an error: reset by the server (RST_STREAM) or by the
-      // session going away.
+      // Closed with neither an answer's end nor an error: reset by the server (RST_STREAM) or by
+      // the session going away.
       stream.on('close', () => {
         if (!settled) fail(streamClosedError(stream.rstCode, answered));
       });

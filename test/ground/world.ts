@@ -2,7 +2,7 @@
 // all on the real servers started by global-setup.ts.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -71,6 +71,19 @@ export async function kubeconfigFor(
   const original = await readFile(from.kubeconfigPath, 'utf8');
   await writeFile(path, original.replace(from.apiserverUrl, url));
   return path;
+}
+
+/**
+ * The API server's own certificate and key, for a TLS proxy in front of it that the ground's
+ * kubeconfig (whose CA is that certificate) trusts as it trusts the API server.
+ */
+export async function apiserverCertificate(): Promise<{ cert: Buffer; key: Buffer }> {
+  const certs = join(dirname(ground().kubeconfigPath), 'certs');
+  const [cert, key] = await Promise.all([
+    readFile(join(certs, 'apiserver.crt')),
+    readFile(join(certs, 'apiserver.key')),
+  ]);
+  return { cert, key };
 }
 
 /** A temporary directory of this test's own. */
